@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IConsentRegistry} from "./IConsentRegistry.sol";
+
+/// @title Consentry consent registry
+/// @notice See {IConsentRegistry}. Storage holds only what the contract decides on: twin owner and
+/// withdrawal, mandates, license terms and use counts, fee balances and offer nonces. Asset roots,
+/// metadata, terms documents and image hashes live in events or behind hashes.
+contract ConsentRegistry is IConsentRegistry {
+    string private constant _VERSION = "1.0.0";
+
+    // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
+    bytes32 private constant _NAME_HASH = keccak256("Consentry");
+    bytes32 private constant _VERSION_HASH = keccak256("1");
+
+    /// @notice keccak256("Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,bytes32 termsHash,uint256 nonce,uint256 deadline)")
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+    );
+
+    uint8 private constant _ALL_CHANNELS = 0x3f;
+    uint16 private constant _TERRITORY_CODES = 676; // 26 * 26
+    uint16 private constant _EU = 124; // "EU"
+    uint16 private constant _WW = 594; // "WW"
+    // Bitmap over territory codes of the 27 EU member states (AT BE BG CY CZ DE DK EE ES FI FR GR
+    // HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK).
+    uint256 private constant _EU_BITS_0 = 0x800100480000020000008040004001000010430000000000140080000;
+    uint256 private constant _EU_BITS_1 = 0x5100010000000000020200000000000020000800000e000000000000;
+
+    // reasons bitmask of checkPublication
+    uint256 private constant _R_UNKNOWN = 1;
+    uint256 private constant _R_NOT_LICENSEE = 2;
+    uint256 private constant _R_NOT_YET_VALID = 4;
+    uint256 private constant _R_EXPIRED = 8;
+    uint256 private constant _R_REVOKED = 16;
+    uint256 private constant _R_WITHDRAWN = 32;
+    uint256 private constant _R_CHANNEL = 64;
+    uint256 private constant _R_TERRITORY = 128;
+    uint256 private constant _R_TRANSFORM = 256;
+    uint256 private constant _R_USES = 512;
+
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
+    uint32 private _twinCount;
+    uint32 private _licenseCount;
+    mapping(uint256 twinId => Twin) private _twins;
+    mapping(uint256 twinId => mapping(address agent => Mandate)) private _mandates;
+    mapping(uint256 licenseId => License) private _licenses;
+    // fees credited to a model, stored plus one once first credited, so that withdrawing leaves
+    // the slot non-zero and the next credit costs a warm write, not a fresh one
+    mapping(address model => uint256) private _credits;
+    mapping(address model => mapping(uint256 word => uint256 bits)) private _nonceBitmaps;
+
+    constructor() {
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+    }
+
+    // ================================================================== twins
+
+    /// @inheritdoc IConsentRegistry
+    function registerTwin(bytes32 assetRoot, uint32 assetCount, bytes32 metadataHash, string calldata metadataURI)
+        external
+        returns (uint256 twinId)
+    {
+        if (assetRoot == bytes32(0) || assetCount == 0) revert EmptyAssets();
+        twinId = ++_twinCount;
+        _twins[twinId] = Twin({owner: msg.sender, withdrawAt: 0});
+        emit TwinRegistered(twinId, msg.sender, assetRoot, assetCount, metadataHash, metadataURI);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function addAssets(uint256 twinId, bytes32 assetRoot, uint32 assetCount) external {
+        Twin memory twin = _ownedTwin(twinId);
+        if (twin.withdrawAt != 0) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
+        if (assetRoot == bytes32(0) || assetCount == 0) revert EmptyAssets();
+        emit TwinAssetsAdded(twinId, assetRoot, assetCount);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function withdrawTwin(uint256 twinId, uint40 effectiveAt) external {
+        Twin memory twin = _ownedTwin(twinId);
+        uint40 nowTime = _time();
+        if (effectiveAt == 0) effectiveAt = nowTime;
+        if (effectiveAt < nowTime) revert EffectiveTimeInPast(effectiveAt, nowTime);
+        if (twin.withdrawAt != 0) {
+            if (twin.withdrawAt <= nowTime) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
+            if (effectiveAt >= twin.withdrawAt) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
+        }
+        _twins[twinId].withdrawAt = effectiveAt;
+        emit TwinWithdrawn(twinId, effectiveAt);
+    }
+
+    // ================================================================== agents
+
+    /// @inheritdoc IConsentRegistry
+    function appointAgent(uint256 twinId, address agent, Mandate calldata caps) external {
+        Twin memory twin = _ownedTwin(twinId);
+        if (twin.withdrawAt != 0) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
+        if (agent == address(0)) revert InvalidLicensee();
+        if (caps.expiry <= _time()) revert MandateExpiryInPast(caps.expiry);
+        if (caps.channels == 0 || caps.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(caps.channels);
+        _mandates[twinId][agent] = caps;
+        emit AgentAppointed(twinId, agent, caps.expiry, caps.maxDuration, caps.channels, caps.transforms, caps.minFee);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeAgent(uint256 twinId, address agent) external {
+        _ownedTwin(twinId);
+        delete _mandates[twinId][agent];
+        emit AgentRevoked(twinId, agent);
+    }
+
+    // ================================================================== licenses
+
+    /// @inheritdoc IConsentRegistry
+    function grantLicense(Terms calldata terms) external returns (uint256 licenseId) {
+        Twin memory twin = _existingTwin(terms.twinId);
+        if (twin.owner != msg.sender) _checkMandate(terms, msg.sender);
+        licenseId = _grant(terms, twin, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantLicenseWithSignature(Terms calldata terms, uint256 nonce, uint256 deadline, bytes calldata signature)
+        external
+        returns (uint256 licenseId)
+    {
+        uint40 nowTime = _time();
+        if (deadline < nowTime) revert OfferExpired(deadline, nowTime);
+        Twin memory twin = _existingTwin(terms.twinId);
+        address signer = _recover(_offerDigest(terms, nonce, deadline), signature);
+        if (signer != twin.owner) revert InvalidSignature(signer, twin.owner);
+        _useNonce(twin.owner, nonce);
+        licenseId = _grant(terms, twin, twin.owner);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function cancelOffer(uint256 nonce) external {
+        _useNonce(msg.sender, nonce);
+        emit OfferCancelled(msg.sender, nonce);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeLicense(uint256 licenseId, uint40 effectiveAt) external {
+        License storage lic = _licenses[licenseId];
+        uint256 twinId = lic.twinId;
+        if (twinId == 0) revert UnknownLicense(licenseId);
+        if (_twins[twinId].owner != msg.sender && _mandates[twinId][msg.sender].expiry <= _time()) {
+            revert NotAuthorisedForTwin(twinId, msg.sender);
+        }
+        uint40 nowTime = _time();
+        if (effectiveAt == 0) effectiveAt = nowTime;
+        if (effectiveAt < nowTime) revert EffectiveTimeInPast(effectiveAt, nowTime);
+        uint40 until = lic.validUntil;
+        if (until <= nowTime) revert LicenseAlreadyEnded(licenseId, until);
+        if (effectiveAt < until) lic.validUntil = effectiveAt;
+        lic.revoked = true;
+        emit LicenseRevoked(licenseId, msg.sender, effectiveAt < until ? effectiveAt : until);
+    }
+
+    // ================================================================== publications and fees
+
+    /// @inheritdoc IConsentRegistry
+    function publish(
+        uint256 licenseId,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        bytes32[] calldata contentHashes,
+        bytes calldata imprints
+    ) external payable {
+        uint256 n = contentHashes.length;
+        if (n == 0 || imprints.length != 24 * n || n > type(uint32).max) revert InvalidBatch(n, imprints.length);
+        License storage lic = _licenses[licenseId];
+        License memory l = lic;
+        if (l.twinId == 0) revert UnknownLicense(licenseId);
+        if (l.licensee != msg.sender) revert NotLicensee(licenseId, msg.sender);
+        uint40 nowTime = _time();
+        if (nowTime < l.validFrom) revert LicenseNotYetValid(licenseId, l.validFrom);
+        if (nowTime >= l.validUntil) {
+            if (l.revoked) revert LicenseRevokedAt(licenseId, l.validUntil);
+            revert LicenseExpired(licenseId, l.validUntil);
+        }
+        uint40 withdrawAt = _twins[l.twinId].withdrawAt;
+        if (withdrawAt != 0 && nowTime >= withdrawAt) revert TwinWithdrawnAt(l.twinId, withdrawAt);
+        if (channel > 7 || (l.channels >> channel) & 1 == 0) revert ChannelNotAllowed(licenseId, channel);
+        if (!_covers(l.territories, territory)) revert TerritoryNotAllowed(licenseId, territory);
+        if (transforms & ~l.transforms != 0) revert TransformationNotAllowed(licenseId, transforms & ~l.transforms);
+        uint256 used = uint256(l.uses) + n;
+        if (used > type(uint32).max || (l.maxUses != 0 && used > l.maxUses)) {
+            revert UsesExhausted(licenseId, l.maxUses, l.uses);
+        }
+        uint256 fee = uint256(l.feePerUse) * n;
+        if (msg.value != fee) revert WrongFee(fee, msg.value);
+
+        lic.uses = uint32(used);
+        if (fee != 0) {
+            address model = _twins[l.twinId].owner;
+            uint256 credit = _credits[model];
+            _credits[model] = (credit == 0 ? 1 : credit) + fee;
+        }
+        emit PublicationsRecorded(licenseId, channel, territory, transforms, l.uses + 1, uint32(n));
+        // emit Published(contentHashes[i], imprints[i]) for each image, without per-event memory growth
+        assembly ("memory-safe") {
+            let hashes := contentHashes.offset
+            let prints := imprints.offset
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(0, and(calldataload(add(prints, mul(i, 24))), not(0xffffffffffffffff)))
+                log1(0, 32, calldataload(add(hashes, shl(5, i))))
+            }
+        }
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function withdrawFees() external {
+        uint256 credit = _credits[msg.sender];
+        if (credit <= 1) revert NothingToWithdraw(msg.sender);
+        uint256 amount = credit - 1;
+        _credits[msg.sender] = 1; // effects before the interaction: a re-entrant call finds nothing
+        emit FeesWithdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ================================================================== views
+
+    /// @inheritdoc IConsentRegistry
+    function version() external pure returns (string memory) {
+        return _VERSION;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getTwin(uint256 twinId) external view returns (Twin memory) {
+        return _existingTwin(twinId);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getMandate(uint256 twinId, address agent) external view returns (Mandate memory) {
+        return _mandates[twinId][agent];
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getLicense(uint256 licenseId) external view returns (License memory) {
+        License memory l = _licenses[licenseId];
+        if (l.twinId == 0) revert UnknownLicense(licenseId);
+        return l;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function isLicenseValid(uint256 licenseId, uint40 at) external view returns (bool) {
+        License memory l = _licenses[licenseId];
+        if (l.twinId == 0) return false;
+        uint40 withdrawAt = _twins[l.twinId].withdrawAt;
+        return l.validFrom <= at && at < l.validUntil && (withdrawAt == 0 || at < withdrawAt);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function checkPublication(
+        uint256 licenseId,
+        address licensee,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        uint32 count,
+        uint40 at
+    ) external view returns (uint256 reasons) {
+        License memory l = _licenses[licenseId];
+        if (l.twinId == 0) return _R_UNKNOWN;
+        if (l.licensee != licensee) reasons |= _R_NOT_LICENSEE;
+        if (at < l.validFrom) reasons |= _R_NOT_YET_VALID;
+        if (at >= l.validUntil) reasons |= l.revoked ? _R_REVOKED : _R_EXPIRED;
+        uint40 withdrawAt = _twins[l.twinId].withdrawAt;
+        if (withdrawAt != 0 && at >= withdrawAt) reasons |= _R_WITHDRAWN;
+        if (channel > 7 || (l.channels >> channel) & 1 == 0) reasons |= _R_CHANNEL;
+        if (!_covers(l.territories, territory)) reasons |= _R_TERRITORY;
+        if (transforms & ~l.transforms != 0) reasons |= _R_TRANSFORM;
+        if (l.maxUses != 0 && uint256(l.uses) + count > l.maxUses) reasons |= _R_USES;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function balanceOf(address model) external view returns (uint256) {
+        uint256 credit = _credits[model];
+        return credit == 0 ? 0 : credit - 1;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function isNonceUsed(address model, uint256 nonce) external view returns (bool) {
+        return (_nonceBitmaps[model][nonce >> 8] >> (nonce & 0xff)) & 1 == 1;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function getDomainSeparator() public view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function counts() external view returns (uint256 twins, uint256 licenses) {
+        return (_twinCount, _licenseCount);
+    }
+
+    // ================================================================== internals
+
+    /// @dev The clock; a seam for tests of time-dependent rules.
+    function _time() internal view virtual returns (uint40) {
+        return uint40(block.timestamp);
+    }
+
+    function _existingTwin(uint256 twinId) private view returns (Twin memory twin) {
+        twin = _twins[twinId];
+        if (twin.owner == address(0)) revert UnknownTwin(twinId);
+    }
+
+    function _ownedTwin(uint256 twinId) private view returns (Twin memory twin) {
+        twin = _existingTwin(twinId);
+        if (twin.owner != msg.sender) revert NotTwinOwner(twinId, msg.sender);
+    }
+
+    function _checkMandate(Terms calldata t, address agent) private view {
+        Mandate memory m = _mandates[t.twinId][agent];
+        if (m.expiry <= _time()) revert NotAuthorisedForTwin(t.twinId, agent);
+        if (t.validUntil > t.validFrom && t.validUntil - t.validFrom > m.maxDuration) {
+            revert MandateExceeded(t.twinId, agent, "duration");
+        }
+        if (t.channels & ~m.channels != 0) revert MandateExceeded(t.twinId, agent, "channels");
+        if (t.transforms & ~m.transforms != 0) revert MandateExceeded(t.twinId, agent, "transforms");
+        if (t.feePerUse < m.minFee) revert MandateExceeded(t.twinId, agent, "fee");
+    }
+
+    function _grant(Terms calldata t, Twin memory twin, address grantor)
+        private
+        returns (uint256 licenseId)
+    {
+        if (twin.withdrawAt != 0) revert TwinWithdrawnAt(t.twinId, twin.withdrawAt);
+        if (t.licensee == address(0)) revert InvalidLicensee();
+        if (t.channels == 0 || t.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(t.channels);
+        if (!_validTerritories(t.territories)) revert InvalidTerritories(t.territories);
+        if (t.validUntil <= t.validFrom || t.validUntil <= _time()) revert InvalidWindow(t.validFrom, t.validUntil);
+        licenseId = ++_licenseCount;
+        _licenses[licenseId] = License({
+            licensee: t.licensee,
+            twinId: uint32(t.twinId),
+            channels: t.channels,
+            transforms: t.transforms,
+            maxUses: t.maxUses,
+            validFrom: t.validFrom,
+            validUntil: t.validUntil,
+            uses: 0,
+            feePerUse: t.feePerUse,
+            territories: t.territories,
+            revoked: false
+        });
+        emit LicenseGranted(
+            licenseId,
+            t.twinId,
+            t.licensee,
+            grantor,
+            t.channels,
+            t.transforms,
+            t.territories,
+            t.validFrom,
+            t.validUntil,
+            t.maxUses,
+            t.feePerUse,
+            t.termsHash
+        );
+    }
+
+    function _useNonce(address model, uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _nonceBitmaps[model][nonce >> 8];
+        if (bits & bit != 0) revert OfferNonceUsed(model, nonce);
+        _nonceBitmaps[model][nonce >> 8] = bits | bit;
+    }
+
+    function _offerDigest(Terms calldata t, uint256 nonce, uint256 deadline) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                OFFER_TYPEHASH,
+                t.twinId,
+                t.licensee,
+                t.channels,
+                t.transforms,
+                t.territories,
+                t.validFrom,
+                t.validUntil,
+                t.maxUses,
+                t.feePerUse,
+                t.termsHash,
+                nonce,
+                deadline
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+    }
+
+    /// @dev ecrecover of a 65-byte (r, s, v) signature, refusing malleable high-s values; returns
+    /// address(0) for anything malformed, which never equals a twin owner.
+    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address) {
+        if (sig.length != 65) return address(0);
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        if (v < 27) v += 27;
+        return ecrecover(digest, v, r, s);
+    }
+
+    function _validTerritories(uint56 territories) private pure returns (bool) {
+        if (territories == 0 || territories >> 50 != 0) return false;
+        for (uint256 k; k < 5; ++k) {
+            uint256 code = (territories >> (10 * k)) & 0x3ff;
+            if (code >= _TERRITORY_CODES) return false;
+        }
+        return true;
+    }
+
+    function _covers(uint56 territories, uint16 territory) private pure returns (bool) {
+        if (territory == 0 || territory >= _TERRITORY_CODES || territory == _EU || territory == _WW) return false;
+        bool inEU = territory < 256
+            ? (_EU_BITS_0 >> territory) & 1 == 1
+            : territory < 512 && (_EU_BITS_1 >> (territory - 256)) & 1 == 1;
+        for (uint256 k; k < 5; ++k) {
+            uint256 code = (territories >> (10 * k)) & 0x3ff;
+            if (code == territory || code == _WW || (code == _EU && inEU)) return true;
+        }
+        return false;
+    }
+}

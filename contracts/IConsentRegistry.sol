@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Consentry consent registry — the interface a client reads
+/// @notice Records fashion models' digital twins (a Merkle root over hashes of their capture
+/// assets), the agents they mandate, the licenses they grant to brands and every image a brand
+/// publishes under a license, with per-use fees paid to the model.
+/// @dev Encodings (documented for every client):
+///  - channels: bitmask, bit i = social(0) ecommerce(1) print(2) outdoor(3) video(4) editorial(5).
+///  - transformations: bitmask, bit i = outfit(0) background(1) pose(2) lighting(3)
+///    hair-makeup(4) age(5) body(6) face(7).
+///  - territory code: ISO 3166-1 alpha-2 letters c1 c2 as (c1 - 'A') * 26 + (c2 - 'A');
+///    "EU" (124) covers the EU member states, "WW" (594) covers every territory.
+///  - a license's territories: up to 5 codes of 10 bits each, code k at bits [10k, 10k+10),
+///    0 marks an empty place.
+///  - imprint of a published image (bytes24): the first 16 bytes of its canonical pixel sha256,
+///    then its 64-bit perceptual hash, big-endian.
+///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
+///    twin is not withdrawn at t (withdrawAt == 0 or t < withdrawAt). maxUses 0 means unlimited.
+interface IConsentRegistry {
+    // ------------------------------------------------------------------ types
+
+    /// @notice A twin's on-chain state. Its asset roots and metadata live in events.
+    struct Twin {
+        address owner;
+        uint40 withdrawAt; // 0 = active; otherwise withdrawn from this time on
+    }
+
+    /// @notice Caps a model sets on an agent's power to grant licenses for one twin.
+    struct Mandate {
+        uint40 expiry; // the mandate ends at this time; 0 = no mandate
+        uint40 maxDuration; // longest license (validUntil - validFrom) the agent may grant, seconds
+        uint8 channels; // channels the agent may grant
+        uint8 transforms; // transformations the agent may allow
+        uint80 minFee; // lowest fee per use the agent may grant, wei
+    }
+
+    /// @notice A license as stored: two storage slots, the second holding all that revocation and
+    /// publication change.
+    struct License {
+        address licensee;
+        uint32 twinId;
+        uint8 channels;
+        uint8 transforms;
+        uint32 maxUses; // 0 = unlimited
+        uint40 validFrom;
+        uint40 validUntil; // on revocation: min(validUntil, effective time)
+        uint32 uses;
+        uint80 feePerUse; // wei
+        uint56 territories; // up to 5 packed territory codes
+        bool revoked;
+    }
+
+    /// @notice Terms of a new license, as given to grant functions and signed in offers.
+    struct Terms {
+        uint256 twinId;
+        address licensee;
+        uint8 channels;
+        uint8 transforms;
+        uint56 territories;
+        uint40 validFrom;
+        uint40 validUntil;
+        uint32 maxUses;
+        uint80 feePerUse;
+        bytes32 termsHash; // keccak256 of the full human-readable terms document
+    }
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice A model registered a twin.
+    event TwinRegistered(
+        uint256 indexed twinId,
+        address indexed owner,
+        bytes32 assetRoot,
+        uint32 assetCount,
+        bytes32 metadataHash,
+        string metadataURI
+    );
+    /// @notice A model anchored a new asset root for a twin; earlier roots stay provable from events.
+    event TwinAssetsAdded(uint256 indexed twinId, bytes32 assetRoot, uint32 assetCount);
+    /// @notice A model withdrew a twin from `effectiveAt` on.
+    event TwinWithdrawn(uint256 indexed twinId, uint40 effectiveAt);
+    /// @notice A model appointed (or re-appointed) an agent for a twin with the given caps.
+    event AgentAppointed(
+        uint256 indexed twinId,
+        address indexed agent,
+        uint40 expiry,
+        uint40 maxDuration,
+        uint8 channels,
+        uint8 transforms,
+        uint80 minFee
+    );
+    /// @notice A model ended an agent's mandate.
+    event AgentRevoked(uint256 indexed twinId, address indexed agent);
+    /// @notice A license was granted by `grantor`: the model (directly or by its signed offer) or an agent.
+    event LicenseGranted(
+        uint256 indexed licenseId,
+        uint256 indexed twinId,
+        address indexed licensee,
+        address grantor,
+        uint8 channels,
+        uint8 transforms,
+        uint56 territories,
+        uint40 validFrom,
+        uint40 validUntil,
+        uint32 maxUses,
+        uint80 feePerUse,
+        bytes32 termsHash
+    );
+    /// @notice A license was revoked by `by`, effective from `effectiveAt` (forward-only).
+    event LicenseRevoked(uint256 indexed licenseId, address indexed by, uint40 effectiveAt);
+    /// @notice A licensee recorded `count` publications (uses firstUse .. firstUse+count-1); one
+    /// {Published} event per image follows in the same transaction.
+    /// The fee paid is count times the license's feePerUse.
+    event PublicationsRecorded(
+        uint256 indexed licenseId, uint8 channel, uint16 territory, uint8 transforms, uint32 firstUse, uint32 count
+    );
+    /// @notice One published image. Anonymous, so its first topic is the image file's sha256: any
+    /// client finds it with eth_getLogs(address = registry, topics = [contentHash]). It follows the
+    /// {PublicationsRecorded} event of its batch in the same transaction (saves 375 gas an image).
+    event Published(bytes32 indexed contentHash, bytes24 imprint) anonymous;
+    /// @notice A model withdrew its accrued fees.
+    event FeesWithdrawn(address indexed model, uint256 amount);
+    /// @notice A model cancelled an unused signed offer.
+    event OfferCancelled(address indexed model, uint256 nonce);
+
+    // ------------------------------------------------------------------ errors
+
+    /// @notice Thrown when a twin id does not exist.
+    error UnknownTwin(uint256 twinId);
+    /// @notice Thrown when a license id does not exist.
+    error UnknownLicense(uint256 licenseId);
+    /// @notice Thrown when the caller is not the twin's owner.
+    error NotTwinOwner(uint256 twinId, address account);
+    /// @notice Thrown when the caller is neither the twin's owner nor an agent with a live mandate.
+    error NotAuthorisedForTwin(uint256 twinId, address account);
+    /// @notice Thrown when the twin is withdrawn (or its withdrawal is scheduled) at `withdrawAt`.
+    error TwinWithdrawnAt(uint256 twinId, uint40 withdrawAt);
+    /// @notice Thrown when an effective time lies in the past.
+    error EffectiveTimeInPast(uint40 effectiveAt, uint40 nowTime);
+    /// @notice Thrown when an asset root is zero or an asset count is zero.
+    error EmptyAssets();
+    /// @notice Thrown when a mandate's expiry is not in the future.
+    error MandateExpiryInPast(uint40 expiry);
+    /// @notice Thrown when a license's validity window is empty.
+    error InvalidWindow(uint40 validFrom, uint40 validUntil);
+    /// @notice Thrown when a license has no channel, or a bit outside the six channels.
+    error InvalidChannels(uint8 channels);
+    /// @notice Thrown when a license has no territory, or a code outside the table.
+    error InvalidTerritories(uint56 territories);
+    /// @notice Thrown when the licensee is the zero address.
+    error InvalidLicensee();
+    /// @notice Thrown when an agent's grant exceeds its mandate; `cap` names the cap.
+    error MandateExceeded(uint256 twinId, address agent, string cap);
+    /// @notice Thrown when a signed offer's deadline has passed.
+    error OfferExpired(uint256 deadline, uint40 nowTime);
+    /// @notice Thrown when a signed offer's nonce was already used or cancelled.
+    error OfferNonceUsed(address model, uint256 nonce);
+    /// @notice Thrown when an offer's signature is not the twin owner's for this chain and registry.
+    error InvalidSignature(address recovered, address expected);
+    /// @notice Thrown when a license is already ended (expired or revoked) at the time of revocation.
+    error LicenseAlreadyEnded(uint256 licenseId, uint40 endedAt);
+    /// @notice Thrown when the caller is not the license's licensee.
+    error NotLicensee(uint256 licenseId, address account);
+    /// @notice Thrown when a publication is attempted before the license's window opens.
+    error LicenseNotYetValid(uint256 licenseId, uint40 validFrom);
+    /// @notice Thrown when a publication is attempted after the license expired.
+    error LicenseExpired(uint256 licenseId, uint40 validUntil);
+    /// @notice Thrown when a publication is attempted after the license's revocation took effect.
+    error LicenseRevokedAt(uint256 licenseId, uint40 effectiveAt);
+    /// @notice Thrown when the license does not allow the publication's channel.
+    error ChannelNotAllowed(uint256 licenseId, uint8 channel);
+    /// @notice Thrown when the license does not cover the publication's territory.
+    error TerritoryNotAllowed(uint256 licenseId, uint16 territory);
+    /// @notice Thrown when the license does not allow some applied transformations (`disallowed`).
+    error TransformationNotAllowed(uint256 licenseId, uint8 disallowed);
+    /// @notice Thrown when the publications would exceed the license's maximum uses.
+    error UsesExhausted(uint256 licenseId, uint32 maxUses, uint32 used);
+    /// @notice Thrown when the value sent is not exactly fee per use times the number of images.
+    error WrongFee(uint256 expected, uint256 sent);
+    /// @notice Thrown when a publication batch is empty or its arrays differ in length.
+    error InvalidBatch(uint256 contentHashes, uint256 imprintBytes);
+    /// @notice Thrown when a model with no accrued fees asks to withdraw.
+    error NothingToWithdraw(address model);
+    /// @notice Thrown when sending the fees to the model fails.
+    error TransferFailed(address model, uint256 amount);
+
+    // ------------------------------------------------------------------ twins
+
+    /// @notice Registers a twin owned by the caller.
+    /// @param assetRoot Merkle root over the sha256 hashes of the capture assets (see manifest format)
+    /// @param assetCount number of assets under the root
+    /// @param metadataHash keccak256 of the twin's metadata document
+    /// @param metadataURI where the metadata document can be fetched (may be empty)
+    /// @return twinId the new twin's id (ids start at 1)
+    function registerTwin(bytes32 assetRoot, uint32 assetCount, bytes32 metadataHash, string calldata metadataURI)
+        external
+        returns (uint256 twinId);
+
+    /// @notice Anchors a new asset root for a twin (owner only); the old roots stay in the event log.
+    function addAssets(uint256 twinId, bytes32 assetRoot, uint32 assetCount) external;
+
+    /// @notice Withdraws a twin from `effectiveAt` (0 = now) on. Forward-only: the time can be
+    /// brought forward later, never undone. Publications before it stay authorised when published.
+    function withdrawTwin(uint256 twinId, uint40 effectiveAt) external;
+
+    // ------------------------------------------------------------------ agents
+
+    /// @notice Lets `agent` grant and revoke licenses for a twin within `caps` (owner only).
+    function appointAgent(uint256 twinId, address agent, Mandate calldata caps) external;
+
+    /// @notice Ends `agent`'s mandate for a twin (owner only).
+    function revokeAgent(uint256 twinId, address agent) external;
+
+    // ------------------------------------------------------------------ licenses
+
+    /// @notice Grants a license; the caller is the twin's owner or an agent within its mandate.
+    /// @return licenseId the new license's id (ids start at 1)
+    function grantLicense(Terms calldata terms) external returns (uint256 licenseId);
+
+    /// @notice Grants a license from the twin owner's EIP-712 signed offer; anyone may submit it.
+    /// @dev Typed data: Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,
+    /// uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,
+    /// bytes32 termsHash,uint256 nonce,uint256 deadline), domain ("Consentry", "1", chainid, this).
+    function grantLicenseWithSignature(Terms calldata terms, uint256 nonce, uint256 deadline, bytes calldata signature)
+        external
+        returns (uint256 licenseId);
+
+    /// @notice Marks an offer nonce of the caller as used, so the offer signed with it can no longer be accepted.
+    function cancelOffer(uint256 nonce) external;
+
+    /// @notice Revokes a license from `effectiveAt` (0 = now) on; the twin's owner or a mandated agent.
+    /// Forward-only: the end can be brought forward, never pushed back.
+    function revokeLicense(uint256 licenseId, uint40 effectiveAt) external;
+
+    // ------------------------------------------------------------------ publications and fees
+
+    /// @notice Records images published under a license (licensee only), paying feePerUse per image.
+    /// @param channel channel index (0..5)
+    /// @param territory territory code where the images are published (not EU/WW)
+    /// @param transforms bitmask of the AI transformations applied
+    /// @param contentHashes sha256 of each image file
+    /// @param imprints the images' imprints (24 bytes each: pixel-hash prefix, perceptual hash), concatenated
+    function publish(
+        uint256 licenseId,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        bytes32[] calldata contentHashes,
+        bytes calldata imprints
+    ) external payable;
+
+    /// @notice Sends the caller all fees credited to it.
+    function withdrawFees() external;
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The registry's version string.
+    function version() external pure returns (string memory);
+
+    /// @notice A twin's owner and withdrawal time; reverts UnknownTwin.
+    function getTwin(uint256 twinId) external view returns (Twin memory);
+
+    /// @notice An agent's mandate for a twin (expiry 0 when none).
+    function getMandate(uint256 twinId, address agent) external view returns (Mandate memory);
+
+    /// @notice A license's stored terms and use count; reverts UnknownLicense.
+    function getLicense(uint256 licenseId) external view returns (License memory);
+
+    /// @notice Whether a license is valid at time `at` (window, revocation, twin withdrawal).
+    function isLicenseValid(uint256 licenseId, uint40 at) external view returns (bool);
+
+    /// @notice Why a publication of `count` images would be refused at time `at`, as a bitmask
+    /// (0 = it would be accepted): 1 unknown license, 2 not licensee, 4 not yet valid, 8 expired,
+    /// 16 revoked, 32 twin withdrawn, 64 channel, 128 territory, 256 transformation, 512 uses exhausted.
+    function checkPublication(
+        uint256 licenseId,
+        address licensee,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        uint32 count,
+        uint40 at
+    ) external view returns (uint256 reasons);
+
+    /// @notice Fees credited to `model` and not yet withdrawn, wei.
+    function balanceOf(address model) external view returns (uint256);
+
+    /// @notice Whether `model`'s offer nonce is used or cancelled.
+    function isNonceUsed(address model, uint256 nonce) external view returns (bool);
+
+    /// @notice The EIP-712 domain separator offers must be signed under.
+    function getDomainSeparator() external view returns (bytes32);
+
+    /// @notice Number of twins and licenses registered so far (ids are 1..count).
+    function counts() external view returns (uint256 twins, uint256 licenses);
+}

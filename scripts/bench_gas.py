@@ -1,0 +1,67 @@
+"""Measure the registry's gas per operation on a fresh anvil; see scripts/bench_gas."""
+import json
+import os
+import sys
+
+from eth_account import Account
+
+from consentry import chain as chainmod, node, offers
+
+# anvil's public dev keys (mnemonic "test test ... junk"), local chain only
+KEYS = [node.DEV_KEY,
+        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdffba0a"]
+TARGETS = {"register_twin": 60000, "grant_license": 80000, "grant_license_signed": 95000,
+           "publish_one": 45000, "publish_batch_100_per_image": 2500, "revoke_license": 35000}
+
+
+def main() -> int:
+    as_json = "--json" in sys.argv[1:]
+    model, brand, _ = (Account.from_key(k) for k in KEYS)
+    with node.EphemeralAnvil() as url:
+        address, block = chainmod.deploy(url, model)
+        c = chainmod.connect(url, address)
+        f = c.registry.functions
+        gas = {}
+
+        def g(fn, acct, value=0):
+            return c.send(fn, acct, value)["gasUsed"]
+
+        root, meta = os.urandom(32), os.urandom(32)
+        uri = "consentry:twin:" + os.urandom(16).hex()
+        gas["register_twin_first"] = g(f.registerTwin(root, 1, meta, uri), model)
+        gas["register_twin"] = g(f.registerTwin(os.urandom(32), 1000, meta, uri), model)
+        now = c.now()
+        terms = {"twinId": 1, "licensee": brand.address, "channels": 0b11, "transforms": 0b1011,
+                 "territories": (4 * 26 + 20) | ((20 * 26 + 18) << 10), "validFrom": now,
+                 "validUntil": now + 365 * 86400, "maxUses": 1000, "feePerUse": 10**15,
+                 "termsHash": os.urandom(32)}
+        gas["grant_license"] = g(f.grantLicense(offers.terms_tuple(terms)), model)
+        deadline = now + 86400
+        for key, nonce in (("grant_license_signed_first", 0), ("grant_license_signed", 1)):
+            sig = offers.sign(model, terms, nonce, deadline, c.chain_id, address)
+            gas[key] = g(f.grantLicenseWithSignature(offers.terms_tuple(terms), nonce, deadline, sig), brand)
+        fr = 5 * 26 + 17  # "FR"
+
+        def publish(lic, n):
+            hashes = [os.urandom(32) for _ in range(n)]
+            imprints = os.urandom(24 * n)
+            return g(f.publish(lic, 0, fr, 0b1, hashes, imprints), brand, value=n * terms["feePerUse"])
+
+        gas["publish_one_first"] = publish(1, 1)
+        gas["publish_one"] = publish(1, 1)
+        gas["publish_batch_100_per_image"] = publish(2, 100) // 100
+        gas["withdraw_fees"] = g(f.withdrawFees(), model)
+        gas["revoke_license"] = g(f.revokeLicense(2, 0), model)
+    result = {"schema_version": 1, "unit": "gas (receipt gasUsed, 21k base included)", **gas}
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        for k, v in gas.items():
+            t = TARGETS.get(k)
+            print(f"{k:32} {v:>8,}" + (f"   target ≤ {t:,} {'ok' if v <= t else 'MISSED'}" if t else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

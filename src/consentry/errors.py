@@ -1,0 +1,38 @@
+"""One base exception; each subclass says what went wrong and what to do about it."""
+
+
+class ConsentryError(Exception):
+    """Base of every error the library raises for the CLI to show as one line."""
+
+
+class UsageError(ConsentryError):
+    """Bad input on the command line: a name, date, fee or option that does not parse."""
+
+
+class FileProblem(ConsentryError):
+    """A missing, unreadable, non-image or corrupt file."""
+
+
+class KeystoreError(ConsentryError):
+    """Unknown account, wrong password, or an account that already exists."""
+
+
+class ChainError(ConsentryError):
+    """No node, unreachable RPC, wrong chain id, no registry at the address, insufficient funds."""
+
+
+class Reverted(ConsentryError):
+    """The registry refused a transaction or call; the message names the contract's reason."""
+
+    def __init__(self, message: str, error_name: str | None = None, args: dict | None = None):
+        super().__init__(message)
+        self.error_name = error_name
+        self.error_args = args or {}
+
+
+class NotFound(ConsentryError):
+    """An unknown twin, license or offer."""
+
+
+class IndexError_(ConsentryError):
+    """The local index is missing, corrupt or from another registry."""
