@@ -1,0 +1,189 @@
+"""Publications: the licensee records images; the contract refuses what the license does not cover."""
+import ape
+import pytest
+
+from conftest import DAY, FEE, code, content, imprint, make_terms
+from consentry import vocab
+
+SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
+OUTFIT = vocab.transform_mask(["outfit"])
+
+
+def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0):
+    hashes = [content(start + i) for i in range(n)]
+    prints = b"".join(imprint(start + i) for i in range(n))
+    return registry.publish(lic, channel, code(where), transforms, hashes, prints,
+                            value=FEE * n if value is None else value, sender=brand)
+
+
+def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand, license_id, chain):
+    tx = publish(registry, brand, license_id, 3)
+    # the batch header, then one anonymous Published log per image (topic 0 = content hash)
+    assert tx.events[0] == registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"),
+                                                         transforms=OUTFIT, firstUse=1, count=3)
+    assert [log["topics"][0] for log in tx.logs[1:]] == [content(i) for i in range(3)]
+    w3 = chain.provider.web3
+    logs = w3.eth.get_logs({"address": registry.address, "topics": ["0x" + content(1).hex()],
+                            "fromBlock": 0, "toBlock": "latest"})
+    assert len(logs) == 1
+    assert bytes(logs[0]["data"]) == imprint(1) + b"\x00" * 8
+    assert logs[0]["transactionHash"] == bytes.fromhex(tx.txn_hash.removeprefix("0x"))
+    assert registry.getLicense(license_id).uses == 3
+
+
+def test_uses_count_across_batches(registry, brand, license_id):
+    publish(registry, brand, license_id, 2)
+    tx = publish(registry, brand, license_id, 4, start=2)
+    assert tx.events[0].firstUse == 3
+    assert registry.getLicense(license_id).uses == 6
+
+
+def test_fees_are_credited_to_the_model(registry, model, brand, license_id):
+    publish(registry, brand, license_id, 4)
+    assert registry.balanceOf(model) == 4 * FEE
+    assert registry.balance == 4 * FEE
+
+
+def test_the_model_withdraws_exactly_the_fees_paid(registry, model, brand, license_id):
+    publish(registry, brand, license_id, 3)
+    before = model.balance
+    tx = registry.withdrawFees(sender=model)
+    assert tx.events == [registry.FeesWithdrawn(model=model, amount=3 * FEE)]
+    assert model.balance == before + 3 * FEE - tx.total_fees_paid
+    assert registry.balanceOf(model) == 0
+    assert registry.balance == 0
+    with ape.reverts(registry.NothingToWithdraw, model=model.address):
+        registry.withdrawFees(sender=model)
+    publish(registry, brand, license_id, 1, start=3)
+    assert registry.balanceOf(model) == FEE
+
+
+def test_a_reentrant_model_cannot_withdraw_twice(project, registry, brand, chain):
+    attacker = project.ReentrantModel.deploy(registry, sender=brand)
+    attacker.register(b"\x77" * 32, sender=brand)
+    attacker.grant(make_terms(1, brand, chain.pending_timestamp), sender=brand)
+    publish(registry, brand, 1, 5)
+    attacker.withdraw(sender=brand)
+    assert attacker.received() == 5 * FEE
+    assert not attacker.reentered()
+    assert registry.balance == 0
+
+
+def test_only_the_licensee_publishes(registry, other, license_id):
+    with ape.reverts(registry.NotLicensee, licenseId=license_id, account=other.address):
+        publish(registry, other, license_id)
+
+
+def test_unknown_license(registry, brand):
+    with ape.reverts(registry.UnknownLicense, licenseId=9):
+        publish(registry, brand, 9)
+
+
+def test_publishing_before_the_window_is_refused(registry, model, brand, twin, chain):
+    start = chain.pending_timestamp + 5 * DAY
+    registry.grantLicense(make_terms(twin, brand, start), sender=model)
+    with ape.reverts(registry.LicenseNotYetValid, licenseId=1, validFrom=start):
+        publish(registry, brand, 1)
+
+
+def test_publishing_after_expiry_is_refused(registry, brand, license_id, chain):
+    until = registry.getLicense(license_id).validUntil
+    chain.pending_timestamp = until
+    with ape.reverts(registry.LicenseExpired, licenseId=license_id, validUntil=until):
+        publish(registry, brand, license_id)
+
+
+def test_revocation_is_forward_only(registry, model, brand, license_id, chain):
+    """Publications before the effective time stay recorded; later ones are refused."""
+    at = chain.pending_timestamp + DAY
+    publish(registry, brand, license_id, 2)
+    registry.revokeLicense(license_id, at, sender=model)
+    publish(registry, brand, license_id, 1, start=2)  # still inside the notice period
+    chain.pending_timestamp = at
+    with ape.reverts(registry.LicenseRevokedAt, licenseId=license_id, effectiveAt=at):
+        publish(registry, brand, license_id, 1, start=3)
+    assert registry.getLicense(license_id).uses == 3
+    assert registry.isLicenseValid(license_id, at - 1)
+
+
+def test_publishing_for_a_withdrawn_twin_is_refused(registry, model, brand, license_id, twin, chain):
+    registry.withdrawTwin(twin, 0, sender=model)
+    with ape.reverts(registry.TwinWithdrawnAt, twinId=twin):
+        publish(registry, brand, license_id)
+    assert not registry.isLicenseValid(license_id, chain.pending_timestamp)
+
+
+def test_a_channel_outside_the_license_is_refused(registry, brand, license_id):
+    with ape.reverts(registry.ChannelNotAllowed, licenseId=license_id, channel=PRINT):
+        publish(registry, brand, license_id, channel=PRINT)
+
+
+@pytest.mark.parametrize("where, ok", [("FR", True), ("DE", True), ("US", True), ("GB", False), ("JP", False)])
+def test_territories_cover_eu_members_and_named_countries(registry, brand, license_id, where, ok):
+    """The license covers EU and US."""
+    if ok:
+        publish(registry, brand, license_id, where=where)
+    else:
+        with ape.reverts(registry.TerritoryNotAllowed, licenseId=license_id, territory=code(where)):
+            publish(registry, brand, license_id, where=where)
+
+
+def test_worldwide_covers_every_country_but_a_region_is_no_place_to_publish(registry, model, brand, twin, chain):
+    registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, where=("WW",)), sender=model)
+    publish(registry, brand, 1, where="JP")
+    with ape.reverts(registry.TerritoryNotAllowed, licenseId=1, territory=code("EU")):
+        publish(registry, brand, 1, where="EU", start=1)
+
+
+def test_a_transformation_outside_the_license_is_refused(registry, brand, license_id):
+    face_age = vocab.transform_mask(["face", "age", "outfit"])
+    with ape.reverts(registry.TransformationNotAllowed, licenseId=license_id,
+                     disallowed=vocab.transform_mask(["face", "age"])):
+        publish(registry, brand, license_id, transforms=face_age)
+
+
+def test_uses_past_the_maximum_are_refused(registry, brand, license_id):
+    publish(registry, brand, license_id, 8)
+    with ape.reverts(registry.UsesExhausted, licenseId=license_id, maxUses=10, used=8):
+        publish(registry, brand, license_id, 3, start=8)
+    publish(registry, brand, license_id, 2, start=8)
+    assert registry.getLicense(license_id).uses == 10
+
+
+def test_unlimited_uses_when_max_is_zero(registry, model, brand, twin, chain):
+    registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, max_uses=0), sender=model)
+    publish(registry, brand, 1, 30)
+    assert registry.getLicense(1).uses == 30
+
+
+@pytest.mark.parametrize("value", [0, FEE - 1, FEE + 1, 2 * FEE])
+def test_the_exact_fee_is_required(registry, brand, license_id, value):
+    with ape.reverts(registry.WrongFee, expected=FEE, sent=value):
+        publish(registry, brand, license_id, 1, value=value)
+
+
+def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
+    registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, fee=0), sender=model)
+    publish(registry, brand, 1, 2, value=0)
+    assert registry.balanceOf(model) == 0
+
+
+def test_malformed_batches_are_refused(registry, brand, license_id):
+    with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
+        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [], b"", sender=brand)
+    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=24):
+        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0), content(1)], imprint(0),
+                         value=2 * FEE, sender=brand)
+
+
+def test_check_publication_names_every_reason(registry, model, brand, other, license_id, chain):
+    t = chain.pending_timestamp
+    assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), OUTFIT, 1, t) == 0
+    reasons = registry.checkPublication(license_id, other, PRINT, code("JP"), vocab.transform_mask(["face"]), 11, t)
+    assert reasons == 2 | 64 | 128 | 256 | 512
+    assert registry.checkPublication(99, brand, SOCIAL, code("FR"), 0, 1, t) == 1
+    until = registry.getLicense(license_id).validUntil
+    assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), 0, 1, until) == 8
+    assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), 0, 1, 0) == 4
+    registry.revokeLicense(license_id, 0, sender=model)
+    assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), 0, 1, until) == 16
