@@ -1,0 +1,747 @@
+"""The consentry command line: thin commands over the library. The only module importing click.
+
+Exit codes: 0 ok / authorised, 1 error, 2 usage, 3 checked and not authorised."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from . import config, vocab
+from .errors import ConsentryError, KeystoreError, UsageError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Failure(Exception):
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------- output
+
+def _json_mode() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("json_output"))
+
+
+def emit(obj: dict, human: str | list[str] | None = None) -> None:
+    """Print one JSON object (with --json) or the human text."""
+    if _json_mode():
+        click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, **obj}, indent=2, sort_keys=True, default=str))
+    elif human is not None:
+        click.echo(human if isinstance(human, str) else "\n".join(human))
+
+
+def progress(length: int, label: str):
+    """A progress bar on stderr when it is a terminal; otherwise a no-op with the same interface."""
+    if sys.stderr.isatty() and not _json_mode():
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+
+    class _Quiet:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+        def update(self, n):
+            pass
+
+    return _Quiet()
+
+
+def note(text: str) -> None:
+    if not _json_mode():
+        click.echo(text, err=True)
+
+
+class ConsentryGroup(click.Group):
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+            sys.exit(rv if isinstance(rv, int) else 0)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", EXIT_ERROR, args)
+        except click.ClickException as e:
+            _fail(e.format_message(), EXIT_USAGE if isinstance(e, click.UsageError) else EXIT_ERROR, args,
+                  usage=e if isinstance(e, click.UsageError) else None)
+        except Failure as e:
+            _fail(str(e), e.code, args)
+        except UsageError as e:
+            _fail(str(e), EXIT_USAGE, args)
+        except ConsentryError as e:
+            _fail(str(e), EXIT_ERROR, args)
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_ERROR, args)
+        except Exception as e:  # a bug: still one line, the traceback only on request
+            if os.environ.get("CONSENTRY_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR, args)
+
+
+def _fail(message: str, code: int, args, usage=None):
+    argv = (args[0] if args and args[0] is not None else sys.argv[1:]) or []
+    if "--json" in argv:
+        click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "exit_code": code},
+                              indent=2, sort_keys=True))
+    else:
+        if usage is not None and usage.ctx is not None:
+            click.echo(usage.ctx.get_usage(), err=True)
+        click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- shared options
+
+def network_options(fn):
+    return fn
+
+
+def signer_options(fn):
+    @click.option("--as", "as_", required=True, metavar="NAME|ADDRESS", help="Account that signs (keystore name or address).")
+    @click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _read_password(password_file: str | None, confirm: bool = False) -> str:
+    if password_file:
+        try:
+            return Path(password_file).read_text().rstrip("\r\n")
+        except OSError as e:
+            raise UsageError(f"cannot read the password file {password_file}: {e.strerror}") from None
+    env = os.environ.get("CONSENTRY_PASSWORD")
+    if env is not None:
+        return env
+    if not sys.stdin.isatty():
+        raise KeystoreError("no password: set CONSENTRY_PASSWORD, pass --password-file, or run in a terminal")
+    return click.prompt("Keystore password", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+def signer(as_: str, password_file: str | None):
+    from . import keys
+
+    info = keys.find(as_)
+    return keys.unlock(info, _read_password(password_file))
+
+
+def address_of(name_or_address: str) -> str:
+    """An address given directly or by account name."""
+    s = name_or_address.strip()
+    if s.startswith("0x") and len(s) == 42:
+        from eth_utils import is_address, to_checksum_address
+
+        if not is_address(s):
+            raise UsageError(f"{s!r} is not a valid address")
+        return to_checksum_address(s)
+    from . import keys
+
+    return keys.find(s).address
+
+
+def connect():
+    from . import chain
+
+    root = click.get_current_context().find_root().params
+    registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
+    return chain.connect(root.get("network") or "local", registry, root.get("chain_id"))
+
+
+def tx_fields(receipt) -> dict:
+    return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas_used": receipt["gasUsed"],
+            "block": receipt["blockNumber"]}
+
+
+# ---------------------------------------------------------------- root
+
+@click.group(cls=ConsentryGroup, context_settings=CONTEXT)
+@click.option("--network", default="local", show_default=True, envvar="CONSENTRY_NETWORK",
+              help="'local' (the embedded chain) or an EVM JSON-RPC URL.")
+@click.option("--registry", metavar="ADDRESS", help="Registry address (needed with an RPC URL).")
+@click.option("--chain-id", type=int, help="Refuse to act unless the RPC's chain id is this.")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False), help="SQLite index (default $CONSENTRY_HOME/index.db).")
+@click.option("json_output", "--json", is_flag=True, help="Print one JSON object (errors too).")
+@click.version_option(package_name="consentry")
+def cli(network, registry, chain_id, index_path, json_output):
+    """Consentry: consent records for fashion models' digital twins, anchored on an EVM chain.
+
+    Example:
+
+        consentry node start && consentry account create ana --fund
+    """
+
+
+# ---------------------------------------------------------------- node
+
+@cli.group()
+def node():
+    """The embedded local chain (anvil), with the registry deployed."""
+
+
+@node.command("start")
+@click.option("--port", type=int, default=config.DEFAULT_PORT, show_default=True)
+def node_start(port):
+    """Start the local chain (state kept in $CONSENTRY_HOME/node) and deploy the registry once.
+
+    Example:
+
+        consentry node start
+    """
+    from . import chain, node as nodemod
+
+    info, started = nodemod.start(port, deploy=chain.deploy_local)
+    emit({"started": started, **_node_fields(info)},
+         [("started" if started else "already running") + f" local chain at {info['rpc_url']}",
+          f"registry {info['registry']} (chain id {info['chain_id']})"])
+
+
+def _node_fields(info):
+    return {"rpc_url": info["rpc_url"], "chain_id": info["chain_id"], "registry": info["registry"], "pid": info.get("pid")}
+
+
+@node.command("stop")
+def node_stop():
+    """Stop the local chain, saving its state.
+
+    Example:
+
+        consentry node stop
+    """
+    from . import node as nodemod
+
+    stopped = nodemod.stop()
+    emit({"stopped": stopped}, "stopped" if stopped else "no local chain was running")
+
+
+@node.command("status")
+def node_status():
+    """Show the local chain's RPC URL, chain id, block and registry.
+
+    Example:
+
+        consentry node status
+    """
+    from . import node as nodemod
+    from .rpc import block_number
+
+    info = nodemod.running()
+    if not info:
+        emit({"running": False}, "not running (start it with `consentry node start`)")
+        return EXIT_ERROR
+    block = block_number(info["rpc_url"])
+    emit({"running": True, "block": block, **_node_fields(info)},
+         [f"running   {info['rpc_url']} (pid {info['pid']})", f"chain id  {info['chain_id']}",
+          f"block     {block}", f"registry  {info['registry']}"])
+
+
+# ---------------------------------------------------------------- accounts
+
+@cli.group()
+def account():
+    """Encrypted keystores (Ethereum V3 JSON) in $CONSENTRY_HOME/keystore."""
+
+
+def _fund(address: str, amount_wei: int) -> str:
+    from eth_account import Account
+
+    from . import chain, node as nodemod
+
+    info = nodemod.running()
+    if not info:
+        raise UsageError("--fund needs the local chain: start it with `consentry node start`")
+    w3 = chain._web3(info["rpc_url"])
+    dev = Account.from_key(nodemod.DEV_KEY)
+    ch = chain.Chain(w3=w3, registry=None, chain_id=w3.eth.chain_id, rpc_url=info["rpc_url"], deploy_block=0)
+    tx = {"from": dev.address, "to": address, "value": amount_wei, "gas": 21000, "chainId": ch.chain_id,
+          "nonce": w3.eth.get_transaction_count(dev.address, "pending")}
+    return "0x" + bytes(ch.send_raw(tx, dev)["transactionHash"]).hex()
+
+
+@account.command("create")
+@click.argument("name")
+@click.option("--fund", is_flag=True, help="On the local chain, send it 100 ether from the node's dev account.")
+@click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the new password.")
+def account_create(name, fund, password_file):
+    """Create a new account with a random key, encrypted with a password.
+
+    Example:
+
+        consentry account create ana --fund
+    """
+    from . import keys
+
+    keys.check_name(name)
+    if fund:
+        from . import node as nodemod
+
+        if not nodemod.running():
+            raise UsageError("--fund needs the local chain: start it with `consentry node start`")
+    info = keys.create(name, _read_password(password_file, confirm=True))
+    funded = _fund(info.address, 100 * 10**18) if fund else None
+    emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
+         f"created {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""))
+
+
+@account.command("import")
+@click.argument("name")
+@click.option("--key-file", type=click.Path(dir_okay=False), help="File holding the private key (hex); else a hidden prompt.")
+@click.option("--fund", is_flag=True, help="On the local chain, send it 100 ether from the node's dev account.")
+@click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the new password.")
+def account_import(name, key_file, fund, password_file):
+    """Import a private key into an encrypted keystore.
+
+    Example:
+
+        consentry account import agency --key-file key.txt
+    """
+    from . import keys
+
+    keys.check_name(name)
+    if key_file:
+        try:
+            key = Path(key_file).read_text()
+        except OSError as e:
+            raise UsageError(f"cannot read the key file {key_file}: {e.strerror}") from None
+    elif sys.stdin.isatty():
+        key = click.prompt("Private key (hex)", hide_input=True, err=True)
+    else:
+        raise UsageError("give the key with --key-file (or run in a terminal for a hidden prompt)")
+    info = keys.import_key(name, key, _read_password(password_file, confirm=True))
+    funded = _fund(info.address, 100 * 10**18) if fund else None
+    emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
+         f"imported {info.name} {info.address}")
+
+
+@account.command("list")
+def account_list():
+    """List the accounts in the keystore folder.
+
+    Example:
+
+        consentry account list
+    """
+    from . import keys
+
+    accts = keys.list_accounts()
+    emit({"accounts": [{"name": a.name, "address": a.address} for a in accts]},
+         [f"{a.name:20} {a.address}" for a in accts] or ["no accounts (create one with `consentry account create NAME`)"])
+
+
+# ---------------------------------------------------------------- twins
+
+@cli.group()
+def twin():
+    """Register and withdraw digital twins."""
+
+
+def _fingerprints(paths, label):
+    from .parallel import fingerprint_all
+
+    with progress(len(paths), label) as bar:
+        return fingerprint_all(paths, progress=bar.update)
+
+
+@twin.command("register")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@signer_options
+@click.option("--name", help="The twin's display name (in the metadata document).")
+@click.option("--agency", help="The model's agency (in the metadata document).")
+@click.option("--notes", help="Free notes (in the metadata document).")
+@click.option("--metadata-uri", default="", help="Where the metadata document will be published.")
+@click.option("--manifest", "manifest_out", type=click.Path(dir_okay=False), help="Also write the manifest here.")
+def twin_register(paths, as_, password_file, name, agency, notes, metadata_uri, manifest_out):
+    """Hash the capture assets, anchor their Merkle root and write the twin manifest.
+
+    Example:
+
+        consentry twin register captures/*.jpg --as ana --name "Ana M." --manifest ana-twin.json
+    """
+    from . import twins
+
+    fps = _fingerprints(list(paths), "hashing assets")
+    account_ = signer(as_, password_file)
+    ch = connect()
+    r = twins.register(ch, account_, list(paths), fps, name=name, agency=agency, notes=notes,
+                       metadata_uri=metadata_uri, manifest_out=Path(manifest_out) if manifest_out else None)
+    emit({"twin_id": r.twin_id, "asset_root": "0x" + r.asset_root.hex(), "tx": r.tx, "gas_used": r.gas_used,
+          "assets": len(fps) - r.duplicates, "manifest": str(r.manifest_path)},
+         [f"twin {r.twin_id} registered with {len(fps) - r.duplicates} assets"
+          + (f" ({r.duplicates} duplicate files skipped)" if r.duplicates else ""),
+          f"asset root 0x{r.asset_root.hex()}", f"tx {r.tx} (gas {r.gas_used:,})", f"manifest {r.manifest_path}"])
+
+
+def _at(value: str | None, ch) -> int:
+    return 0 if value in (None, "now") else vocab.parse_time(value, now=ch.now())
+
+
+@twin.command("withdraw")
+@click.argument("twin_id", type=int)
+@signer_options
+@click.option("--at", "at", help="When it takes effect: now (default), a date or a notice period like 30d.")
+def twin_withdraw(twin_id, as_, password_file, at):
+    """Withdraw a twin: no new licenses or publications from then on (forward-only).
+
+    Example:
+
+        consentry twin withdraw 1 --as ana --at 30d
+    """
+    from . import twins
+
+    account_ = signer(as_, password_file)
+    ch = connect()
+    twins.require_exists(ch, twin_id)
+    receipt = twins.withdraw(ch, account_, twin_id, _at(at, ch))
+    t = twins.get(ch, twin_id)
+    emit({"twin_id": twin_id, "withdraw_at": t["withdraw_at"], **tx_fields(receipt)},
+         f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx_fields(receipt)['tx']})")
+
+
+# ---------------------------------------------------------------- agents
+
+@cli.group()
+def agent():
+    """Mandates that let an agency grant licenses within caps."""
+
+
+@agent.command("appoint")
+@click.argument("twin_id", type=int)
+@click.argument("address")
+@signer_options
+@click.option("--until", "until", help="Mandate end (date); default 365 days.")
+@click.option("--for", "for_", help="Mandate length, e.g. 180d.")
+@click.option("--channels", default=",".join(vocab.CHANNELS), show_default=True, help="Channels the agent may grant.")
+@click.option("--transforms", default="", help="Transformations the agent may allow (comma-separated).")
+@click.option("--max-duration", default="365d", show_default=True, help="Longest license the agent may grant.")
+@click.option("--min-fee", default="0", show_default=True, help="Lowest fee per use the agent may set.")
+def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee):
+    """Let an agency grant and revoke licenses for a twin, within caps.
+
+    Example:
+
+        consentry agent appoint 1 agency --as ana --for 180d --channels social,ecommerce --min-fee 0.001ether
+    """
+    from . import licenses
+
+    who = address_of(address)
+    caps_ch, caps_tr = vocab.split_list(channels), vocab.split_list(transforms)
+    vocab.channel_mask(caps_ch), vocab.transform_mask(caps_tr)
+    fee, dur = vocab.parse_fee(min_fee), vocab.parse_duration(max_duration)
+    account_ = signer(as_, password_file)
+    ch = connect()
+    now = ch.now()
+    expiry = vocab.parse_time(until, now=now) if until else now + vocab.parse_duration(for_ or "365d")
+    receipt = licenses.appoint_agent(ch, account_, twin_id, who, expiry=expiry, max_duration=dur,
+                                     channels=caps_ch, transforms=caps_tr, min_fee=fee)
+    emit({"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
+         f"{who} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})")
+
+
+@agent.command("revoke")
+@click.argument("twin_id", type=int)
+@click.argument("address")
+@signer_options
+def agent_revoke(twin_id, address, as_, password_file):
+    """End an agent's mandate for a twin.
+
+    Example:
+
+        consentry agent revoke 1 agency --as ana
+    """
+    from . import licenses
+
+    who = address_of(address)
+    account_ = signer(as_, password_file)
+    receipt = licenses.revoke_agent(connect(), account_, twin_id, who)
+    emit({"twin_id": twin_id, "agent": who, **tx_fields(receipt)}, f"mandate of {who} for twin {twin_id} ended")
+
+
+# ---------------------------------------------------------------- licenses
+
+@cli.group()
+def license():
+    """Grant, offer, accept, revoke and show licenses."""
+
+
+def terms_options(fn):
+    for opt in reversed([
+        click.option("--to", "to", required=True, metavar="ADDRESS|NAME", help="The licensee (brand)."),
+        click.option("--channels", required=True, help=f"Comma-separated: {' '.join(vocab.CHANNELS)}."),
+        click.option("--territories", default="WW", show_default=True, help="ISO codes, EU or WW (at most 5)."),
+        click.option("--transforms", default="", help=f"Allowed AI transformations: {' '.join(vocab.TRANSFORMS)}."),
+        click.option("--from", "from_", help="Start (ISO date; default now)."),
+        click.option("--until", help="End (ISO date)."),
+        click.option("--for", "for_", help="Length, e.g. 90d (default 365d)."),
+        click.option("--max-uses", type=int, default=0, show_default=True, help="0 = unlimited."),
+        click.option("--fee", default="0", show_default=True, help="Fee per use: 0.01ether, 10gwei or wei."),
+        click.option("--terms", "terms_file", type=click.Path(dir_okay=False),
+                     help="The full human-readable terms document (hashed on chain); default: standard terms."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _terms(ch, twin_id, to, channels, territories, transforms, from_, until, for_, max_uses, fee, terms_file):
+    from . import licenses
+
+    if until and for_:
+        raise UsageError("give --until or --for, not both")
+    text = None
+    if terms_file:
+        try:
+            text = Path(terms_file).read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read the terms document {terms_file}: {e}") from None
+    now = ch.now()
+    start = vocab.parse_time(from_, now=now) if from_ else now
+    end = vocab.parse_time(until, now=now) if until else start + vocab.parse_duration(for_ or "365d")
+    if end <= now:
+        raise UsageError(f"the license would end in the past ({vocab.format_time(end)})")
+    return licenses.build_terms(licenses.TermsInput(
+        twin_id=twin_id, licensee=address_of(to), channels=vocab.split_list(channels),
+        territories=vocab.split_list(territories), transforms=vocab.split_list(transforms),
+        valid_from=start, valid_until=end, max_uses=max_uses, fee_wei=vocab.parse_fee(fee), terms_text=text))
+
+
+def _validate_terms_offline(channels, territories, transforms, fee, max_uses):
+    vocab.channel_mask(vocab.split_list(channels))
+    vocab.pack_territories(vocab.split_list(territories))
+    vocab.transform_mask(vocab.split_list(transforms))
+    vocab.parse_fee(fee)
+    if max_uses < 0:
+        raise UsageError("--max-uses cannot be negative")
+
+
+@license.command("grant")
+@click.argument("twin_id", type=int)
+@terms_options
+@signer_options
+def license_grant(twin_id, as_, password_file, **t):
+    """Grant a license as the model, or as an agent within its mandate.
+
+    Example:
+
+        consentry license grant 1 --to brand --channels social,ecommerce --territories EU,US \\
+            --transforms outfit,background --for 90d --max-uses 100 --fee 0.001ether --as ana
+    """
+    from . import licenses
+
+    _validate_terms_offline(t["channels"], t["territories"], t["transforms"], t["fee"], t["max_uses"])
+    account_ = signer(as_, password_file)
+    ch = connect()
+    terms, _ = _terms(ch, twin_id, **t)
+    license_id, receipt = licenses.grant(ch, account_, terms)
+    emit({"license_id": license_id, "terms_hash": "0x" + terms["termsHash"].hex(), **tx_fields(receipt)},
+         f"license {license_id} granted to {terms['licensee']} (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})")
+
+
+@license.command("offer")
+@click.argument("twin_id", type=int)
+@terms_options
+@signer_options
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Offer file to write.")
+@click.option("--valid-for", default="7d", show_default=True, help="How long the brand has to accept.")
+def license_offer(twin_id, as_, password_file, out, valid_for, **t):
+    """Sign a license offer (EIP-712, no gas); the brand submits it with `license accept`.
+
+    Example:
+
+        consentry license offer 1 --to brand --channels social --for 30d --fee 0.002ether --as ana --out offer.json
+    """
+    from . import licenses, twins
+
+    _validate_terms_offline(t["channels"], t["territories"], t["transforms"], t["fee"], t["max_uses"])
+    out_path = Path(out)
+    if not (out_path.parent if str(out_path.parent) else Path(".")).is_dir():
+        raise UsageError(f"cannot write {out}: its folder does not exist")
+    account_ = signer(as_, password_file)
+    ch = connect()
+    twins.require_exists(ch, twin_id)
+    terms, text = _terms(ch, twin_id, **t)
+    deadline = ch.now() + vocab.parse_duration(valid_for)
+    offer = licenses.make_offer(ch, account_, terms, deadline, text)
+    twins.write_json_atomic(out_path, offer)
+    emit({"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
+         f"offer for twin {twin_id} to {terms['licensee']} written to {out_path} (accept before {vocab.format_time(deadline)})")
+
+
+@license.command("accept")
+@click.argument("file", type=click.Path())
+@signer_options
+def license_accept(file, as_, password_file):
+    """Submit a model's signed offer and receive the license.
+
+    Example:
+
+        consentry license accept offer.json --as brand
+    """
+    from . import licenses, offers
+
+    offer = offers.load(file)
+    account_ = signer(as_, password_file)
+    ch = connect()
+    license_id, receipt = licenses.accept_offer(ch, account_, offer)
+    emit({"license_id": license_id, **tx_fields(receipt)},
+         f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})")
+
+
+@license.command("revoke")
+@click.argument("license_id", type=int)
+@signer_options
+@click.option("--at", "at", help="When it takes effect: now (default), a date, or a notice period like 14d.")
+def license_revoke(license_id, as_, password_file, at):
+    """Revoke a license (forward-only: earlier publications stay authorised when published).
+
+    Example:
+
+        consentry license revoke 3 --as ana --at 14d
+    """
+    from . import licenses
+
+    account_ = signer(as_, password_file)
+    ch = connect()
+    licenses.get(ch, license_id)
+    receipt = licenses.revoke(ch, account_, license_id, _at(at, ch))
+    lic = licenses.get(ch, license_id)
+    emit({"license_id": license_id, "effective_at": lic["valid_until"], **tx_fields(receipt)},
+         f"license {license_id} revoked, effective {vocab.format_time(lic['valid_until'])}")
+
+
+def license_words(s: dict) -> list[str]:
+    uses = f"{s['uses']} of {s['max_uses']}" if s["max_uses"] else f"{s['uses']} (unlimited)"
+    return [
+        f"license {s['license_id']}: {s['status']}",
+        f"  twin          {s['twin_id']} (model {s['model']})",
+        f"  licensee      {s['licensee']}",
+        f"  channels      {', '.join(s['channels'])}",
+        f"  territories   {', '.join(s['territories'])}",
+        f"  AI changes    {', '.join(s['transforms']) or 'none allowed'}",
+        f"  valid         {vocab.format_time(s['valid_from'])} → {vocab.format_time(s['valid_until'])}",
+        f"  uses          {uses}",
+        f"  fee per use   {vocab.format_wei(s['fee_per_use_wei'])}",
+        f"  terms hash    {s['terms_hash']}",
+    ]
+
+
+@license.command("show")
+@click.argument("license_id", type=int)
+def license_show(license_id):
+    """Show a license's terms in words, its use count and whether it is valid now.
+
+    Example:
+
+        consentry license show 3
+    """
+    from . import licenses
+
+    s = licenses.show(connect(), license_id)
+    emit(s, license_words(s))
+
+
+# ---------------------------------------------------------------- brand
+
+def use_options(fn):
+    for opt in reversed([
+        click.option("--license", "license_id", type=int, required=True, help="License id."),
+        click.option("--channel", required=True, help=f"One of: {' '.join(vocab.CHANNELS)}."),
+        click.option("--territory", required=True, help="Country (ISO code) of publication."),
+        click.option("--transform", "transforms", multiple=True, help="Applied AI transformation (repeatable)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _validate_use(channel, territory, transforms):
+    vocab.channel_index(channel)
+    vocab.territory_code(territory, allow_regions=False)
+    vocab.transform_mask(list(transforms))
+
+
+@cli.command("check")
+@click.argument("image", type=click.Path())
+@use_options
+@click.option("--as", "as_", metavar="NAME|ADDRESS", help="The brand that would publish (default: the licensee).")
+def check_cmd(image, license_id, channel, territory, transforms, as_):
+    """Would publishing IMAGE now be accepted? Reads the chain, sends nothing. Exit 3 if not.
+
+    Example:
+
+        consentry check look-01.jpg --license 3 --channel social --territory FR --transform outfit
+    """
+    from . import hashing, licenses
+
+    _validate_use(channel, territory, transforms)
+    fp = hashing.fingerprint(image)
+    ch = connect()
+    who = address_of(as_) if as_ else licenses.get(ch, license_id)["licensee"]
+    ok, reasons = licenses.check(ch, license_id, who, channel, territory, list(transforms))
+    emit({"authorised": ok, "reasons": reasons, "license_id": license_id, "content_hash": "0x" + fp.content_hash.hex()},
+         [f"{image}: would be accepted under license {license_id}"] if ok
+         else [f"{image}: NOT authorised"] + [f"  - {r['message']}" for r in reasons])
+    return EXIT_OK if ok else EXIT_NOT_AUTHORISED
+
+
+@cli.command("publish")
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@use_options
+@signer_options
+def publish_cmd(images, license_id, channel, territory, transforms, as_, password_file):
+    """Record published images under a license in one transaction and pay the fees.
+
+    Example:
+
+        consentry publish look-01.jpg look-02.jpg --license 3 --channel social --territory FR --transform outfit --as brand
+    """
+    from . import publications
+
+    _validate_use(channel, territory, transforms)
+    fps = _fingerprints(list(images), "hashing images")
+    account_ = signer(as_, password_file)
+    ch = connect()
+    r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms))
+    rows = [{"path": p, "content_hash": "0x" + f.content_hash.hex(), "pixel_hash": "0x" + f.pixel_hash.hex(),
+             "phash": f"{f.phash:016x}", "tx": r.tx} for p, f in zip(images, fps)]
+    emit({"images": rows, "fee_paid_wei": r.fee_paid_wei, "tx": r.tx, "gas_used": r.gas_used, "license_id": license_id},
+         [f"{x['path']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}" for x in rows]
+         + [f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(r.fee_paid_wei)}",
+            f"tx {r.tx} (gas {r.gas_used:,})"])
+
+
+@cli.command("earnings")
+@signer_options
+@click.option("--withdraw", is_flag=True, help="Send the credited fees to the model.")
+def earnings_cmd(as_, password_file, withdraw):
+    """Show (and with --withdraw collect) the per-use fees credited to a model.
+
+    Example:
+
+        consentry earnings --as ana --withdraw
+    """
+    from . import publications
+
+    ch = connect()
+    if not withdraw:
+        who = address_of(as_)
+        bal = publications.balance(ch, who)
+        emit({"balance_wei": bal, "address": who}, f"{who}: {vocab.format_wei(bal)} to withdraw")
+        return
+    account_ = signer(as_, password_file)
+    amount, receipt = publications.withdraw(ch, account_)
+    emit({"balance_wei": 0, "withdrawn_wei": amount, "address": account_.address, **tx_fields(receipt)},
+         f"withdrew {vocab.format_wei(amount)} to {account_.address} (tx {tx_fields(receipt)['tx']})")
+
+
+def main():
+    cli(prog_name="consentry")

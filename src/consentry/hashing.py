@@ -1,0 +1,174 @@
+"""Image fingerprints: the file's sha256, a canonical pixel sha256 and a 64-bit perceptual hash.
+
+- content hash: sha256 of the file's bytes (survives nothing, proves the exact file);
+- pixel hash: sha256 over a fixed header, width, height and the RGBA bytes as decoded with fixed
+  settings, no EXIF rotation (survives metadata stripping and lossless re-saves);
+- pHash: the DCT perceptual hash (imagehash.phash's algorithm: 32x32 greyscale, 2-D DCT-II, the
+  8x8 low frequencies against their median), computed with numpy alone. Its mirror image comes for
+  free: flipping an image left-right negates the DCT's odd columns.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FileProblem
+
+PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
+HASH_SIZE = 8
+IMG_SIZE = 32
+# Crop hypotheses tried by `perceptual_variants`: fraction cut from each edge, undone by padding.
+CROP_FRACTIONS = (0.0125, 0.025, 0.0375, 0.05)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    content_hash: bytes  # 32
+    pixel_hash: bytes  # 32
+    phash: int  # unsigned 64-bit
+    width: int
+    height: int
+
+    @property
+    def imprint(self) -> bytes:
+        """The 24 bytes recorded on chain: pixel-hash prefix (16) and pHash (8)."""
+        return imprint(self.pixel_hash, self.phash)
+
+
+def imprint(pixel_hash: bytes, phash: int) -> bytes:
+    return pixel_hash[:16] + phash.to_bytes(8, "big")
+
+
+def split_imprint(data: bytes) -> tuple[bytes, int]:
+    return data[:16], int.from_bytes(data[16:24], "big")
+
+
+@lru_cache(maxsize=1)
+def _dct_matrix() -> np.ndarray:
+    n = IMG_SIZE
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    return 2.0 * np.cos(np.pi * k * (2 * x + 1) / (2 * n))
+
+
+def _bits(low: np.ndarray) -> int:
+    bits = (low > np.median(low)).flatten()
+    value = 0
+    for b in bits:
+        value = (value << 1) | int(b)
+    return value
+
+
+def _low_dct(grey32: np.ndarray) -> np.ndarray:
+    c = _dct_matrix()
+    return (c @ grey32 @ c.T)[:HASH_SIZE, :HASH_SIZE]
+
+
+def _grey32(im) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(im.convert("L").resize((IMG_SIZE, IMG_SIZE), Image.Resampling.LANCZOS), dtype=np.float64)
+
+
+def phash_of(im) -> int:
+    return _bits(_low_dct(_grey32(im)))
+
+
+def mirror_phash_from_low(low: np.ndarray) -> int:
+    signs = np.where(np.arange(HASH_SIZE) % 2 == 1, -1.0, 1.0)
+    return _bits(low * signs[None, :])
+
+
+def _open(path: Path):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        im = Image.open(path)
+        im.load()
+        return im
+    except FileNotFoundError:
+        raise FileProblem(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileProblem(f"{path} is a directory, not an image") from None
+    except PermissionError:
+        raise FileProblem(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise FileProblem(f"{path} is not an image Pillow can read (JPEG, PNG, WebP, …)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise FileProblem(f"{path} is a corrupt or truncated image ({e})") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FileProblem(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileProblem(f"{path} is a directory, not an image") from None
+    except PermissionError:
+        raise FileProblem(f"{path}: permission denied") from None
+
+
+def pixel_hash_of(im) -> bytes:
+    rgba = im if im.mode == "RGBA" else im.convert("RGBA")
+    h = hashlib.sha256(PIXEL_HASH_HEADER)
+    h.update(rgba.width.to_bytes(4, "big") + rgba.height.to_bytes(4, "big"))
+    h.update(rgba.tobytes())
+    return h.digest()
+
+
+def fingerprint(path: str | Path) -> Fingerprint:
+    """Fingerprint one image file; FileProblem for a missing, non-image or corrupt file."""
+    p = Path(path)
+    data = _read(p)
+    im = _open(p)
+    return Fingerprint(
+        content_hash=hashlib.sha256(data).digest(),
+        pixel_hash=pixel_hash_of(im),
+        phash=phash_of(im),
+        width=im.width,
+        height=im.height,
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `verify` looks up for one image: its fingerprint and perceptual variants."""
+
+    fingerprint: Fingerprint
+    variants: tuple[tuple[str, int], ...]  # (how, phash): as-is, mirrored, crop-compensated …
+
+
+def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
+    """The image's pHash, its mirror's, and the pHashes of the image padded back out as if
+    CROP_FRACTIONS had been cut from each edge (edge pixels repeated)."""
+    from PIL import Image
+
+    grey = im.convert("L")
+    low = _low_dct(_grey32(grey))
+    out = [("as-is", _bits(low)), ("mirrored", mirror_phash_from_low(low))]
+    arr = np.asarray(grey)
+    h, w = arr.shape
+    for f in CROP_FRACTIONS:
+        pad_y, pad_x = round(h * f / (1 - 2 * f)), round(w * f / (1 - 2 * f))
+        if pad_x == 0 and pad_y == 0:
+            continue
+        padded = np.pad(arr, ((pad_y, pad_y), (pad_x, pad_x)), mode="edge")
+        out.append((f"uncropped {f:.2%}", phash_of(Image.fromarray(padded))))
+    return tuple(out)
+
+
+def query(path: str | Path) -> Query:
+    p = Path(path)
+    data = _read(p)
+    im = _open(p)
+    fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height)
+    return Query(fp, perceptual_variants(im))
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()

@@ -1,0 +1,164 @@
+"""Twins: hash a model's capture assets, anchor their Merkle root, write the manifest others import."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config, merkle
+from .errors import FileProblem, NotFound, UsageError
+from .hashing import Fingerprint
+
+MANIFEST_KIND = "consentry-twin-manifest"
+
+
+@dataclass(frozen=True)
+class Registered:
+    twin_id: int
+    asset_root: bytes
+    tx: str
+    gas_used: int
+    manifest_path: Path
+    duplicates: int
+
+
+def metadata_document(name: str | None, agency: str | None, notes: str | None, asset_root: bytes,
+                      count: int) -> tuple[dict, bytes]:
+    from eth_hash.auto import keccak
+
+    doc = {"kind": "consentry-twin-metadata", "name": name or "", "agency": agency or "", "notes": notes or "",
+           "asset_root": "0x" + asset_root.hex(), "asset_count": count, "created": int(time.time())}
+    return doc, keccak(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+
+
+def leaves_for(fps: list[Fingerprint]) -> tuple[list[Fingerprint], int]:
+    """Unique assets (by file hash), in the order given, and how many duplicates were dropped."""
+    seen, unique = set(), []
+    for fp in fps:
+        if fp.content_hash not in seen:
+            seen.add(fp.content_hash)
+            unique.append(fp)
+    return unique, len(fps) - len(unique)
+
+
+def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, metadata_hash, metadata_uri, tx,
+                  names, fps) -> dict:
+    leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for f in fps]
+    root, proofs = merkle.build(leaves)
+    assert root == asset_root
+    return {
+        "schema_version": 1, "kind": MANIFEST_KIND, "chain_id": chain_id, "registry": registry,
+        "twin_id": twin_id, "owner": owner, "asset_root": "0x" + root.hex(), "metadata": metadata,
+        "metadata_hash": "0x" + metadata_hash.hex(), "metadata_uri": metadata_uri, "tx": tx,
+        "assets": [
+            {"name": n, "content_hash": "0x" + f.content_hash.hex(), "pixel_hash": "0x" + f.pixel_hash.hex(),
+             "phash": f"{f.phash:016x}", "width": f.width, "height": f.height,
+             "leaf": "0x" + lf.hex(), "proof": ["0x" + p.hex() for p in pr]}
+            for n, f, lf, pr in zip(names, fps, leaves, proofs)
+        ],
+    }
+
+
+def write_json_atomic(path: Path, obj: dict, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def manifest_path(chain_id: int, registry: str, twin_id: int) -> Path:
+    return config.manifests_dir() / f"twin-{chain_id}-{registry[2:10].lower()}-{twin_id}.json"
+
+
+def register(chain, account, paths: list[str], fps: list[Fingerprint], *, name=None, agency=None, notes=None,
+             metadata_uri: str = "", manifest_out: Path | None = None) -> Registered:
+    if not fps:
+        raise UsageError("give at least one asset image")
+    pairs = list(zip(paths, fps))
+    unique, dupes = leaves_for(fps)
+    names = []
+    used = set()
+    for p, f in pairs:
+        if f.content_hash not in used:
+            used.add(f.content_hash)
+            names.append(Path(p).name)
+    leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for f in unique]
+    root, _ = merkle.build(leaves)
+    meta, meta_hash = metadata_document(name, agency, notes, root, len(unique))
+    if manifest_out is not None:
+        _check_writable(manifest_out)
+    receipt = chain.send(chain.registry.functions.registerTwin(root, len(unique), meta_hash, metadata_uri), account)
+    ev = chain.registry.events.TwinRegistered().process_receipt(receipt)[0]["args"]
+    twin_id = ev["twinId"]
+    tx = "0x" + bytes(receipt["transactionHash"]).hex()
+    manifest = manifest_dict(chain_id=chain.chain_id, registry=chain.address, twin_id=twin_id, owner=account.address,
+                             asset_root=root, metadata=meta, metadata_hash=meta_hash, metadata_uri=metadata_uri,
+                             tx=tx, names=names, fps=unique)
+    path = manifest_path(chain.chain_id, chain.address, twin_id)
+    write_json_atomic(path, manifest)
+    if manifest_out is not None:
+        write_json_atomic(manifest_out, manifest)
+    return Registered(twin_id, root, tx, receipt["gasUsed"], manifest_out or path, dupes)
+
+
+def _check_writable(path: Path) -> None:
+    d = path.parent if str(path.parent) else Path(".")
+    if not d.is_dir():
+        raise FileProblem(f"cannot write the manifest to {path}: {d} is not a folder")
+    if not os.access(d, os.W_OK):
+        raise FileProblem(f"cannot write the manifest to {path}: {d} is not writable")
+
+
+def load_manifest(path: str | Path) -> dict:
+    p = Path(path)
+    try:
+        m = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise FileProblem(f"manifest {p} not found") from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise FileProblem(f"{p} is not a readable twin manifest") from None
+    if not isinstance(m, dict) or m.get("kind") != MANIFEST_KIND or not isinstance(m.get("assets"), list):
+        raise FileProblem(f"{p} is not a Consentry twin manifest (made by `consentry twin register`)")
+    return m
+
+
+def check_manifest(m: dict, anchored_roots: set[bytes]) -> list[dict]:
+    """Assets of a manifest whose leaves recompute and prove against a root anchored on chain."""
+    good = []
+    for a in m["assets"]:
+        try:
+            ch, ph = bytes.fromhex(a["content_hash"][2:]), bytes.fromhex(a["pixel_hash"][2:])
+            phash = int(a["phash"], 16)
+            lf = merkle.leaf(ch, ph, phash)
+            proof = [bytes.fromhex(x[2:]) for x in a["proof"]]
+        except (KeyError, ValueError, TypeError):
+            continue
+        if any(merkle.verify(lf, proof, r) for r in anchored_roots):
+            good.append({"name": a.get("name", ""), "content_hash": ch, "pixel_hash": ph, "phash": phash})
+    return good
+
+
+def withdraw(chain, account, twin_id: int, at: int) -> dict:
+    return chain.send(chain.registry.functions.withdrawTwin(twin_id, at), account)
+
+
+def get(chain, twin_id: int) -> dict:
+    t = chain.call(chain.registry.functions.getTwin(twin_id))
+    return {"twin_id": twin_id, "owner": t[0], "withdraw_at": t[1]}
+
+
+def require_exists(chain, twin_id: int) -> dict:
+    try:
+        return get(chain, twin_id)
+    except Exception as e:
+        if getattr(e, "error_name", None) == "UnknownTwin":
+            raise NotFound(f"unknown twin {twin_id}") from None
+        raise
