@@ -3,24 +3,18 @@ transactions, and turn the registry's custom-error reverts into readable errors.
 here and in nothing that a chain-free command loads."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
 
 from . import config, node
 from .errors import ChainError, Reverted
+from .chain_artifact import artifact
 from .revert_messages import describe_revert
 
 GAS_HEADROOM = 1.2
-
-
-@lru_cache(maxsize=1)
-def artifact() -> dict:
-    return json.loads(resources.files("consentry").joinpath("artifacts/ConsentRegistry.json").read_text())
 
 
 @lru_cache(maxsize=1)
@@ -136,36 +130,17 @@ def _web3(rpc_url: str) -> Web3:
 
 def connect(network: str = "local", registry: str | None = None, chain_id: int | None = None) -> Chain:
     """Connect to the local node (`local`) or an RPC URL and check the registry is there."""
-    deploy_block = 0
-    if network == "local":
-        info = node.running()
-        if not info:
-            raise ChainError("no local node running: start one with `consentry node start`")
-        rpc_url = info["rpc_url"]
-        registry = registry or info.get("registry")
-        deploy_block = info.get("deploy_block") or 0
-        chain_id = chain_id or info.get("chain_id")
-    else:
-        rpc_url = network
-        if not (rpc_url.startswith("http://") or rpc_url.startswith("https://")):
-            raise ChainError(f"--network takes 'local' or an http(s) RPC URL, not {network!r}")
-    if not registry:
-        raise ChainError("no registry address: pass --registry ADDRESS (or set CONSENTRY_REGISTRY)")
-    if not Web3.is_address(registry):
-        raise ChainError(f"--registry {registry!r} is not an address")
-    w3 = _web3(rpc_url)
-    actual = w3.eth.chain_id
-    if chain_id is not None and actual != chain_id:
-        raise ChainError(f"wrong chain: {rpc_url} has chain id {actual}, expected {chain_id}")
-    address = Web3.to_checksum_address(registry)
-    if w3.eth.get_code(address) in (b"", None) or len(w3.eth.get_code(address)) == 0:
-        raise ChainError(f"no contract at {address} on chain {actual}: check --registry and --network")
+    from .rpc import resolve
+
+    ep = resolve(network, registry, chain_id)
+    w3 = _web3(ep.rpc_url)
+    address = Web3.to_checksum_address(ep.registry)
     contract = w3.eth.contract(address=address, abi=artifact()["abi"])
     try:
         contract.functions.version().call()
     except Exception:
         raise ChainError(f"the contract at {address} is not a Consentry registry") from None
-    return Chain(w3=w3, registry=contract, chain_id=actual, rpc_url=rpc_url, deploy_block=deploy_block)
+    return Chain(w3=w3, registry=contract, chain_id=ep.chain_id, rpc_url=ep.rpc_url, deploy_block=ep.deploy_block)
 
 
 def deploy(rpc_url: str, account) -> tuple[str, int]:

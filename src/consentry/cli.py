@@ -743,5 +743,127 @@ def earnings_cmd(as_, password_file, withdraw):
          f"withdrew {vocab.format_wei(amount)} to {account_.address} (tx {tx_fields(receipt)['tx']})")
 
 
+# ---------------------------------------------------------------- index and verification
+
+def _index_path() -> Path:
+    p = click.get_current_context().find_root().params.get("index_path")
+    return Path(p) if p else config.default_index_path()
+
+
+@cli.command("sync")
+@click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
+              help="Import a twin manifest (checked against the root anchored on chain). Repeatable.")
+@click.option("--confirmations", type=int, default=0, show_default=True, help="Blocks to wait before indexing.")
+@click.option("--range", "range_size", type=int, default=2000, show_default=True, help="Blocks per eth_getLogs call.")
+def sync_cmd(manifests, confirmations, range_size):
+    """Bring the local index up to date from the registry's events (and twin manifests).
+
+    Example:
+
+        consentry sync --manifest ana-twin.json
+    """
+    from . import index
+    from .rpc import resolve
+
+    for m in manifests:
+        from .twins import load_manifest
+
+        load_manifest(m)
+    root = click.get_current_context().find_root().params
+    ep = resolve(root.get("network") or "local", root.get("registry") or os.environ.get("CONSENTRY_REGISTRY"),
+                 root.get("chain_id"))
+    path = _index_path()
+    db = index.open_db(path)
+    bar_state = {"bar": None, "done": 0}
+
+    def on_progress(done, total):
+        if bar_state["bar"] is None:
+            bar_state["bar"] = progress(total, "syncing blocks").__enter__()
+        bar_state["bar"].update(done - bar_state["done"])
+        bar_state["done"] = done
+
+    r = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, ep.deploy_block, confirmations=confirmations,
+                     range_size=range_size, progress=on_progress).run([Path(m) for m in manifests])
+    if bar_state["bar"] is not None:
+        bar_state["bar"].__exit__(None, None, None)
+    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("twins", "licenses", "publications", "twin_assets")}
+    emit({"index": str(path), "from_block": r.from_block, "to_block": r.to_block, "events": r.events,
+          "reorg_from_block": r.reorg_from, "manifests_imported": r.manifests, "assets_imported": r.assets,
+          "seconds": round(r.seconds, 3), "counts": counts},
+         ([f"reorganisation detected: re-indexed from block {r.reorg_from}"] if r.reorg_from is not None else [])
+         + [f"synced blocks {r.from_block}..{r.to_block}: {r.events} events"
+            + (f", {r.manifests} manifest(s) with {r.assets} assets" if r.manifests else ""),
+            f"index {path}: {counts['twins']} twins, {counts['licenses']} licenses, "
+            f"{counts['publications']} publications, {counts['twin_assets']} twin assets"])
+
+
+def _verdict_lines(r: dict) -> list[str]:
+    how = {"exact-file": "exact file", "same-pixels": "same pixels",
+           "perceptual": f"perceptual, {r['distance']} bits apart — very likely the same image"}.get(r["match"], "")
+    lines = [f"{r['path']}: {r['verdict'].upper()}" + (f" ({how})" if how else "")]
+    if r.get("license_id") is not None:
+        lic, pub = r["license"], r["published"]
+        lines += [
+            f"  twin {r['twin_id']} of model {r['model']}",
+            f"  license {r['license_id']} to brand {r['brand']}: {', '.join(lic['channels'])} in "
+            f"{', '.join(lic['territories'])}; AI changes: {', '.join(lic['transforms']) or 'none'}; "
+            f"{lic['valid_from']} → {lic['valid_until']}",
+            f"  published {vocab.format_time(r['block_time'])} as use {pub['use']} ({pub['channel']}, "
+            f"{pub['territory']}{', ' + ', '.join(pub['transforms']) if pub['transforms'] else ''}) in tx {r['tx']}",
+        ]
+    elif r["verdict"] == "twin-asset":
+        lines.append(f"  capture asset '{r['asset']}' of twin {r['twin_id']} (model {r['model']})")
+    lines += [f"  - {x}" for x in r["reasons"]]
+    return lines
+
+
+@cli.command("verify")
+@click.argument("images", nargs=-1, required=True, type=click.Path())
+@click.option("--live", is_flag=True, help="Re-read each license's status from the chain.")
+@click.option("--at", "at", help="Judge as of this date instead of now.")
+@click.option("--channel", help="The channel the copy was found in (checked against the license).")
+@click.option("--territory", help="The country the copy was found in.")
+@click.option("--transform", "transforms", multiple=True, help="A transformation seen in the copy (repeatable).")
+@click.option("--threshold", type=click.IntRange(0, 11), default=8, show_default=True,
+              help="Largest perceptual distance (bits of 64) that counts as a match.")
+def verify_cmd(images, live, at, channel, territory, transforms, threshold):
+    """Was each image authorised? Looks it up in the index: exact file, same pixels or perceptual.
+
+    Exit 0 when every image is authorised, 3 otherwise.
+
+    Example:
+
+        consentry verify found-on-social.jpg
+    """
+    import time
+
+    from . import index
+    from .verify import AUTHORISED, UseContext, Verifier
+
+    if channel:
+        vocab.channel_index(channel)
+    if territory:
+        vocab.territory_code(territory, allow_regions=False)
+    vocab.transform_mask(list(transforms))
+    when = vocab.parse_time(at, now=int(time.time())) if at else None
+    path = _index_path()
+    db = index.open_readonly(path)
+    checker = None
+    if live:
+        ch = connect()
+        when = ch.now() if when is None else when
+
+        def checker(ids):
+            return {i: ch.call(ch.registry.functions.isLicenseValid(i, when)) for i in set(ids)}
+
+    ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
+    v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker)
+    results = [v.verify(p) for p in images]
+    emit({"results": results, "at": v.at, "index": str(path)},
+         [line for r in results for line in _verdict_lines(r)])
+    return EXIT_OK if all(r["verdict"] == AUTHORISED for r in results) else EXIT_NOT_AUTHORISED
+
+
 def main():
     cli(prog_name="consentry")
