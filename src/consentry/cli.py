@@ -63,10 +63,12 @@ def note(text: str) -> None:
 
 
 class ConsentryGroup(click.Group):
-    def main(self, *args, **kwargs):
+    def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
+        argv = list(args) if args is not None else sys.argv[1:]
+        args = argv
         try:
-            rv = super().main(*args, **kwargs)
+            rv = super().main(argv, *rest, **kwargs)
             sys.exit(rv if isinstance(rv, int) else 0)
         except click.exceptions.Exit as e:
             sys.exit(e.exit_code)
@@ -89,8 +91,7 @@ class ConsentryGroup(click.Group):
             _fail(f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR, args)
 
 
-def _fail(message: str, code: int, args, usage=None):
-    argv = (args[0] if args and args[0] is not None else sys.argv[1:]) or []
+def _fail(message: str, code: int, argv, usage=None):
     if "--json" in argv:
         click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "exit_code": code},
                               indent=2, sort_keys=True))
@@ -847,6 +848,9 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
         vocab.territory_code(territory, allow_regions=False)
     vocab.transform_mask(list(transforms))
     when = vocab.parse_time(at, now=int(time.time())) if at else None
+    from .hashing import query as hash_query
+
+    queries = [hash_query(p) for p in images]  # bad files fail before anything else
     path = _index_path()
     db = index.open_readonly(path)
     checker = None
@@ -859,7 +863,7 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
 
     ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
     v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker)
-    results = [v.verify(p) for p in images]
+    results = [v.verify(p, q) for p, q in zip(images, queries)]
     emit({"results": results, "at": v.at, "index": str(path)},
          [line for r in results for line in _verdict_lines(r)])
     return EXIT_OK if all(r["verdict"] == AUTHORISED for r in results) else EXIT_NOT_AUTHORISED

@@ -138,7 +138,10 @@ class Verifier:
     def __init__(self, db, db_path: Path, *, at: int | None = None, threshold: int = DEFAULT_THRESHOLD,
                  context: UseContext | None = None, live=None):
         self.db, self.db_path, self.threshold, self.context = db, db_path, threshold, context
-        self.at = at if at is not None else int(time.time())
+        if at is None:  # now: the wall clock, or the chain's clock when it runs ahead (a dev chain)
+            row = db.execute("SELECT max(timestamp) FROM blocks").fetchone()
+            at = max(int(time.time()), row[0] or 0)
+        self.at = at
         self.live = live  # callable(license_ids) -> {id: valid now}, for --live
         self._pub_idx = None
         self._asset_idx = None
@@ -180,8 +183,8 @@ class Verifier:
         r = self.db.execute(sql.format(col="rowid"), [rowid]).fetchone()
         return dict(zip(["twin_id", "name", "owner", "manifest"], r)), "perceptual", d
 
-    def verify(self, path: str | Path) -> dict:
-        q = hash_query(path)
+    def verify(self, path: str | Path, q=None) -> dict:
+        q = q or hash_query(path)
         base = {"path": str(path), "content_hash": "0x" + q.fingerprint.content_hash.hex(),
                 "match": None, "distance": None, "twin_id": None, "license_id": None, "model": None,
                 "brand": None, "tx": None, "block_time": None, "reasons": []}
@@ -192,8 +195,9 @@ class Verifier:
             for p in rows:
                 valid, why = _status(p, self.at, live)
                 problems = _covers(p, self.context)
-                in_window = p["valid_from"] <= p["block_time"] < p["ends_at"]
-                verdict = NOT_AUTHORISED if problems or not in_window else (AUTHORISED if valid else ENDED)
+                # the contract accepted the record only inside its license: what can be missing is
+                # cover for the use the copy was found in, or validity now
+                verdict = NOT_AUTHORISED if problems else (AUTHORISED if valid else ENDED)
                 judged.append((verdict, p, problems + ([why] if why else [])))
             rank = {AUTHORISED: 0, ENDED: 1, NOT_AUTHORISED: 2}
             verdict, p, reasons = min(judged, key=lambda j: (rank[j[0]], -j[1]["block"]))

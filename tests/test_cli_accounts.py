@@ -1,0 +1,68 @@
+"""Accounts: encrypted V3 keystores, 0600, readable by standard tools; keys never printed."""
+import json
+import stat
+
+from eth_account import Account
+
+from conftest import PASSWORD
+
+
+def test_create_writes_an_encrypted_v3_keystore_readable_by_standard_tools(cli, session_home):
+    out = cli.json("account", "create", "vera")
+    path = session_home / "keystore" / "vera.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    ks = json.loads(path.read_text())
+    assert ks["version"] == 3 and ks["crypto"]["kdf"] == "scrypt"
+    key = Account.decrypt(ks, PASSWORD)
+    assert Account.from_key(key).address == out["address"]
+    assert key.hex() not in path.read_text()
+
+
+def test_list_shows_names_and_addresses(cli):
+    a = cli.json("account", "create", "lister1")
+    listed = cli.json("account", "list")["accounts"]
+    assert {"name": "lister1", "address": a["address"]} in listed
+
+
+def test_import_from_a_key_file_never_prints_the_key(cli, tmp_path):
+    acct = Account.create()
+    key_hex = acct.key.hex()
+    (tmp_path / "k.txt").write_text("0x" + key_hex + "\n")
+    r = cli.run("account", "import", "imported1", "--key-file", tmp_path / "k.txt")
+    assert acct.address in r.stdout
+    assert key_hex not in r.stdout + r.stderr
+
+
+def test_the_same_name_twice_is_refused(cli):
+    cli.run("account", "create", "twice")
+    r = cli.run("account", "create", "twice", code=1)
+    assert "already exists" in r.stderr
+
+
+def test_a_bad_name_is_refused_and_writes_nothing(cli, session_home):
+    before = set((session_home / "keystore").glob("*")) if (session_home / "keystore").exists() else set()
+    r = cli.run("account", "create", "../escape", code=1)
+    assert "bad account name" in r.stderr
+    assert set((session_home / "keystore").glob("*")) == before
+
+
+def test_a_malformed_key_is_refused(cli, tmp_path):
+    (tmp_path / "k.txt").write_text("not a key")
+    r = cli.run("account", "import", "badkey", "--key-file", tmp_path / "k.txt", code=1)
+    assert "64 hex digits" in r.stderr
+
+
+def test_password_file_is_honoured(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("CONSENTRY_PASSWORD")
+    (tmp_path / "pw").write_text("file-password\n")
+    out = cli.json("account", "create", "pwfile", "--password-file", tmp_path / "pw")
+    from consentry import keys
+
+    acct = keys.unlock(keys.find("pwfile"), "file-password")
+    assert acct.address == out["address"]
+
+
+def test_no_password_and_no_terminal_is_a_clear_error(cli, monkeypatch):
+    monkeypatch.delenv("CONSENTRY_PASSWORD")
+    r = cli.run("account", "create", "nopass", code=1)
+    assert "CONSENTRY_PASSWORD" in r.stderr
