@@ -277,17 +277,22 @@ class Syncer:
         return request(self.rpc_url, method, params, timeout=60)
 
     def check_identity(self) -> None:
+        """One index, one registry on one chain (told apart by its genesis block, too: dev chains
+        share chain ids and deployment addresses)."""
         reg = get_meta(self.db, "registry")
+        genesis = self._block_hash(0)
         if reg is None:
             with self.db.conn:
                 set_meta(self.db, "registry", self.registry)
                 set_meta(self.db, "chain_id", self.chain_id)
+                set_meta(self.db, "genesis", genesis)
                 set_meta(self.db, "deploy_block", self.deploy_block)
                 set_meta(self.db, "synced_block", self.deploy_block - 1 if self.deploy_block else -1)
-        elif reg.lower() != self.registry.lower() or get_meta(self.db, "chain_id") != self.chain_id:
+        elif (reg.lower() != self.registry.lower() or get_meta(self.db, "chain_id") != self.chain_id
+              or get_meta(self.db, "genesis") != genesis):
             raise IndexError_(
-                f"this index belongs to registry {reg} on chain {get_meta(self.db, 'chain_id')}; "
-                "use another --index for this registry")
+                f"this index belongs to registry {reg} on another chain (id {get_meta(self.db, 'chain_id')}, "
+                f"genesis {str(get_meta(self.db, 'genesis'))[:10]}…); use another --index for this one")
 
     def _block_hash(self, number: int) -> str | None:
         b = self.rpc("eth_getBlockByNumber", [hex(number), False])
