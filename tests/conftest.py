@@ -40,6 +40,12 @@ def session_home(tmp_path_factory):
     return tmp_path_factory.mktemp("consentry-home")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_env(session_home):
+    """For session- and module-scoped fixtures; each test gets the same values again below."""
+    os.environ.update(CONSENTRY_HOME=str(session_home), CONSENTRY_PASSWORD=PASSWORD, CONSENTRY_LIGHT_KDF="1")
+
+
 @pytest.fixture(autouse=True)
 def _env(monkeypatch, session_home):
     monkeypatch.setenv("CONSENTRY_HOME", str(session_home))
@@ -93,7 +99,9 @@ def photos(tmp_path_factory):
         im = Image.fromarray(arr).convert("RGB")
         im.thumbnail((512, 512))
         p = d / f"{name}.jpg"
-        im.save(p, quality=92)
+        exif = Image.Exif()
+        exif[0x010F] = "Studio camera"  # Make: metadata a copy may lose
+        im.save(p, quality=92, exif=exif, comment=b"shot for a test")
         out[name] = p
     return out
 

@@ -1,0 +1,26 @@
+"""Every command has help with an example, answers -h, and appears in the README."""
+from pathlib import Path
+
+import click
+
+from consentry import cli as cli_module
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def commands(group=cli_module.cli, prefix=()):
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from commands(cmd, prefix + (name,))
+        else:
+            yield prefix + (name,), cmd
+
+
+def test_every_command_has_help_with_an_example_and_is_documented(cli):
+    found = list(commands())
+    assert len(found) >= 20
+    for path, cmd in found:
+        assert cmd.help and "Example:" in cmd.help, path
+        out = cli.run(*path, "-h").stdout
+        assert "Usage:" in out
+        assert f"consentry {' '.join(path)}" in README, f"README does not mention `consentry {' '.join(path)}`"

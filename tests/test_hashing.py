@@ -1,0 +1,65 @@
+"""Fingerprints and Merkle proofs."""
+import io
+import os
+
+import imagehash
+import pytest
+from PIL import Image
+
+from consentry import hashing, imaging, merkle
+from consentry.errors import FileProblem
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "camera"])
+def test_phash_is_imagehash_phash(photos, name):
+    im = Image.open(photos[name])
+    assert hashing.phash_of(im) == int(str(imagehash.phash(im)), 16)
+
+
+def test_the_mirror_variant_is_the_phash_of_the_mirrored_image(photos):
+    im = Image.open(photos["coffee"])
+    mirrored = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    variants = dict(hashing.perceptual_variants(im))
+    assert variants["mirrored"] == hashing.phash_of(mirrored)
+
+
+def test_pixel_hash_survives_metadata_stripping_and_lossless_resaves(photos, tmp_path):
+    fp = hashing.fingerprint(photos["coffee"])
+    stripped = tmp_path / "s.jpg"
+    stripped.write_bytes(imaging.strip_jpeg_metadata(photos["coffee"].read_bytes()))
+    png = tmp_path / "p.png"
+    Image.open(photos["coffee"]).save(png)
+    for p in (stripped, png):
+        other = hashing.fingerprint(p)
+        assert other.content_hash != fp.content_hash
+        assert other.pixel_hash == fp.pixel_hash
+
+
+def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
+    im = Image.open(photos["coffee"]).convert("RGB")
+    im.putpixel((0, 0), (0, 0, 0) if im.getpixel((0, 0)) != (0, 0, 0) else (255, 255, 255))
+    im.save(tmp_path / "x.png")
+    assert hashing.fingerprint(tmp_path / "x.png").pixel_hash != hashing.fingerprint(photos["coffee"]).pixel_hash
+
+
+def test_imprint_packs_pixel_prefix_and_phash(photos):
+    fp = hashing.fingerprint(photos["rocket"])
+    assert len(fp.imprint) == 24
+    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash)
+
+
+def test_bad_files_raise_file_problems(tmp_path):
+    (tmp_path / "t.txt").write_text("text")
+    for path, words in ((tmp_path / "missing.jpg", "no such file"), (tmp_path / "t.txt", "not an image"),
+                        (tmp_path, "is a directory")):
+        with pytest.raises(FileProblem, match=words):
+            hashing.fingerprint(path)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 16, 33])
+def test_every_leaf_proves_against_the_root_and_nothing_else_does(n):
+    leaves = [os.urandom(32) for _ in range(n)]
+    root, proofs = merkle.build(leaves)
+    assert all(merkle.verify(leaf, p, root) for leaf, p in zip(leaves, proofs))
+    assert not merkle.verify(os.urandom(32), proofs[0], root)
+    assert not merkle.verify(leaves[0], proofs[0], os.urandom(32))
