@@ -18,7 +18,7 @@ def test_fees():
 def test_dates_and_durations():
     now = 1_800_000_000
     assert vocab.parse_time("90d", now=now) == now + 90 * 86400
-    assert vocab.parse_time("2027-06-30", now=now) == 1830211200
+    assert vocab.parse_time("2027-06-30", now=now) == 1814313600  # 2027-06-30T00:00:00Z
     assert vocab.parse_time("now", now=now) == now
     with pytest.raises(UsageError, match="bad date"):
         vocab.parse_time("30/06/2027", now=now)
