@@ -8,6 +8,20 @@ from consentry import cli as cli_module
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
+def documented() -> set[str]:
+    """Commands the README names, with `node start|stop|status` read as three."""
+    import re
+
+    out = set()
+    for m in re.finditer(r"consentry ([a-z]+)(?: ([a-z|]+))?", README):
+        group, subs = m.group(1), m.group(2)
+        out.add(group)
+        for sub in (subs or "").split("|"):
+            if sub:
+                out.add(f"{group} {sub}")
+    return out
+
+
 def commands(group=cli_module.cli, prefix=()):
     for name, cmd in group.commands.items():
         if isinstance(cmd, click.Group):
@@ -23,4 +37,4 @@ def test_every_command_has_help_with_an_example_and_is_documented(cli):
         assert cmd.help and "Example:" in cmd.help, path
         out = cli.run(*path, "-h").stdout
         assert "Usage:" in out
-        assert f"consentry {' '.join(path)}" in README, f"README does not mention `consentry {' '.join(path)}`"
+        assert " ".join(path) in documented(), f"README does not mention `consentry {' '.join(path)}`"

@@ -46,6 +46,16 @@ def sync(cli, url, registry, idx, *extra):
     return cli.json("--network", url, "--registry", registry, "--index", idx, "sync", *extra)
 
 
+def synced_block(path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'synced_block'").fetchone()
+        conn.close()
+        return int(row[0]) if row else -1
+    except sqlite3.Error:
+        return -1
+
+
 def dump(path):
     """Everything the index answers with (row ids aside), in a stable order."""
     conn = sqlite3.connect(path)
@@ -98,18 +108,21 @@ def test_kill_9_at_any_moment_then_resume_gives_the_clean_index(cli, chain_env, 
     publish_many(ch, brand, lic, 60, 10)
     rpc.request(url, "anvil_mine", [hex(400)])
     sync(cli, url, registry, tmp_path / "clean.db")
-    env = {**os.environ}
+    head = rpc.block_number(url)
     cmd = [sys.executable, "-m", "consentry", "--network", url, "--registry", registry,
            "--index", str(tmp_path / "killed.db"), "sync", "--range", "1"]
     kills = 0
-    for delay in (0.9, 1.3, 1.7, 2.2):
-        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            kills += 1
+    for fraction in (0.2, 0.45, 0.7):  # kill -9 once the cursor has passed each point
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            if synced_block(tmp_path / "killed.db") >= fraction * head:
+                p.send_signal(signal.SIGKILL)
+                kills += 1
+                break
+            time.sleep(0.005)
         p.wait()
-    assert kills >= 1, "sync finished before it could be killed"
+    assert kills >= 2, "sync finished before it could be killed"
     sync(cli, url, registry, tmp_path / "killed.db")
     assert dump(tmp_path / "killed.db") == dump(tmp_path / "clean.db")
 

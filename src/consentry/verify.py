@@ -169,7 +169,7 @@ class Verifier:
     def find_asset(self, q) -> tuple[dict | None, str | None, int | None]:
         fp = q.fingerprint
         sql = """SELECT a.twin_id, a.name, t.owner, a.manifest FROM twin_assets a JOIN twins t USING (twin_id)
-                 WHERE a.{col} = ?"""
+                 WHERE a.{col} = ? ORDER BY a.twin_id"""
         for col, val, how in (("content_hash", fp.content_hash, "exact-file"), ("pixel_hash", fp.pixel_hash, "same-pixels")):
             r = self.db.execute(sql.format(col=col), [val]).fetchone()
             if r:
