@@ -9,9 +9,12 @@ import sys
 from functools import wraps
 from pathlib import Path
 
-import click
+# the few small matrix products here gain nothing from BLAS threads, whose start-up costs ~20 ms
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from . import config, vocab
+import click  # noqa: E402
+
+from . import __version__, config, vocab
 from .errors import ConsentryError, KeystoreError, UsageError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
@@ -175,7 +178,7 @@ def tx_fields(receipt) -> dict:
 @click.option("--chain-id", type=int, help="Refuse to act unless the RPC's chain id is this.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False), help="SQLite index (default $CONSENTRY_HOME/index.db).")
 @click.option("json_output", "--json", is_flag=True, help="Print one JSON object (errors too).")
-@click.version_option(package_name="consentry")
+@click.version_option(version=__version__, prog_name="consentry")
 def cli(network, registry, chain_id, index_path, json_output):
     """Consentry: consent records for fashion models' digital twins, anchored on an EVM chain.
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from . import config, twins
+from . import config
 from .errors import ChainError, FileProblem, IndexError_
 from .rpc import request
 
@@ -391,6 +391,8 @@ class Syncer:
 
     def import_manifests(self, extra: list[Path] = ()) -> tuple[int, int]:
         """Import the given manifests (copied into the data folder) and any new ones there."""
+        from . import twins
+
         for p in extra:
             m = twins.load_manifest(p)
             self._check_manifest_target(m, p)
@@ -424,7 +426,7 @@ class Syncer:
             assets += len(good)
         return imported, assets
 
-    def _check_manifest_target(self, m: dict, p) -> None:
+    def _check_manifest_target(self, m: dict, p) -> None:  # noqa: D401
         if m.get("chain_id") != self.chain_id or str(m.get("registry", "")).lower() != self.registry.lower():
             raise FileProblem(f"manifest {p} is for registry {m.get('registry')} on chain {m.get('chain_id')}, "
                               f"not {self.registry} on chain {self.chain_id}")
