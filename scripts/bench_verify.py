@@ -38,7 +38,7 @@ def build_index(path: Path, n: int, real_fp) -> None:
     db = index.open_db(tmp)
     db.execute("DROP INDEX publications_content")
     db.execute("DROP INDEX publications_pixels")
-    with db.conn:
+    with db.atomic():
         for k, v in {"registry": "0x" + "ab" * 20, "chain_id": 31337, "genesis": "0x00", "deploy_block": 0,
                      "synced_block": 1000, "generation": 1}.items():
             index.set_meta(db, k, v)
@@ -58,13 +58,13 @@ def build_index(path: Path, n: int, real_fp) -> None:
         phash = rng.integers(-2**63, 2**63 - 1, size=m, dtype=np.int64).tolist()
         rows = ((1, content[32 * i:32 * i + 32], pixels[16 * i:16 * i + 16], phash[i], 0, 131, 0, done + i + 1,
                  10 + (done + i) // 100, 1700000000, "0x03", i % 100) for i in range(m))
-        with conn:
+        with db.atomic():
             conn.executemany("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel,"
                              " territory, transforms, use_number, block, block_time, tx, log_index)"
                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         done += m
         print(f"  built {done:,} / {n:,} publications", file=sys.stderr)
-    with conn:
+    with db.atomic():
         conn.execute("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel, territory,"
                      " transforms, use_number, block, block_time, tx, log_index) VALUES (1,?,?,?,0,131,0,?,9,"
                      "1700000000,'0x04',0)",

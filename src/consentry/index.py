@@ -36,7 +36,15 @@ def _migrations():
 
     @m()
     def m001_initial_schema(db):
-        db.executescript("""
+        # statement by statement (executescript would commit): the migration is one transaction
+        for statement in _SCHEMA_V1.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+    return m
+
+
+_SCHEMA_V1 = """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL, timestamp INTEGER NOT NULL);
         CREATE TABLE twins (
@@ -89,10 +97,8 @@ def _migrations():
                    '0x' || lower(hex(pixel_prefix)) AS pixel_prefix,
                    printf('%016x', phash) AS phash, channel, territory, transforms, use_number, block,
                    datetime(block_time, 'unixepoch') AS published_at, tx
-            FROM publications;
-        """)
-
-    return m
+            FROM publications
+"""
 
 
 MIGRATIONS = ("m001_initial_schema",)  # every migration's name, in order (checked by a test)
@@ -282,7 +288,7 @@ class Syncer:
         reg = get_meta(self.db, "registry")
         genesis = self._block_hash(0)
         if reg is None:
-            with self.db.conn:
+            with self.db.atomic():
                 set_meta(self.db, "registry", self.registry)
                 set_meta(self.db, "chain_id", self.chain_id)
                 set_meta(self.db, "genesis", genesis)
@@ -317,7 +323,7 @@ class Syncer:
         return good + 1
 
     def rollback_to(self, good: int) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             for t in CHAIN_TABLES:
                 self.db.execute(f"DELETE FROM {t} WHERE block > ?", [good])
             self.db.execute("DELETE FROM blocks WHERE number > ?", [good])
@@ -347,7 +353,7 @@ class Syncer:
             col = 9 if name == "publications" else (7 if name == "twins" else 13)
             rows[name] = [r if r[col] is not None else r[:col] + (batch.blocks[r[col - 1]][1],) + r[col + 1:]
                           for r in rows[name]]
-        with self.db.conn:
+        with self.db.atomic():
             for table, n in _INSERTS.items():
                 if rows[table]:
                     self.db.conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])
@@ -416,7 +422,7 @@ class Syncer:
             if not roots:
                 continue  # its twin is not (yet) on chain in what we synced
             good = twins.check_manifest(m, roots)
-            with self.db.conn:
+            with self.db.atomic():
                 self.db.conn.executemany(
                     "INSERT INTO twin_assets VALUES (?, ?, ?, ?, ?, ?)",
                     [(m["twin_id"], a["name"], a["content_hash"], a["pixel_hash"], _signed64(a["phash"]), sha)
