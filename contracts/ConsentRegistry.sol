@@ -339,19 +339,17 @@ contract ConsentRegistry is IConsentRegistry {
         if (!_validTerritories(t.territories)) revert InvalidTerritories(t.territories);
         if (t.validUntil <= t.validFrom || t.validUntil <= _time()) revert InvalidWindow(t.validFrom, t.validUntil);
         licenseId = ++_licenseCount;
-        _licenses[licenseId] = License({
-            licensee: t.licensee,
-            twinId: uint32(t.twinId),
-            channels: t.channels,
-            transforms: t.transforms,
-            maxUses: t.maxUses,
-            validFrom: t.validFrom,
-            validUntil: t.validUntil,
-            uses: 0,
-            feePerUse: t.feePerUse,
-            territories: t.territories,
-            revoked: false
-        });
+        // Both slots of the new License written once each, in the compiler's packing order
+        // (first member in the lowest bits); uses = 0 and revoked = false.
+        uint256 slotA = uint256(uint160(t.licensee)) | (uint256(uint32(t.twinId)) << 160)
+            | (uint256(t.channels) << 192) | (uint256(t.transforms) << 200) | (uint256(t.maxUses) << 208);
+        uint256 slotB = uint256(t.validFrom) | (uint256(t.validUntil) << 40) | (uint256(t.feePerUse) << 112)
+            | (uint256(t.territories) << 192);
+        License storage lic = _licenses[licenseId];
+        assembly ("memory-safe") {
+            sstore(lic.slot, slotA)
+            sstore(add(lic.slot, 1), slotB)
+        }
         emit LicenseGranted(
             licenseId,
             t.twinId,

@@ -117,3 +117,17 @@ def test_live_rereads_the_license_from_the_chain(cli, world, photos):
 def test_verify_without_an_index_says_how_to_make_one(cli, tmp_path, photos):
     r = cli.run("--index", tmp_path / "none.db", "verify", photos["coffee"], code=1)
     assert "run `consentry sync` first" in r.stderr
+
+
+def test_verify_does_not_import_web3(world, tmp_path):
+    """The fast path for anyone checking an image: no chain client is loaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom consentry import cli\n"
+            "try:\n    cli.cli.main(['--index', sys.argv[1], 'verify', sys.argv[2]])\n"
+            "except SystemExit:\n    pass\n"
+            "print('web3' in sys.modules, 'eth_account' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(world["index"]), str(world["capture"])],
+                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    assert out == "False False"
