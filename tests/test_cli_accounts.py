@@ -66,3 +66,16 @@ def test_no_password_and_no_terminal_is_a_clear_error(cli, monkeypatch):
     monkeypatch.delenv("CONSENTRY_PASSWORD")
     r = cli.run("account", "create", "nopass", code=1)
     assert "CONSENTRY_PASSWORD" in r.stderr
+
+
+def test_foundry_reads_the_keystore(cli, session_home):
+    """cast (Foundry) opens the same file with the same password."""
+    import subprocess
+
+    from consentry import config
+
+    out = cli.json("account", "create", "castable")
+    r = subprocess.run([config.tool("cast"), "wallet", "address", "--keystore",
+                        str(session_home / "keystore" / "castable.json"), "--password", PASSWORD],
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.strip().lower() == out["address"].lower()

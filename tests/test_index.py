@@ -166,3 +166,14 @@ def test_schema_is_migrated_and_readable_by_plain_sqlite(cli, chain_env, tmp_pat
     assert tuple(names) == index.MIGRATIONS
     row = conn.execute("SELECT content_hash, phash FROM publications_readable").fetchone()
     assert row[0] == "0x" + fake_fp(0).content_hash.hex() and len(row[1]) == 16
+
+
+def test_confirmations_hold_back_the_newest_blocks(cli, chain_env, tmp_path):
+    url, registry, ch, model, brand, lic = chain_env
+    publish_many(ch, brand, lic, 3, 1)
+    head = rpc.block_number(url)
+    out = sync(cli, url, registry, tmp_path / "i.db", "--confirmations", "2")
+    assert out["to_block"] == head - 2
+    assert out["counts"]["publications"] == 1  # the last two batches wait for confirmation
+    rpc.request(url, "anvil_mine", [hex(2)])
+    assert sync(cli, url, registry, tmp_path / "i.db", "--confirmations", "2")["counts"]["publications"] == 3

@@ -4,10 +4,11 @@ pragma solidity 0.8.37;
 import {IConsentRegistry} from "../IConsentRegistry.sol";
 
 /// @notice Test helper (not deployed by the product): a "model" contract that tries to re-enter
-/// withdrawFees when it receives its fees.
+/// withdrawFees when it receives its fees, or that refuses payments.
 contract ReentrantModel {
     IConsentRegistry private immutable _registry;
     bool public reentered;
+    bool public refusing;
     uint256 public received;
 
     constructor(IConsentRegistry registry) {
@@ -22,11 +23,16 @@ contract ReentrantModel {
         return _registry.grantLicense(terms);
     }
 
+    function refusePayments(bool yes) external {
+        refusing = yes;
+    }
+
     function withdraw() external {
         _registry.withdrawFees();
     }
 
     receive() external payable {
+        require(!refusing, "refused");
         received += msg.value;
         try _registry.withdrawFees() {
             reentered = true;

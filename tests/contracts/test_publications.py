@@ -69,6 +69,20 @@ def test_a_reentrant_model_cannot_withdraw_twice(project, registry, brand, chain
     assert registry.balance == 0
 
 
+def test_a_model_that_cannot_receive_keeps_its_credit(project, registry, brand, chain):
+    model = project.ReentrantModel.deploy(registry, sender=brand)
+    model.register(b"\x78" * 32, sender=brand)
+    model.grant(make_terms(1, brand, chain.pending_timestamp), sender=brand)
+    publish(registry, brand, 1, 2)
+    model.refusePayments(True, sender=brand)
+    with ape.reverts(registry.TransferFailed, model=model.address, amount=2 * FEE):
+        model.withdraw(sender=brand)
+    assert registry.balanceOf(model) == 2 * FEE
+    model.refusePayments(False, sender=brand)
+    model.withdraw(sender=brand)
+    assert model.received() == 2 * FEE and registry.balanceOf(model) == 0
+
+
 def test_only_the_licensee_publishes(registry, other, license_id):
     with ape.reverts(registry.NotLicensee, licenseId=license_id, account=other.address):
         publish(registry, other, license_id)
