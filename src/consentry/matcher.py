@@ -73,11 +73,11 @@ class PerceptualIndex:
             parts.append(self.orders[b][offsets + np.arange(total)])
         if not parts:
             return []
-        cand = np.unique(np.concatenate(parts))
+        cand = np.concatenate(parts)  # duplicates (a hash near in two bands) are dropped after the check
         d = np.bitwise_count(self.hashes[cand] ^ np.uint64(query))
         keep = d <= threshold
-        found = sorted(zip(self.ids[cand[keep]].tolist(), d[keep].tolist()), key=lambda x: (x[1], x[0]))
-        return found
+        found = dict(zip(self.ids[cand[keep]].tolist(), d[keep].tolist()))
+        return sorted(found.items(), key=lambda x: (x[1], x[0]))
 
     # ------------------------------------------------------------ cache on disk
 
