@@ -565,6 +565,7 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
         consentry license offer 1 --to brand --channels social --for 30d --fee 0.002ether --as ana --out offer.json
     """
     from . import licenses, twins
+    from .files import write_json_atomic
 
     _validate_terms_offline(t["channels"], t["territories"], t["transforms"], t["fee"], t["max_uses"])
     out_path = Path(out)
@@ -576,7 +577,7 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
     terms, text = _terms(ch, twin_id, **t)
     deadline = ch.now() + vocab.parse_duration(valid_for)
     offer = licenses.make_offer(ch, account_, terms, deadline, text)
-    twins.write_json_atomic(out_path, offer)
+    write_json_atomic(out_path, offer)
     emit({"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
          f"offer for twin {twin_id} to {terms['licensee']} written to {out_path} (accept before {vocab.format_time(deadline)})")
 

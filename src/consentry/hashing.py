@@ -83,19 +83,16 @@ def mirror_phash_from_low(low: np.ndarray) -> int:
     return _bits(low * signs[None, :])
 
 
-def _open(path: Path):
+def _open(path: Path, data: bytes):
+    """Decode the bytes read from `path` (read once: hashed and decoded from memory)."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        im = Image.open(path)
+        im = Image.open(io.BytesIO(data))
         im.load()
         return im
-    except FileNotFoundError:
-        raise FileProblem(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileProblem(f"{path} is a directory, not an image") from None
-    except PermissionError:
-        raise FileProblem(f"{path}: permission denied") from None
     except UnidentifiedImageError:
         raise FileProblem(f"{path} is not an image Pillow can read (JPEG, PNG, WebP, …)") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -125,7 +122,7 @@ def fingerprint(path: str | Path) -> Fingerprint:
     """Fingerprint one image file; FileProblem for a missing, non-image or corrupt file."""
     p = Path(path)
     data = _read(p)
-    im = _open(p)
+    im = _open(p, data)
     return Fingerprint(
         content_hash=hashlib.sha256(data).digest(),
         pixel_hash=pixel_hash_of(im),
@@ -168,7 +165,7 @@ def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
 def query(path: str | Path) -> Query:
     p = Path(path)
     data = _read(p)
-    im = _open(p)
+    im = _open(p, data)
     fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height)
     return Query(fp, perceptual_variants(im))
 

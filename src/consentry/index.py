@@ -398,13 +398,14 @@ class Syncer:
     def import_manifests(self, extra: list[Path] = ()) -> tuple[int, int]:
         """Import the given manifests (copied into the data folder) and any new ones there."""
         from . import twins
+        from .files import write_json_atomic
 
         for p in extra:
             m = twins.load_manifest(p)
             self._check_manifest_target(m, p)
             dest = twins.manifest_path(self.chain_id, self.registry, m["twin_id"])
             if Path(p).resolve() != dest.resolve():
-                twins.write_json_atomic(dest, m)
+                write_json_atomic(dest, m)
         imported = assets = 0
         d = config.manifests_dir()
         prefix = f"twin-{self.chain_id}-{self.registry[2:10].lower()}-"

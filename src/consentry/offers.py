@@ -4,10 +4,10 @@ An offer file is JSON: {"schema_version", "kind": "consentry-offer", "chain_id",
 "terms": {...}, "nonce", "deadline", "signature", "signer"}."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .errors import FileProblem
+from .files import read_json
 
 OFFER_FIELDS = [
     ("twinId", "uint256"), ("licensee", "address"), ("channels", "uint8"), ("transforms", "uint8"),
@@ -72,12 +72,7 @@ def to_file_dict(terms: dict, nonce: int, deadline: int, chain_id: int, registry
 
 def load(path: str | Path) -> dict:
     p = Path(path)
-    try:
-        d = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise FileProblem(f"offer file {p} not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise FileProblem(f"{p} is not a readable offer file ({type(e).__name__})") from None
+    d = read_json(p, "offer file")
     required = {"chain_id", "registry", "terms", "nonce", "deadline", "signature"}
     if not isinstance(d, dict) or d.get("kind") != "consentry-offer" or not required <= d.keys() \
             or not isinstance(d["terms"], dict) or not set(TERMS_KEYS) <= d["terms"].keys():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config, merkle
+from .files import read_json, write_json_atomic
 from .errors import FileProblem, NotFound, UsageError
 from .hashing import Fingerprint
 
@@ -61,19 +62,6 @@ def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, m
     }
 
 
-def write_json_atomic(path: Path, obj: dict, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def manifest_path(chain_id: int, registry: str, twin_id: int) -> Path:
     return config.manifests_dir() / f"twin-{chain_id}-{registry[2:10].lower()}-{twin_id}.json"
 
@@ -119,12 +107,7 @@ def _check_writable(path: Path) -> None:
 
 def load_manifest(path: str | Path) -> dict:
     p = Path(path)
-    try:
-        m = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise FileProblem(f"manifest {p} not found") from None
-    except (OSError, ValueError, UnicodeDecodeError):
-        raise FileProblem(f"{p} is not a readable twin manifest") from None
+    m = read_json(p, "twin manifest")
     if not isinstance(m, dict) or m.get("kind") != MANIFEST_KIND or not isinstance(m.get("assets"), list):
         raise FileProblem(f"{p} is not a Consentry twin manifest (made by `consentry twin register`)")
     return m
