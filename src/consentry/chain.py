@@ -114,7 +114,7 @@ def _rpc_error(e: Exception, sender: str) -> ChainError:
     if "insufficient funds" in msg.lower() or "lack of funds" in msg.lower():
         return ChainError(
             f"insufficient funds: {sender} cannot pay for this transaction; fund the account"
-            " (on the local chain: consentry account fund NAME)"
+            " (on the local chain, make accounts with `consentry account create NAME --fund`)"
         )
     return ChainError(f"the node refused the transaction: {msg}")
 

@@ -107,10 +107,6 @@ def _fail(message: str, code: int, argv, usage=None):
 
 # ---------------------------------------------------------------- shared options
 
-def network_options(fn):
-    return fn
-
-
 def signer_options(fn):
     @click.option("--as", "as_", required=True, metavar="NAME|ADDRESS", help="Account that signs (keystore name or address).")
     @click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the keystore password.")
@@ -759,8 +755,11 @@ def _index_path() -> Path:
 @click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
               help="Import a twin manifest (checked against the root anchored on chain). Repeatable.")
 @click.option("--confirmations", type=int, default=0, show_default=True, help="Blocks to wait before indexing.")
-@click.option("--range", "range_size", type=int, default=2000, show_default=True, help="Blocks per eth_getLogs call.")
-def sync_cmd(manifests, confirmations, range_size):
+@click.option("--range", "range_size", type=click.IntRange(1), default=2000, show_default=True,
+              help="Blocks per eth_getLogs call.")
+@click.option("--from-block", type=click.IntRange(0), help="Where a new index starts reading (the registry's "
+              "deployment block; the local chain knows its own).")
+def sync_cmd(manifests, confirmations, range_size, from_block):
     """Bring the local index up to date from the registry's events (and twin manifests).
 
     Example:
@@ -787,7 +786,8 @@ def sync_cmd(manifests, confirmations, range_size):
         bar_state["bar"].update(done - bar_state["done"])
         bar_state["done"] = done
 
-    r = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, ep.deploy_block, confirmations=confirmations,
+    start = from_block if from_block is not None else ep.deploy_block
+    r = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, start, confirmations=confirmations,
                      range_size=range_size, progress=on_progress).run([Path(m) for m in manifests])
     if bar_state["bar"] is not None:
         bar_state["bar"].__exit__(None, None, None)
@@ -854,7 +854,11 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
     when = vocab.parse_time(at, now=int(time.time())) if at else None
     from .hashing import query as hash_query
 
-    queries = [hash_query(p) for p in images]  # bad files fail before anything else
+    with progress(len(images), "hashing") as bar:  # bad files fail before anything else
+        queries = []
+        for p in images:
+            queries.append(hash_query(p))
+            bar.update(1)
     path = _index_path()
     db = index.open_readonly(path)
     checker = None
@@ -867,7 +871,11 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
 
     ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
     v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker)
-    results = [v.verify(p, q) for p, q in zip(images, queries)]
+    results = []
+    with progress(len(images), "verifying") as bar:
+        for p, q in zip(images, queries):
+            results.append(v.verify(p, q))
+            bar.update(1)
     emit({"results": results, "at": v.at, "index": str(path)},
          [line for r in results for line in _verdict_lines(r)])
     return EXIT_OK if all(r["verdict"] == AUTHORISED for r in results) else EXIT_NOT_AUTHORISED

@@ -61,11 +61,12 @@ def publication_matcher(db, db_path: Path) -> PerceptualIndex:
     return idx
 
 
-def _asset_matcher(db) -> tuple[PerceptualIndex, dict[int, tuple]]:
+def _asset_matcher(db) -> PerceptualIndex:
+    """Twin assets are few (capture photos): built in memory on demand."""
     rows = db.execute("SELECT rowid, phash FROM twin_assets").fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     hashes = np.array([r[1] for r in rows], dtype=np.int64).view(np.uint64)
-    return PerceptualIndex.build(hashes, ids), {}
+    return PerceptualIndex.build(hashes, ids)
 
 
 def _best_perceptual(idx: PerceptualIndex, variants, threshold: int) -> dict[int, tuple[int, str]]:
@@ -175,7 +176,7 @@ class Verifier:
             if r:
                 return dict(zip(["twin_id", "name", "owner", "manifest"], r)), how, 0
         if self._asset_idx is None:
-            self._asset_idx = _asset_matcher(self.db)[0]
+            self._asset_idx = _asset_matcher(self.db)
         best = _best_perceptual(self._asset_idx, q.variants, self.threshold)
         if not best:
             return None, None, None
