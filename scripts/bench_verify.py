@@ -12,8 +12,6 @@ several runs; --quick uses 100 k / 1 M publications instead of 1 M / 10 M.
 """
 import json
 import os
-import resource
-import sqlite3
 import statistics
 import subprocess
 import sys

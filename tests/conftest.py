@@ -4,7 +4,6 @@ import importlib.util
 import itertools
 import json
 import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

@@ -1,5 +1,4 @@
 """Fingerprints and Merkle proofs."""
-import io
 import os
 
 import imagehash

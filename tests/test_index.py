@@ -1,5 +1,4 @@
 """The index: derived from events only, incremental, kill -9 safe, reorg-aware, reproducible."""
-import os
 import signal
 import sqlite3
 import subprocess

@@ -3,8 +3,6 @@ checks and publishes; the model revokes; the brand's next publication is refused
 withdraws exactly the fees paid; anyone verifies."""
 import json
 
-from eth_account import Account
-
 
 def test_the_whole_story(cli, new_account, photos, tmp_path, index_path, session_home):
     model, model_addr = new_account("model")

@@ -823,6 +823,18 @@ def _verdict_lines(r: dict) -> list[str]:
     return lines
 
 
+def _live_checker(when: int | None):
+    """For --live: license ids -> whether each is valid at `when` (default the chain's now)."""
+    ch = connect()
+    at = ch.now() if when is None else when
+
+    def check(ids):
+        return {i: ch.call(ch.registry.functions.isLicenseValid(i, at)) for i in set(ids)}
+
+    check.when = at
+    return check
+
+
 @cli.command("verify")
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--live", is_flag=True, help="Re-read each license's status from the chain.")
@@ -861,13 +873,9 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
             bar.update(1)
     path = _index_path()
     db = index.open_readonly(path)
-    checker = None
+    checker = _live_checker(when) if live else None
     if live:
-        ch = connect()
-        when = ch.now() if when is None else when
-
-        def checker(ids):
-            return {i: ch.call(ch.registry.functions.isLicenseValid(i, when)) for i in set(ids)}
+        when = checker.when
 
     ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
     v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker)

@@ -433,7 +433,7 @@ class Syncer:
             assets += len(good)
         return imported, assets
 
-    def _check_manifest_target(self, m: dict, p) -> None:  # noqa: D401
+    def _check_manifest_target(self, m: dict, p) -> None:
         if m.get("chain_id") != self.chain_id or str(m.get("registry", "")).lower() != self.registry.lower():
             raise FileProblem(f"manifest {p} is for registry {m.get('registry')} on chain {m.get('chain_id')}, "
                               f"not {self.registry} on chain {self.chain_id}")

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import config
@@ -16,16 +15,6 @@ from .errors import ChainError
 
 # anvil's well-known first dev account (mnemonic "test test ... junk"): public, local chain only.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    rpc_url: str
-    port: int
-    chain_id: int
-    registry: str | None
-    deploy_block: int | None
-    pid: int | None
 
 
 def _info_path() -> Path:

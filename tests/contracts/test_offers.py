@@ -103,7 +103,6 @@ def test_offers_use_unordered_nonces(registry, brand, signer, terms, deadline, c
 
 
 def test_the_domain_separator_matches_the_client_encoding(registry, chain):
-    from eth_account.messages import _hash_eip191_message  # noqa: F401  (present in eth-account)
     from eth_utils import keccak
     from eth_abi import encode
 

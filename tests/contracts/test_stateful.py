@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from conftest import DAY, code, make_terms
-from consentry import offers, vocab
+from consentry import offers
 
 FEE_CHOICES = [0, 10**12, 3 * 10**15]
 PLACES = ["FR", "US", "JP"]
