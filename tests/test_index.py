@@ -105,7 +105,7 @@ def test_an_index_belongs_to_one_registry_on_one_chain(cli, tmp_path, local_node
 def test_kill_9_at_any_moment_then_resume_gives_the_clean_index(cli, chain_env, tmp_path):
     url, registry, ch, model, brand, lic = chain_env
     publish_many(ch, brand, lic, 60, 10)
-    rpc.request(url, "anvil_mine", [hex(400)])
+    rpc.request(url, "anvil_mine", [hex(1500)])
     sync(cli, url, registry, tmp_path / "clean.db")
     head = rpc.block_number(url)
     cmd = [sys.executable, "-m", "consentry", "--network", url, "--registry", registry,
