@@ -34,30 +34,28 @@ def metadata_document(name: str | None, agency: str | None, notes: str | None, a
     return doc, keccak(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
 
 
-def leaves_for(fps: list[Fingerprint]) -> tuple[list[Fingerprint], int]:
-    """Unique assets (by file hash), in the order given, and how many duplicates were dropped."""
+def unique_assets(paths: list[str], fps: list[Fingerprint]) -> tuple[list[tuple[str, Fingerprint]], int]:
+    """(file name, fingerprint) of each distinct asset (by file hash), in the order given, and how
+    many duplicate files were dropped."""
     seen, unique = set(), []
-    for fp in fps:
+    for p, fp in zip(paths, fps):
         if fp.content_hash not in seen:
             seen.add(fp.content_hash)
-            unique.append(fp)
+            unique.append((Path(p).name, fp))
     return unique, len(fps) - len(unique)
 
 
 def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, metadata_hash, metadata_uri, tx,
-                  names, fps) -> dict:
-    leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for f in fps]
-    root, proofs = merkle.build(leaves)
-    assert root == asset_root
+                  assets, leaves, proofs) -> dict:
     return {
         "schema_version": 1, "kind": MANIFEST_KIND, "chain_id": chain_id, "registry": registry,
-        "twin_id": twin_id, "owner": owner, "asset_root": "0x" + root.hex(), "metadata": metadata,
+        "twin_id": twin_id, "owner": owner, "asset_root": "0x" + asset_root.hex(), "metadata": metadata,
         "metadata_hash": "0x" + metadata_hash.hex(), "metadata_uri": metadata_uri, "tx": tx,
         "assets": [
             {"name": n, "content_hash": "0x" + f.content_hash.hex(), "pixel_hash": "0x" + f.pixel_hash.hex(),
              "phash": f"{f.phash:016x}", "width": f.width, "height": f.height,
              "leaf": "0x" + lf.hex(), "proof": ["0x" + p.hex() for p in pr]}
-            for n, f, lf, pr in zip(names, fps, leaves, proofs)
+            for (n, f), lf, pr in zip(assets, leaves, proofs)
         ],
     }
 
@@ -70,26 +68,19 @@ def register(chain, account, paths: list[str], fps: list[Fingerprint], *, name=N
              metadata_uri: str = "", manifest_out: Path | None = None) -> Registered:
     if not fps:
         raise UsageError("give at least one asset image")
-    pairs = list(zip(paths, fps))
-    unique, dupes = leaves_for(fps)
-    names = []
-    used = set()
-    for p, f in pairs:
-        if f.content_hash not in used:
-            used.add(f.content_hash)
-            names.append(Path(p).name)
-    leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for f in unique]
-    root, _ = merkle.build(leaves)
-    meta, meta_hash = metadata_document(name, agency, notes, root, len(unique))
+    assets, dupes = unique_assets(paths, fps)
+    leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for _, f in assets]
+    root, proofs = merkle.build(leaves)
+    meta, meta_hash = metadata_document(name, agency, notes, root, len(assets))
     if manifest_out is not None:
         _check_writable(manifest_out)
-    receipt = chain.send(chain.registry.functions.registerTwin(root, len(unique), meta_hash, metadata_uri), account)
+    receipt = chain.send(chain.registry.functions.registerTwin(root, len(assets), meta_hash, metadata_uri), account)
     ev = chain.registry.events.TwinRegistered().process_receipt(receipt)[0]["args"]
     twin_id = ev["twinId"]
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
     manifest = manifest_dict(chain_id=chain.chain_id, registry=chain.address, twin_id=twin_id, owner=account.address,
                              asset_root=root, metadata=meta, metadata_hash=meta_hash, metadata_uri=metadata_uri,
-                             tx=tx, names=names, fps=unique)
+                             tx=tx, assets=assets, leaves=leaves, proofs=proofs)
     path = manifest_path(chain.chain_id, chain.address, twin_id)
     write_json_atomic(path, manifest)
     if manifest_out is not None:
