@@ -8,7 +8,11 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// withdrawal, mandates, license terms and use counts, fee balances and offer nonces. Asset roots,
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
-    string private constant _VERSION = "1.0.0";
+    string private constant _VERSION = "2.0.0";
+    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, pHash 8, signature 32.
+    uint256 public constant IMPRINT_BYTES = 56;
+    // keccak256("Published(bytes32,bytes24,bytes32)")
+    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes24,bytes32)");
 
     // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
@@ -44,8 +48,10 @@ contract ConsentRegistry is IConsentRegistry {
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
 
+    // one slot: the counters every event-emitting function updates together
     uint32 private _twinCount;
     uint32 private _licenseCount;
+    uint64 private _eventCount;
     mapping(uint256 twinId => Twin) private _twins;
     mapping(uint256 twinId => mapping(address agent => Mandate)) private _mandates;
     mapping(uint256 licenseId => License) private _licenses;
@@ -53,6 +59,9 @@ contract ConsentRegistry is IConsentRegistry {
     // the slot non-zero and the next credit costs a warm write, not a fresh one
     mapping(address model => uint256) private _credits;
     mapping(address model => mapping(uint256 word => uint256 bits)) private _nonceBitmaps;
+    // the agent that granted a license (only set for agents' grants; the owner's grants leave it 0)
+    mapping(uint256 licenseId => address agent) private _agentGrants;
+    mapping(uint256 twinId => mapping(address attester => uint40 at)) private _attestations;
 
     constructor() {
         _cachedChainId = block.chainid;
@@ -68,6 +77,7 @@ contract ConsentRegistry is IConsentRegistry {
     {
         if (assetRoot == bytes32(0) || assetCount == 0) revert EmptyAssets();
         twinId = ++_twinCount;
+        ++_eventCount;
         _twins[twinId] = Twin({owner: msg.sender, withdrawAt: 0});
         emit TwinRegistered(twinId, msg.sender, assetRoot, assetCount, metadataHash, metadataURI);
     }
@@ -77,6 +87,7 @@ contract ConsentRegistry is IConsentRegistry {
         Twin memory twin = _ownedTwin(twinId);
         if (twin.withdrawAt != 0) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
         if (assetRoot == bytes32(0) || assetCount == 0) revert EmptyAssets();
+        ++_eventCount;
         emit TwinAssetsAdded(twinId, assetRoot, assetCount);
     }
 
@@ -91,6 +102,7 @@ contract ConsentRegistry is IConsentRegistry {
             if (effectiveAt >= twin.withdrawAt) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
         }
         _twins[twinId].withdrawAt = effectiveAt;
+        ++_eventCount;
         emit TwinWithdrawn(twinId, effectiveAt);
     }
 
@@ -103,14 +115,27 @@ contract ConsentRegistry is IConsentRegistry {
         if (agent == address(0)) revert InvalidLicensee();
         if (caps.expiry <= _time()) revert MandateExpiryInPast(caps.expiry);
         if (caps.channels == 0 || caps.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(caps.channels);
+        if (!_validTerritories(caps.territories)) revert InvalidTerritories(caps.territories);
         _mandates[twinId][agent] = caps;
-        emit AgentAppointed(twinId, agent, caps.expiry, caps.maxDuration, caps.channels, caps.transforms, caps.minFee);
+        ++_eventCount;
+        emit AgentAppointed(
+            twinId,
+            agent,
+            caps.expiry,
+            caps.maxDuration,
+            caps.channels,
+            caps.transforms,
+            caps.minFee,
+            caps.territories,
+            caps.maxUses
+        );
     }
 
     /// @inheritdoc IConsentRegistry
     function revokeAgent(uint256 twinId, address agent) external {
         _ownedTwin(twinId);
         delete _mandates[twinId][agent];
+        ++_eventCount;
         emit AgentRevoked(twinId, agent);
     }
 
@@ -119,8 +144,10 @@ contract ConsentRegistry is IConsentRegistry {
     /// @inheritdoc IConsentRegistry
     function grantLicense(Terms calldata terms) external returns (uint256 licenseId) {
         Twin memory twin = _existingTwin(terms.twinId);
-        if (twin.owner != msg.sender) _checkMandate(terms, msg.sender);
+        bool byAgent = twin.owner != msg.sender;
+        if (byAgent) _checkMandate(terms, msg.sender);
         licenseId = _grant(terms, twin, msg.sender);
+        if (byAgent) _agentGrants[licenseId] = msg.sender;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -140,6 +167,7 @@ contract ConsentRegistry is IConsentRegistry {
     /// @inheritdoc IConsentRegistry
     function cancelOffer(uint256 nonce) external {
         _useNonce(msg.sender, nonce);
+        ++_eventCount;
         emit OfferCancelled(msg.sender, nonce);
     }
 
@@ -148,16 +176,18 @@ contract ConsentRegistry is IConsentRegistry {
         License storage lic = _licenses[licenseId];
         uint256 twinId = lic.twinId;
         if (twinId == 0) revert UnknownLicense(licenseId);
-        if (_twins[twinId].owner != msg.sender && _mandates[twinId][msg.sender].expiry <= _time()) {
-            revert NotAuthorisedForTwin(twinId, msg.sender);
-        }
         uint40 nowTime = _time();
+        if (_twins[twinId].owner != msg.sender) {
+            if (_mandates[twinId][msg.sender].expiry <= nowTime) revert NotAuthorisedForTwin(twinId, msg.sender);
+            if (_agentGrants[licenseId] != msg.sender) revert NotGrantor(licenseId, msg.sender);
+        }
         if (effectiveAt == 0) effectiveAt = nowTime;
         if (effectiveAt < nowTime) revert EffectiveTimeInPast(effectiveAt, nowTime);
         uint40 until = lic.validUntil;
         if (until <= nowTime) revert LicenseAlreadyEnded(licenseId, until);
         if (effectiveAt < until) lic.validUntil = effectiveAt;
         lic.revoked = true;
+        ++_eventCount;
         emit LicenseRevoked(licenseId, msg.sender, effectiveAt < until ? effectiveAt : until);
     }
 
@@ -173,26 +203,18 @@ contract ConsentRegistry is IConsentRegistry {
         bytes calldata imprints
     ) external payable {
         uint256 n = contentHashes.length;
-        if (n == 0 || imprints.length != 24 * n || n > type(uint32).max) revert InvalidBatch(n, imprints.length);
+        if (n == 0 || imprints.length != IMPRINT_BYTES * n || n > type(uint32).max) {
+            revert InvalidBatch(n, imprints.length);
+        }
         License storage lic = _licenses[licenseId];
         License memory l = lic;
         if (l.twinId == 0) revert UnknownLicense(licenseId);
         if (l.licensee != msg.sender) revert NotLicensee(licenseId, msg.sender);
         uint40 nowTime = _time();
-        if (nowTime < l.validFrom) revert LicenseNotYetValid(licenseId, l.validFrom);
-        if (nowTime >= l.validUntil) {
-            if (l.revoked) revert LicenseRevokedAt(licenseId, l.validUntil);
-            revert LicenseExpired(licenseId, l.validUntil);
-        }
         uint40 withdrawAt = _twins[l.twinId].withdrawAt;
-        if (withdrawAt != 0 && nowTime >= withdrawAt) revert TwinWithdrawnAt(l.twinId, withdrawAt);
-        if (channel > 7 || (l.channels >> channel) & 1 == 0) revert ChannelNotAllowed(licenseId, channel);
-        if (!_covers(l.territories, territory)) revert TerritoryNotAllowed(licenseId, territory);
-        if (transforms & ~l.transforms != 0) revert TransformationNotAllowed(licenseId, transforms & ~l.transforms);
+        uint256 reasons = _refusals(l, withdrawAt, channel, territory, transforms, n, nowTime);
+        if (reasons != 0) _revertFor(reasons, licenseId, l, withdrawAt, channel, territory, transforms);
         uint256 used = uint256(l.uses) + n;
-        if (used > type(uint32).max || (l.maxUses != 0 && used > l.maxUses)) {
-            revert UsesExhausted(licenseId, l.maxUses, l.uses);
-        }
         uint256 fee = uint256(l.feePerUse) * n;
         if (msg.value != fee) revert WrongFee(fee, msg.value);
 
@@ -202,14 +224,19 @@ contract ConsentRegistry is IConsentRegistry {
             uint256 credit = _credits[model];
             _credits[model] = (credit == 0 ? 1 : credit) + fee;
         }
+        _eventCount += uint64(n + 1);
         emit PublicationsRecorded(licenseId, channel, territory, transforms, l.uses + 1, uint32(n));
-        // emit Published(contentHashes[i], imprints[i]) for each image, without per-event memory growth
+        // emit Published(contentHashes[i], imprint[0:24], imprint[24:56]) for each image, in the
+        // scratch space (no per-event memory growth)
+        bytes32 topic0 = _PUBLISHED_TOPIC;
         assembly ("memory-safe") {
             let hashes := contentHashes.offset
             let prints := imprints.offset
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                mstore(0, and(calldataload(add(prints, mul(i, 24))), not(0xffffffffffffffff)))
-                log1(0, 32, calldataload(add(hashes, shl(5, i))))
+                let p := add(prints, mul(i, 56))
+                mstore(0, and(calldataload(p), not(0xffffffffffffffff)))
+                mstore(32, calldataload(add(p, 24)))
+                log2(0, 64, topic0, calldataload(add(hashes, shl(5, i))))
             }
         }
     }
@@ -220,9 +247,29 @@ contract ConsentRegistry is IConsentRegistry {
         if (credit <= 1) revert NothingToWithdraw(msg.sender);
         uint256 amount = credit - 1;
         _credits[msg.sender] = 1; // effects before the interaction: a re-entrant call finds nothing
+        ++_eventCount;
         emit FeesWithdrawn(msg.sender, amount);
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    // ================================================================== attestations
+
+    /// @inheritdoc IConsentRegistry
+    function attestTwin(uint256 twinId, bytes32 statementHash) external {
+        Twin memory twin = _existingTwin(twinId);
+        if (_attestations[twinId][msg.sender] != 0) revert AlreadyAttested(twinId, msg.sender);
+        _attestations[twinId][msg.sender] = _time();
+        ++_eventCount;
+        emit TwinAttested(twinId, msg.sender, twin.owner, statementHash);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function revokeAttestation(uint256 twinId) external {
+        if (_attestations[twinId][msg.sender] == 0) revert NotAttested(twinId, msg.sender);
+        delete _attestations[twinId][msg.sender];
+        ++_eventCount;
+        emit TwinAttestationRevoked(twinId, msg.sender);
     }
 
     // ================================================================== views
@@ -253,8 +300,7 @@ contract ConsentRegistry is IConsentRegistry {
     function isLicenseValid(uint256 licenseId, uint40 at) external view returns (bool) {
         License memory l = _licenses[licenseId];
         if (l.twinId == 0) return false;
-        uint40 withdrawAt = _twins[l.twinId].withdrawAt;
-        return l.validFrom <= at && at < l.validUntil && (withdrawAt == 0 || at < withdrawAt);
+        return _timeRefusals(l, _twins[l.twinId].withdrawAt, at) == 0;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -270,14 +316,7 @@ contract ConsentRegistry is IConsentRegistry {
         License memory l = _licenses[licenseId];
         if (l.twinId == 0) return _R_UNKNOWN;
         if (l.licensee != licensee) reasons |= _R_NOT_LICENSEE;
-        if (at < l.validFrom) reasons |= _R_NOT_YET_VALID;
-        if (at >= l.validUntil) reasons |= l.revoked ? _R_REVOKED : _R_EXPIRED;
-        uint40 withdrawAt = _twins[l.twinId].withdrawAt;
-        if (withdrawAt != 0 && at >= withdrawAt) reasons |= _R_WITHDRAWN;
-        if (channel > 7 || (l.channels >> channel) & 1 == 0) reasons |= _R_CHANNEL;
-        if (!_covers(l.territories, territory)) reasons |= _R_TERRITORY;
-        if (transforms & ~l.transforms != 0) reasons |= _R_TRANSFORM;
-        if (l.maxUses != 0 && uint256(l.uses) + count > l.maxUses) reasons |= _R_USES;
+        reasons |= _refusals(l, _twins[l.twinId].withdrawAt, channel, territory, transforms, count, at);
     }
 
     /// @inheritdoc IConsentRegistry
@@ -297,8 +336,21 @@ contract ConsentRegistry is IConsentRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
-    function counts() external view returns (uint256 twins, uint256 licenses) {
-        return (_twinCount, _licenseCount);
+    function counts() external view returns (uint256 twins, uint256 licenses, uint256 events) {
+        return (_twinCount, _licenseCount, _eventCount);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantorOf(uint256 licenseId) external view returns (address) {
+        uint256 twinId = _licenses[licenseId].twinId;
+        if (twinId == 0) revert UnknownLicense(licenseId);
+        address agent = _agentGrants[licenseId];
+        return agent != address(0) ? agent : _twins[twinId].owner;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function attestedAt(uint256 twinId, address attester) external view returns (uint40) {
+        return _attestations[twinId][attester];
     }
 
     // ================================================================== internals
@@ -324,9 +376,60 @@ contract ConsentRegistry is IConsentRegistry {
         if (t.validUntil > t.validFrom && t.validUntil - t.validFrom > m.maxDuration) {
             revert MandateExceeded(t.twinId, agent, "duration");
         }
+        // the mandate bounds the span, not only each license: no chain of forward-dated licenses
+        if (t.validFrom >= m.expiry) revert MandateExceeded(t.twinId, agent, "start");
+        if (uint256(t.validUntil) > uint256(m.expiry) + m.maxDuration) revert MandateExceeded(t.twinId, agent, "end");
         if (t.channels & ~m.channels != 0) revert MandateExceeded(t.twinId, agent, "channels");
         if (t.transforms & ~m.transforms != 0) revert MandateExceeded(t.twinId, agent, "transforms");
+        if (!_territoriesWithin(t.territories, m.territories)) revert MandateExceeded(t.twinId, agent, "territories");
+        if (m.maxUses != 0 && (t.maxUses == 0 || t.maxUses > m.maxUses)) revert MandateExceeded(t.twinId, agent, "uses");
         if (t.feePerUse < m.minFee) revert MandateExceeded(t.twinId, agent, "fee");
+    }
+
+    /// @dev The one place the license rules live: why a publication of `count` images under `l`
+    /// would be refused at `at` (checkPublication's bitmask, without unknown/not-licensee).
+    function _refusals(
+        License memory l,
+        uint40 withdrawAt,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        uint256 count,
+        uint40 at
+    ) private pure returns (uint256 reasons) {
+        reasons = _timeRefusals(l, withdrawAt, at);
+        if (channel > 7 || (l.channels >> channel) & 1 == 0) reasons |= _R_CHANNEL;
+        if (!_covers(l.territories, territory)) reasons |= _R_TERRITORY;
+        if (transforms & ~l.transforms != 0) reasons |= _R_TRANSFORM;
+        uint256 used = uint256(l.uses) + count;
+        if (used > type(uint32).max || (l.maxUses != 0 && used > l.maxUses)) reasons |= _R_USES;
+    }
+
+    /// @dev Validity in time: window, revocation, twin withdrawal.
+    function _timeRefusals(License memory l, uint40 withdrawAt, uint40 at) private pure returns (uint256 reasons) {
+        if (at < l.validFrom) reasons |= _R_NOT_YET_VALID;
+        if (at >= l.validUntil) reasons |= l.revoked ? _R_REVOKED : _R_EXPIRED;
+        if (withdrawAt != 0 && at >= withdrawAt) reasons |= _R_WITHDRAWN;
+    }
+
+    /// @dev Reverts with the custom error of the first refusal, in a fixed order.
+    function _revertFor(
+        uint256 reasons,
+        uint256 licenseId,
+        License memory l,
+        uint40 withdrawAt,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms
+    ) private pure {
+        if (reasons & _R_NOT_YET_VALID != 0) revert LicenseNotYetValid(licenseId, l.validFrom);
+        if (reasons & _R_REVOKED != 0) revert LicenseRevokedAt(licenseId, l.validUntil);
+        if (reasons & _R_EXPIRED != 0) revert LicenseExpired(licenseId, l.validUntil);
+        if (reasons & _R_WITHDRAWN != 0) revert TwinWithdrawnAt(l.twinId, withdrawAt);
+        if (reasons & _R_CHANNEL != 0) revert ChannelNotAllowed(licenseId, channel);
+        if (reasons & _R_TERRITORY != 0) revert TerritoryNotAllowed(licenseId, territory);
+        if (reasons & _R_TRANSFORM != 0) revert TransformationNotAllowed(licenseId, transforms & ~l.transforms);
+        revert UsesExhausted(licenseId, l.maxUses, l.uses);
     }
 
     function _grant(Terms calldata t, Twin memory twin, address grantor)
@@ -339,6 +442,7 @@ contract ConsentRegistry is IConsentRegistry {
         if (!_validTerritories(t.territories)) revert InvalidTerritories(t.territories);
         if (t.validUntil <= t.validFrom || t.validUntil <= _time()) revert InvalidWindow(t.validFrom, t.validUntil);
         licenseId = ++_licenseCount;
+        ++_eventCount;
         // Both slots of the new License written once each, in the compiler's packing order
         // (first member in the lowest bits); uses = 0 and revoked = false.
         uint256 slotA = uint256(uint160(t.licensee)) | (uint256(uint32(t.twinId)) << 160)
@@ -421,13 +525,25 @@ contract ConsentRegistry is IConsentRegistry {
 
     function _covers(uint56 territories, uint16 territory) private pure returns (bool) {
         if (territory == 0 || territory >= _TERRITORY_CODES || territory == _EU || territory == _WW) return false;
-        bool inEU = territory < 256
-            ? (_EU_BITS_0 >> territory) & 1 == 1
-            : territory < 512 && (_EU_BITS_1 >> (territory - 256)) & 1 == 1;
+        return _coversCode(territories, territory);
+    }
+
+    /// @dev Whether the packed `territories` cover code `code` (a country, EU or WW).
+    function _coversCode(uint56 territories, uint256 code) private pure returns (bool) {
+        bool inEU = code < 256 ? (_EU_BITS_0 >> code) & 1 == 1 : code < 512 && (_EU_BITS_1 >> (code - 256)) & 1 == 1;
         for (uint256 k; k < 5; ++k) {
-            uint256 code = (territories >> (10 * k)) & 0x3ff;
-            if (code == territory || code == _WW || (code == _EU && inEU)) return true;
+            uint256 c = (territories >> (10 * k)) & 0x3ff;
+            if (c == code || c == _WW || (c == _EU && (inEU || code == _EU))) return true;
         }
         return false;
+    }
+
+    /// @dev Whether every territory of a license lies within a mandate's territories.
+    function _territoriesWithin(uint56 inner, uint56 outer) private pure returns (bool) {
+        for (uint256 k; k < 5; ++k) {
+            uint256 code = (inner >> (10 * k)) & 0x3ff;
+            if (code != 0 && !_coversCode(outer, code)) return false;
+        }
+        return true;
     }
 }

@@ -13,8 +13,12 @@ pragma solidity ^0.8.24;
 ///    "EU" (124) covers the EU member states, "WW" (594) covers every territory.
 ///  - a license's territories: up to 5 codes of 10 bits each, code k at bits [10k, 10k+10),
 ///    0 marks an empty place.
-///  - imprint of a published image (bytes24): the first 16 bytes of its canonical pixel sha256,
-///    then its 64-bit perceptual hash, big-endian.
+///  - imprint of a published image (56 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
+///    pixel sha256, then its 64-bit perceptual hash (big-endian), then its 32-byte second-stage
+///    signature (see README "Two-stage matching"). {Published} carries the first 24 bytes as
+///    `imprint` and the last 32 as `signature`.
+///  - every event the registry emits is counted: `counts().events` at a block equals the number of
+///    logs the registry emitted up to that block, so an indexer can prove it saw every log.
 ///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
 ///    twin is not withdrawn at t (withdrawAt == 0 or t < withdrawAt). maxUses 0 means unlimited.
 interface IConsentRegistry {
@@ -33,6 +37,8 @@ interface IConsentRegistry {
         uint8 channels; // channels the agent may grant
         uint8 transforms; // transformations the agent may allow
         uint80 minFee; // lowest fee per use the agent may grant, wei
+        uint56 territories; // territories the agent may grant (packed like a license's)
+        uint32 maxUses; // most uses a license granted by the agent may allow; 0 = no cap
     }
 
     /// @notice A license as stored: two storage slots, the second holding all that revocation and
@@ -88,7 +94,9 @@ interface IConsentRegistry {
         uint40 maxDuration,
         uint8 channels,
         uint8 transforms,
-        uint80 minFee
+        uint80 minFee,
+        uint56 territories,
+        uint32 maxUses
     );
     /// @notice A model ended an agent's mandate.
     event AgentRevoked(uint256 indexed twinId, address indexed agent);
@@ -115,10 +123,16 @@ interface IConsentRegistry {
     event PublicationsRecorded(
         uint256 indexed licenseId, uint8 channel, uint16 territory, uint8 transforms, uint32 firstUse, uint32 count
     );
-    /// @notice One published image. Anonymous, so its first topic is the image file's sha256: any
-    /// client finds it with eth_getLogs(address = registry, topics = [contentHash]). It follows the
-    /// {PublicationsRecorded} event of its batch in the same transaction (saves 375 gas an image).
-    event Published(bytes32 indexed contentHash, bytes24 imprint) anonymous;
+    /// @notice One published image, with the image file's sha256 as an indexed topic: any client finds
+    /// it with eth_getLogs(address = registry, topics = [Published.selector, contentHash]). It follows
+    /// the {PublicationsRecorded} event of its batch in the same transaction. `imprint` is the pixel
+    /// hash prefix (16 bytes) and the pHash (8 bytes); `signature` the 32-byte second-stage signature.
+    event Published(bytes32 indexed contentHash, bytes24 imprint, bytes32 signature);
+    /// @notice `attester` vouches that twin `twinId`'s owner `owner` is the person its assets depict;
+    /// `statementHash` commits to the attester's statement (keccak256 of its text, or zero).
+    event TwinAttested(uint256 indexed twinId, address indexed attester, address owner, bytes32 statementHash);
+    /// @notice `attester` withdrew its attestation of twin `twinId`.
+    event TwinAttestationRevoked(uint256 indexed twinId, address indexed attester);
     /// @notice A model withdrew its accrued fees.
     event FeesWithdrawn(address indexed model, uint256 amount);
     /// @notice A model cancelled an unused signed offer.
@@ -150,7 +164,9 @@ interface IConsentRegistry {
     error InvalidTerritories(uint56 territories);
     /// @notice Thrown when the licensee is the zero address.
     error InvalidLicensee();
-    /// @notice Thrown when an agent's grant exceeds its mandate; `cap` names the cap.
+    /// @notice Thrown when an agent's grant exceeds its mandate; `cap` names the cap: "duration",
+    /// "start" (on or after the mandate's expiry), "end" (after expiry + maxDuration), "channels",
+    /// "transforms", "territories", "uses" or "fee".
     error MandateExceeded(uint256 twinId, address agent, string cap);
     /// @notice Thrown when a signed offer's deadline has passed.
     error OfferExpired(uint256 deadline, uint40 nowTime);
@@ -184,6 +200,12 @@ interface IConsentRegistry {
     error NothingToWithdraw(address model);
     /// @notice Thrown when sending the fees to the model fails.
     error TransferFailed(address model, uint256 amount);
+    /// @notice Thrown when an agent revokes a license it did not grant.
+    error NotGrantor(uint256 licenseId, address account);
+    /// @notice Thrown when an attester revokes an attestation it has not made (or already revoked).
+    error NotAttested(uint256 twinId, address attester);
+    /// @notice Thrown when an attester attests a twin it already attests.
+    error AlreadyAttested(uint256 twinId, address attester);
 
     // ------------------------------------------------------------------ twins
 
@@ -206,7 +228,9 @@ interface IConsentRegistry {
 
     // ------------------------------------------------------------------ agents
 
-    /// @notice Lets `agent` grant and revoke licenses for a twin within `caps` (owner only).
+    /// @notice Lets `agent` grant licenses for a twin within `caps` (owner only), and revoke the
+    /// licenses it granted while the mandate lasts. An agent's license starts before the mandate's
+    /// expiry and ends no later than expiry + maxDuration.
     function appointAgent(uint256 twinId, address agent, Mandate calldata caps) external;
 
     /// @notice Ends `agent`'s mandate for a twin (owner only).
@@ -229,7 +253,8 @@ interface IConsentRegistry {
     /// @notice Marks an offer nonce of the caller as used, so the offer signed with it can no longer be accepted.
     function cancelOffer(uint256 nonce) external;
 
-    /// @notice Revokes a license from `effectiveAt` (0 = now) on; the twin's owner or a mandated agent.
+    /// @notice Revokes a license from `effectiveAt` (0 = now) on; the twin's owner, or the agent that
+    /// granted it while its mandate lasts.
     /// Forward-only: the end can be brought forward, never pushed back.
     function revokeLicense(uint256 licenseId, uint40 effectiveAt) external;
 
@@ -240,7 +265,8 @@ interface IConsentRegistry {
     /// @param territory territory code where the images are published (not EU/WW)
     /// @param transforms bitmask of the AI transformations applied
     /// @param contentHashes sha256 of each image file
-    /// @param imprints the images' imprints (24 bytes each: pixel-hash prefix, perceptual hash), concatenated
+    /// @param imprints the images' imprints (56 bytes each: pixel-hash prefix, perceptual hash,
+    /// second-stage signature), concatenated
     function publish(
         uint256 licenseId,
         uint8 channel,
@@ -252,6 +278,15 @@ interface IConsentRegistry {
 
     /// @notice Sends the caller all fees credited to it.
     function withdrawFees() external;
+
+    // ------------------------------------------------------------------ attestations
+
+    /// @notice The caller vouches that twin `twinId`'s owner is the person its assets depict.
+    /// A verifier that trusts the caller (an agency, a union, the capture studio) then trusts the twin.
+    function attestTwin(uint256 twinId, bytes32 statementHash) external;
+
+    /// @notice The caller withdraws its attestation of twin `twinId`.
+    function revokeAttestation(uint256 twinId) external;
 
     // ------------------------------------------------------------------ views
 
@@ -292,6 +327,14 @@ interface IConsentRegistry {
     /// @notice The EIP-712 domain separator offers must be signed under.
     function getDomainSeparator() external view returns (bytes32);
 
-    /// @notice Number of twins and licenses registered so far (ids are 1..count).
-    function counts() external view returns (uint256 twins, uint256 licenses);
+    /// @notice Number of twins and licenses registered so far (ids are 1..count), and the number of
+    /// events the registry has emitted (every log of this contract, in all transactions so far).
+    function counts() external view returns (uint256 twins, uint256 licenses, uint256 events);
+
+    /// @notice Who granted a license: the agent that granted it, or the twin's owner (directly or
+    /// by signed offer); reverts UnknownLicense.
+    function grantorOf(uint256 licenseId) external view returns (address);
+
+    /// @notice When `attester` attested twin `twinId` (0 when it does not attest it now).
+    function attestedAt(uint256 twinId, address attester) external view returns (uint40);
 }

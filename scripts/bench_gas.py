@@ -45,7 +45,7 @@ def main() -> int:
 
         def publish(lic, n):
             hashes = [os.urandom(32) for _ in range(n)]
-            imprints = os.urandom(24 * n)
+            imprints = os.urandom(56 * n)
             return g(f.publish(lic, 0, fr, 0b1, hashes, imprints), brand, value=n * terms["feePerUse"])
 
         gas["publish_one_first"] = publish(1, 1)

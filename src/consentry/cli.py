@@ -16,8 +16,10 @@ import click  # noqa: E402
 
 from . import __version__, config, vocab
 from .errors import ConsentryError, KeystoreError, UsageError
+from .text import safe
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
+DEV_CHAIN_IDS = (31337, 1337)  # anvil/hardhat and ganache defaults: no reorgs of their own
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -409,6 +411,98 @@ def twin_withdraw(twin_id, as_, password_file, at):
          f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx_fields(receipt)['tx']})")
 
 
+@twin.command("attest")
+@click.argument("twin_id", type=int)
+@signer_options
+@click.option("--statement", help="What you vouch for, in words (its keccak256 goes on chain).")
+@click.option("--revoke", is_flag=True, help="Withdraw your attestation of this twin instead.")
+def twin_attest(twin_id, as_, password_file, statement, revoke):
+    """Vouch (as an agency, union or capture studio) that a twin's owner is the person it depicts.
+
+    Verifiers that trust you (`consentry trust add YOU --role attester`) then trust the twin.
+
+    \b
+    Example:
+        consentry twin attest 1 --as agency --statement "Ana Silva, met in person, ID checked 2026-11-02"
+        consentry twin attest 1 --as agency --revoke
+    """
+    from . import twins
+
+    account_ = signer(as_, password_file)
+    ch = connect()
+    t = twins.require_exists(ch, twin_id)
+    if revoke:
+        receipt = twins.revoke_attestation(ch, account_, twin_id)
+        emit({"twin_id": twin_id, "attester": account_.address, "attested": False, **tx_fields(receipt)},
+             f"{account_.address} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})")
+        return
+    receipt = twins.attest(ch, account_, twin_id, statement)
+    emit({"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True,
+          **tx_fields(receipt)},
+         f"{account_.address} attests that twin {twin_id}'s owner {t['owner']} is the person it depicts "
+         f"(tx {tx_fields(receipt)['tx']})")
+
+
+# ---------------------------------------------------------------- trust
+
+@cli.group("trust")
+def trust_group():
+    """Whom this verifier believes: models, and attesters whose attestations vouch for twins."""
+
+
+@trust_group.command("add")
+@click.argument("address")
+@click.option("--name", required=True, help="A name to show beside the address.")
+@click.option("--role", type=click.Choice(["model", "attester"]), default="model", show_default=True,
+              help="model: trust this address's own twins; attester: trust twins it attests.")
+def trust_add(address, name, role):
+    """Trust a model (her twins) or an attester (the twins it attests).
+
+    \b
+    Example:
+        consentry trust add 0xeA9B131Ef32b682516276c31E0E44a79F6daB178 --name "Ana Silva"
+        consentry trust add agency --name "Agence Lumière" --role attester
+    """
+    from . import trust
+
+    e = trust.add(address_of(address), name, role)
+    emit({"address": e.address, "name": e.name, "role": e.role},
+         f"trusted {e.role} {e.address} ({safe(e.name)})")
+
+
+@trust_group.command("list")
+def trust_list():
+    """The models and attesters this verifier trusts.
+
+    \b
+    Example:
+        consentry trust list --json
+    """
+    from . import trust
+
+    entries = trust.load()
+    emit({"entries": [{"address": e.address, "name": e.name, "role": e.role, "added_at": e.added_at}
+                      for e in entries]},
+         [f"{e.role:9} {e.address}  {safe(e.name)}" for e in entries] or ["nobody is trusted yet: "
+                                                                         "`consentry trust add ADDRESS --name NAME`"])
+
+
+@trust_group.command("remove")
+@click.argument("who")
+def trust_remove(who):
+    """Stop trusting an address (give its name or address).
+
+    \b
+    Example:
+        consentry trust remove "Agence Lumière"
+    """
+    from . import trust
+
+    gone = trust.remove(who)
+    emit({"removed": [{"address": e.address, "name": e.name, "role": e.role} for e in gone]},
+         [f"no longer trusted: {e.role} {e.address} ({safe(e.name)})" for e in gone])
+
+
 # ---------------------------------------------------------------- agents
 
 @cli.group()
@@ -426,7 +520,12 @@ def agent():
 @click.option("--transforms", default="", help="Transformations the agent may allow (comma-separated).")
 @click.option("--max-duration", default="365d", show_default=True, help="Longest license the agent may grant.")
 @click.option("--min-fee", default="0", show_default=True, help="Lowest fee per use the agent may set.")
-def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee):
+@click.option("--territories", default="WW", show_default=True,
+              help="Territories the agent may grant (ISO codes, EU, WW; at most 5).")
+@click.option("--max-uses", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Most uses a license by the agent may allow (0 = no cap).")
+def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee,
+                  territories, max_uses):
     """Let an agency grant and revoke licenses for a twin, within caps.
 
     Example:
@@ -437,14 +536,16 @@ def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, t
 
     who = address_of(address)
     caps_ch, caps_tr = vocab.split_list(channels), vocab.split_list(transforms)
-    vocab.channel_mask(caps_ch), vocab.transform_mask(caps_tr)
+    caps_terr = vocab.split_list(territories)
+    vocab.channel_mask(caps_ch), vocab.transform_mask(caps_tr), vocab.pack_territories(caps_terr)
     fee, dur = vocab.parse_fee(min_fee), vocab.parse_duration(max_duration)
     account_ = signer(as_, password_file)
     ch = connect()
     now = ch.now()
     expiry = vocab.parse_time(until, now=now) if until else now + vocab.parse_duration(for_ or "365d")
     receipt = licenses.appoint_agent(ch, account_, twin_id, who, expiry=expiry, max_duration=dur,
-                                     channels=caps_ch, transforms=caps_tr, min_fee=fee)
+                                     channels=caps_ch, transforms=caps_tr, min_fee=fee, territories=caps_terr,
+                                     max_uses=max_uses)
     emit({"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
          f"{who} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})")
 
@@ -754,12 +855,15 @@ def _index_path() -> Path:
 @cli.command("sync")
 @click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
               help="Import a twin manifest (checked against the root anchored on chain). Repeatable.")
-@click.option("--confirmations", type=int, default=0, show_default=True, help="Blocks to wait before indexing.")
+@click.option("--confirmations", type=click.IntRange(0), default=None,
+              help="Blocks to wait before indexing [default: 0 on development chains, 12 elsewhere].")
 @click.option("--range", "range_size", type=click.IntRange(1), default=2000, show_default=True,
               help="Blocks per eth_getLogs call.")
 @click.option("--from-block", type=click.IntRange(0), help="Where a new index starts reading (the registry's "
               "deployment block; the local chain knows its own).")
-def sync_cmd(manifests, confirmations, range_size, from_block):
+@click.option("--check", "check_only", is_flag=True,
+              help="Re-verify the existing index against the registry's state instead of syncing (exit 1 on mismatch).")
+def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
     """Bring the local index up to date from the registry's events (and twin manifests).
 
     Example:
@@ -787,40 +891,87 @@ def sync_cmd(manifests, confirmations, range_size, from_block):
         bar_state["done"] = done
 
     start = from_block if from_block is not None else ep.deploy_block
-    r = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, start, confirmations=confirmations,
-                     range_size=range_size, progress=on_progress).run([Path(m) for m in manifests])
+    if confirmations is None:  # reorgs are routine on public chains; dev chains never reorganise by themselves
+        confirmations = 0 if ep.chain_id in DEV_CHAIN_IDS else 12
+    syncer = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, start, confirmations=confirmations,
+                          range_size=range_size, progress=on_progress)
+    if check_only:
+        syncer.check_identity()
+        problems = syncer.check()
+        synced = index.get_meta(db, "synced_block", -1)
+        if problems:
+            raise click.ClickException(f"the index {path} disagrees with the registry at block {synced}: "
+                                       + "; ".join(safe(p) for p in problems[:5])
+                                       + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+        emit({"index": str(path), "checked_block": synced, "consistent": True},
+             f"index {path} matches the registry at block {synced}")
+        return
+    r = syncer.run([Path(m) for m in manifests])
     if bar_state["bar"] is not None:
         bar_state["bar"].__exit__(None, None, None)
     counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in ("twins", "licenses", "publications", "twin_assets")}
     emit({"index": str(path), "from_block": r.from_block, "to_block": r.to_block, "events": r.events,
           "reorg_from_block": r.reorg_from, "manifests_imported": r.manifests, "assets_imported": r.assets,
-          "seconds": round(r.seconds, 3), "counts": counts},
+          "seconds": round(r.seconds, 3), "counts": counts, "problems": [safe(p) for p in r.problems]},
          ([f"reorganisation detected: re-indexed from block {r.reorg_from}"] if r.reorg_from is not None else [])
          + [f"synced blocks {r.from_block}..{r.to_block}: {r.events} events"
             + (f", {r.manifests} manifest(s) with {r.assets} assets" if r.manifests else ""),
             f"index {path}: {counts['twins']} twins, {counts['licenses']} licenses, "
-            f"{counts['publications']} publications, {counts['twin_assets']} twin assets"])
+            f"{counts['publications']} publications, {counts['twin_assets']} twin assets"]
+         + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems])
+
+
+def _named(address, name) -> str:
+    return f"{address} ({safe(name)})" if name else str(address)
 
 
 def _verdict_lines(r: dict) -> list[str]:
-    how = {"exact-file": "exact file", "same-pixels": "same pixels",
-           "perceptual": f"perceptual, {r['distance']} bits apart — very likely the same image"}.get(r["match"], "")
-    lines = [f"{r['path']}: {r['verdict'].upper()}" + (f" ({how})" if how else "")]
-    if r.get("license_id") is not None:
-        lic, pub = r["license"], r["published"]
-        lines += [
-            f"  twin {r['twin_id']} of model {r['model']}",
-            f"  license {r['license_id']} to brand {r['brand']}: {', '.join(lic['channels'])} in "
-            f"{', '.join(lic['territories'])}; AI changes: {', '.join(lic['transforms']) or 'none'}; "
-            f"{lic['valid_from']} → {lic['valid_until']}",
-            f"  published {vocab.format_time(r['block_time'])} as use {pub['use']} ({pub['channel']}, "
-            f"{pub['territory']}{', ' + ', '.join(pub['transforms']) if pub['transforms'] else ''}) in tx {r['tx']}",
-        ]
-    elif r["verdict"] == "twin-asset":
-        lines.append(f"  capture asset '{r['asset']}' of twin {r['twin_id']} (model {r['model']})")
-    lines += [f"  - {x}" for x in r["reasons"]]
+    """A verdict in words. Everything that came from the chain or a file goes through `safe`."""
+    ss = r.get("second_stage") or {}
+    if r["match"] == "perceptual" and r["verdict"] != "derivative":
+        how = f"perceptual, {r['distance']} bits apart, confirmed by the second stage: {ss.get('summary', '')}"
+    elif r["match"] == "perceptual":
+        how = f"resembles a record, {r['distance']} bits apart, but the second stage found differences"
+    else:
+        how = {"exact-file": "exact file", "same-pixels": "same pixels"}.get(r["match"], "")
+    lines = [f"{safe(r['path'])}: {r['verdict'].upper()}" + (f" ({safe(how)})" if how else "")]
+    if r.get("twin_id") is not None:
+        trusted = "trusted" if r.get("trusted") else "NOT trusted"
+        lines.append(f"  twin {r['twin_id']} of model {_named(r['model'], r.get('model_name'))} — {trusted}: "
+                     f"{safe(r.get('trust', ''))}")
+    if r.get("license_id") is not None and r.get("license"):
+        lic = r["license"]
+        lines.append(f"  license {r['license_id']} to brand {_named(r['brand'], r.get('brand_name'))}: "
+                     f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
+                     f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}")
+    if r.get("published"):
+        pub = r["published"]
+        lines.append(f"  recorded {r['recorded_at']} as use {pub['use']} ({pub['channel']}, {pub['territory']}"
+                     f"{', ' + ', '.join(pub['transforms']) if pub['transforms'] else ''}) in tx {r['tx']}")
+    elif r["verdict"] == "derivative":
+        lines.append(f"  the resembling record was made {r['recorded_at']} in tx {r['tx']}")
+    elif r.get("asset") is not None:
+        lines.append(f"  capture asset '{safe(r['asset'])}' of twin {r['twin_id']}, registered {r['recorded_at']}")
+    lines += [f"  - {safe(x)}" for x in r["reasons"]]
+    if r.get("explain"):
+        lines.append(f"  picture of the differences: {safe(r['explain'])}")
     return lines
+
+
+def _explain(folder: str, image: str, n: int, ss) -> str:
+    """Write the picture of where `image` differs from its record; returns its path."""
+    from PIL import Image
+
+    from . import signature
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / f"{n + 1:03d}-{Path(image).stem[:60]}-explain.png"
+    with Image.open(image) as im:
+        im.load()
+        signature.explain_png(im, ss, dest)
+    return str(dest)
 
 
 def _live_checker(when: int | None):
@@ -843,9 +994,13 @@ def _live_checker(when: int | None):
 @click.option("--territory", help="The country the copy was found in.")
 @click.option("--transform", "transforms", multiple=True, help="A transformation seen in the copy (repeatable).")
 @click.option("--threshold", type=click.IntRange(0, 11), default=8, show_default=True,
-              help="Largest perceptual distance (bits of 64) that counts as a match.")
-def verify_cmd(images, live, at, channel, territory, transforms, threshold):
-    """Was each image authorised? Looks it up in the index: exact file, same pixels or perceptual.
+              help="Largest pHash distance (bits of 64) that makes a perceptual candidate.")
+@click.option("--explain", "explain_dir", type=click.Path(file_okay=False),
+              help="Write a PNG per perceptual match or derivative showing where it differs from the record.")
+def verify_cmd(images, live, at, channel, territory, transforms, threshold, explain_dir):
+    """Was each image authorised? Looks it up in the index: exact file, same pixels, or a perceptual
+    candidate confirmed by the second stage; judges the record's license and whether this verifier
+    trusts the twin (`consentry trust add`). Conflicting records are listed.
 
     Exit 0 when every image is authorised, 3 otherwise.
 
@@ -877,12 +1032,19 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold):
     if live:
         when = checker.when
 
+    from . import trust
+
     ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
-    v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker)
+    v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker,
+                 trust=trust.TrustView.from_entries(trust.load()))
     results = []
     with progress(len(images), "verifying") as bar:
         for p, q in zip(images, queries):
-            results.append(v.verify(p, q))
+            r = v.verify(p, q)
+            ss = r.pop("_second_stage_obj", None)
+            if explain_dir and ss is not None:
+                r["explain"] = _explain(explain_dir, p, len(results), ss)
+            results.append(r)
             bar.update(1)
     emit({"results": results, "at": v.at, "index": str(path)},
          [line for r in results for line in _verdict_lines(r)])

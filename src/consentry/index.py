@@ -15,6 +15,7 @@ comparing stored block hashes with the chain's, and everything above the fork is
 from __future__ import annotations
 
 import hashlib
+import secrets
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -41,7 +42,33 @@ def _migrations():
             if statement.strip():
                 db.execute(statement)
 
+    @m()
+    def m002_registry_v2(db):
+        for statement in _SCHEMA_V2.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
     return m
+
+
+_SCHEMA_V2 = """
+        ALTER TABLE publications ADD COLUMN signature BLOB;
+        ALTER TABLE agent_events ADD COLUMN territories INTEGER;
+        ALTER TABLE agent_events ADD COLUMN max_uses INTEGER;
+        CREATE TABLE attestations (twin_id INTEGER NOT NULL, attester TEXT NOT NULL, kind TEXT NOT NULL,
+            owner TEXT, statement_hash TEXT, block INTEGER NOT NULL, block_time INTEGER NOT NULL, tx TEXT NOT NULL,
+            log_index INTEGER NOT NULL);
+        CREATE INDEX attestations_twin ON attestations(twin_id);
+        CREATE TABLE sync_problems (block INTEGER NOT NULL, tx TEXT, log_index INTEGER, problem TEXT NOT NULL);
+        DROP VIEW publications_readable;
+        CREATE VIEW publications_readable AS
+            SELECT id, license_id, '0x' || lower(hex(content_hash)) AS content_hash,
+                   '0x' || lower(hex(pixel_prefix)) AS pixel_prefix,
+                   printf('%016x', phash) AS phash, '0x' || lower(hex(signature)) AS signature,
+                   channel, territory, transforms, use_number, block,
+                   datetime(block_time, 'unixepoch') AS published_at, tx
+            FROM publications
+"""
 
 
 _SCHEMA_V1 = """
@@ -101,11 +128,11 @@ _SCHEMA_V1 = """
 """
 
 
-MIGRATIONS = ("m001_initial_schema",)  # every migration's name, in order (checked by a test)
+MIGRATIONS = ("m001_initial_schema", "m002_registry_v2")  # every migration's name, in order (checked by a test)
 
 # tables holding chain facts with a block column: what a reorg rolls back
 CHAIN_TABLES = ("twins", "twin_roots", "twin_withdrawals", "agent_events", "licenses", "license_revocations",
-                "publications", "fee_withdrawals")
+                "publications", "fee_withdrawals", "attestations", "sync_problems")
 
 
 def open_db(path: Path, *, create: bool = True):
@@ -153,8 +180,16 @@ def set_meta(db, key: str, value) -> None:
 # ---------------------------------------------------------------- event decoding
 
 
+@dataclass(frozen=True)
+class _EventShape:
+    name: str
+    indexed: tuple[tuple[str, str], ...]  # (name, type) in topic order
+    data: tuple[tuple[str, str], ...]  # (name, type) in data order
+
+
 @lru_cache(maxsize=1)
-def _event_table() -> dict[str, tuple[str, list[dict]]]:
+def _event_table() -> dict[str, _EventShape]:
+    """topic0 -> the event's shape, from the registry's ABI (no anonymous events in v2)."""
     from eth_hash.auto import keccak
 
     from .chain_artifact import abi
@@ -163,8 +198,67 @@ def _event_table() -> dict[str, tuple[str, list[dict]]]:
     for item in abi():
         if item["type"] == "event" and not item.get("anonymous"):
             sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-            out["0x" + keccak(sig.encode()).hex()] = (item["name"], item["inputs"])
+            out["0x" + keccak(sig.encode()).hex()] = _EventShape(
+                item["name"],
+                tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]),
+                tuple((i["name"], i["type"]) for i in item["inputs"] if not i["indexed"]))
     return out
+
+
+class _Undecodable(Exception):
+    pass
+
+
+def _static(word: int, typ: str):
+    """A 32-byte ABI word as a value of a static type, refusing non-canonical padding."""
+    if typ.startswith("uint"):
+        if word >> int(typ[4:] or 256):
+            raise _Undecodable(f"{typ} out of range")
+        return word
+    if typ == "address":
+        if word >> 160:
+            raise _Undecodable("address out of range")
+        return _addr(word)
+    if typ.startswith("bytes") and typ != "bytes":
+        n = int(typ[5:])
+        if n < 32 and word & ((1 << (8 * (32 - n))) - 1):
+            raise _Undecodable(f"{typ} has non-zero padding")
+        return word.to_bytes(32, "big")[:n]
+    if typ == "bool":
+        if word > 1:
+            raise _Undecodable("bool out of range")
+        return bool(word)
+    raise _Undecodable(f"unsupported type {typ}")
+
+
+def decode_log(log: dict, shape: _EventShape) -> dict:
+    """A log's arguments by name, decoded by the ABI shape; _Undecodable when it does not fit."""
+    topics = log["topics"]
+    if len(topics) != 1 + len(shape.indexed):
+        raise _Undecodable(f"{shape.name} with {len(topics) - 1} indexed topics, expected {len(shape.indexed)}")
+    args = {}
+    try:
+        for (name, typ), t in zip(shape.indexed, topics[1:]):
+            args[name] = _static(int(t, 16), typ)
+        data = bytes.fromhex(log["data"][2:])
+    except ValueError:
+        raise _Undecodable("malformed topic or data hex") from None
+    types = [t for _, t in shape.data]
+    if any(t in ("string", "bytes") or t.endswith("]") for t in types):
+        from eth_abi import decode
+
+        try:
+            values = decode(types, data, strict=True)
+        except Exception as e:  # eth_abi raises several kinds; any means "does not fit"
+            raise _Undecodable(f"data does not decode as {shape.name}: {type(e).__name__}") from None
+        for (name, typ), v in zip(shape.data, values):
+            args[name] = _addr(int(v, 16)) if typ == "address" else v
+    else:
+        if len(data) != 32 * len(types):
+            raise _Undecodable(f"{shape.name} data of {len(data)} bytes, expected {32 * len(types)}")
+        for i, (name, typ) in enumerate(shape.data):
+            args[name] = _static(_word(data, i), typ)
+    return args
 
 
 def _word(data: bytes, i: int) -> int:
@@ -177,8 +271,8 @@ def _addr(word: int) -> str:
     return to_checksum_address(word.to_bytes(20, "big"))
 
 
-def _hex32(word: int) -> str:
-    return "0x" + word.to_bytes(32, "big").hex()
+def _hex(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
 
 
 def _signed64(u: int) -> int:
@@ -189,70 +283,97 @@ def _signed64(u: int) -> int:
 class _Batch:
     rows: dict[str, list]
     blocks: dict[int, tuple[str, int]]
+    problems: list[tuple[int, str | None, int | None, str]]
+    logs: int = 0  # logs of the registry seen (decoded or not): compared with counts().events
 
 
-def _decode(logs: list[dict], batch: _Batch) -> int:
-    """Append decoded rows for the logs (in chain order); returns the number of events."""
+def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
+    """Append decoded rows for the logs (in chain order); returns the number of events decoded.
+    A log from another address is refused outright (the RPC is lying); a log of the registry that
+    does not fit its ABI is skipped and reported, never allowed to abort the range."""
     events = _event_table()
-    header = None  # the PublicationsRecorded event that the anonymous Published logs follow
+    header = None  # the PublicationsRecorded event that the Published logs follow
     rows = batch.rows
+    decoded = 0
+    reg = registry.lower()
     for log in logs:
-        topics = log["topics"]
-        block = int(log["blockNumber"], 16)
-        ts = int(log["blockTimestamp"], 16) if log.get("blockTimestamp") else None
-        batch.blocks[block] = (log["blockHash"], ts)
-        tx, li = log["transactionHash"], int(log["logIndex"], 16)
-        data = bytes.fromhex(log["data"][2:])
-        name = events.get(topics[0], (None,))[0]
-        if name is None:  # anonymous Published: topic 0 is the content hash
+        if str(log.get("address", "")).lower() != reg:
+            raise ChainError(f"the RPC returned a log of {log.get('address')} for a filter on the registry {registry}: "
+                             "it cannot be trusted; use another endpoint")
+        batch.logs += 1
+        try:
+            block = int(log["blockNumber"], 16)
+            tx, li = log["transactionHash"], int(log["logIndex"], 16)
+            ts = int(log["blockTimestamp"], 16) if log.get("blockTimestamp") else None
+            block_hash = log["blockHash"]
+        except (KeyError, TypeError, ValueError):
+            raise ChainError("the RPC returned a malformed log (no block number, hash, index or transaction)") from None
+        batch.blocks[block] = (block_hash, ts)
+        topics = log.get("topics") or []
+        shape = events.get(topics[0].lower()) if topics else None
+        try:
+            if shape is None:
+                raise _Undecodable("not an event of the registry's ABI")
+            a = decode_log(log, shape)
+        except _Undecodable as e:
+            batch.problems.append((block, tx, li, str(e)))
+            header = None if shape is None or shape.name != "Published" else header
+            continue
+        name = shape.name
+        decoded += 1
+        if name == "Published":
             if header is None or header["tx"] != tx:
-                raise IndexError_(f"a publication log in {tx} has no PublicationsRecorded header")
-            prefix, phash = data[:16], int.from_bytes(data[16:24], "big")
-            rows["publications"].append((header["license_id"], bytes.fromhex(topics[0][2:]), prefix, _signed64(phash),
-                                         header["channel"], header["territory"], header["transforms"],
-                                         header["next_use"], block, ts, tx, li))
+                batch.problems.append((block, tx, li, "Published without its PublicationsRecorded header"))
+                continue
+            imp = a["imprint"]
+            rows["publications"].append((header["license_id"], a["contentHash"], imp[:16],
+                                         _signed64(int.from_bytes(imp[16:24], "big")), header["channel"],
+                                         header["territory"], header["transforms"], header["next_use"], block, ts,
+                                         tx, li, a["signature"]))
             header["next_use"] += 1
             continue
         header = None
-        t1 = int(topics[1], 16) if len(topics) > 1 else None
         if name == "PublicationsRecorded":
-            header = {"tx": tx, "license_id": t1, "channel": _word(data, 0), "territory": _word(data, 1),
-                      "transforms": _word(data, 2), "next_use": _word(data, 3)}
+            header = {"tx": tx, "license_id": a["licenseId"], "channel": a["channel"], "territory": a["territory"],
+                      "transforms": a["transforms"], "next_use": a["firstUse"]}
         elif name == "TwinRegistered":
-            from eth_abi import decode
-
-            root, count, meta_hash, uri = decode(["bytes32", "uint32", "bytes32", "string"], data)
-            owner = _addr(int(topics[2], 16))
-            rows["twins"].append((t1, owner, "0x" + root.hex(), count, "0x" + meta_hash.hex(), uri, block, ts, tx))
-            rows["twin_roots"].append((t1, "0x" + root.hex(), count, block, tx, li))
+            rows["twins"].append((a["twinId"], a["owner"], _hex(a["assetRoot"]), a["assetCount"],
+                                  _hex(a["metadataHash"]), a["metadataURI"], block, ts, tx))
+            rows["twin_roots"].append((a["twinId"], _hex(a["assetRoot"]), a["assetCount"], block, tx, li))
         elif name == "TwinAssetsAdded":
-            rows["twin_roots"].append((t1, _hex32(_word(data, 0)), _word(data, 1), block, tx, li))
+            rows["twin_roots"].append((a["twinId"], _hex(a["assetRoot"]), a["assetCount"], block, tx, li))
         elif name == "TwinWithdrawn":
-            rows["twin_withdrawals"].append((t1, _word(data, 0), block, tx, li))
+            rows["twin_withdrawals"].append((a["twinId"], a["effectiveAt"], block, tx, li))
         elif name == "AgentAppointed":
-            rows["agent_events"].append((t1, _addr(int(topics[2], 16)), "appointed", _word(data, 0), _word(data, 1),
-                                         _word(data, 2), _word(data, 3), str(_word(data, 4)), block, tx, li))
+            rows["agent_events"].append((a["twinId"], a["agent"], "appointed", a["expiry"], a["maxDuration"],
+                                         a["channels"], a["transforms"], str(a["minFee"]), block, tx, li,
+                                         a["territories"], a["maxUses"]))
         elif name == "AgentRevoked":
-            rows["agent_events"].append((t1, _addr(int(topics[2], 16)), "revoked", None, None, None, None, None,
-                                         block, tx, li))
+            rows["agent_events"].append((a["twinId"], a["agent"], "revoked", None, None, None, None, None,
+                                         block, tx, li, None, None))
         elif name == "LicenseGranted":
-            rows["licenses"].append((t1, int(topics[2], 16), _addr(int(topics[3], 16)), _addr(_word(data, 0)),
-                                     _word(data, 1), _word(data, 2), _word(data, 3), _word(data, 4), _word(data, 5),
-                                     _word(data, 6), str(_word(data, 7)), _hex32(_word(data, 8)), block, ts, tx))
+            rows["licenses"].append((a["licenseId"], a["twinId"], a["licensee"], a["grantor"], a["channels"],
+                                     a["transforms"], a["territories"], a["validFrom"], a["validUntil"], a["maxUses"],
+                                     str(a["feePerUse"]), _hex(a["termsHash"]), block, ts, tx))
         elif name == "LicenseRevoked":
-            rows["license_revocations"].append((t1, _addr(int(topics[2], 16)), _word(data, 0), block, tx, li))
+            rows["license_revocations"].append((a["licenseId"], a["by"], a["effectiveAt"], block, tx, li))
         elif name == "FeesWithdrawn":
-            rows["fee_withdrawals"].append((_addr(t1), str(_word(data, 0)), block, tx, li))
+            rows["fee_withdrawals"].append((a["model"], str(a["amount"]), block, tx, li))
+        elif name == "TwinAttested":
+            rows["attestations"].append((a["twinId"], a["attester"], "attested", a["owner"], _hex(a["statementHash"]),
+                                         block, ts, tx, li))
+        elif name == "TwinAttestationRevoked":
+            rows["attestations"].append((a["twinId"], a["attester"], "revoked", None, None, block, ts, tx, li))
         # OfferCancelled: nothing the index answers with
-    return len(logs)
+    return decoded
 
 
 _INSERTS = {
-    "twins": 9, "twin_roots": 6, "twin_withdrawals": 5, "agent_events": 11, "licenses": 15,
-    "license_revocations": 6, "fee_withdrawals": 5,
+    "twins": 9, "twin_roots": 6, "twin_withdrawals": 5, "agent_events": 13, "licenses": 15,
+    "license_revocations": 6, "fee_withdrawals": 5, "attestations": 9,
 }
 _PUB_COLUMNS = ("license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
-                "block_time, tx, log_index")
+                "block_time, tx, log_index, signature")
 
 
 # ---------------------------------------------------------------- sync
@@ -267,10 +388,27 @@ class SyncResult:
     manifests: int
     assets: int
     seconds: float
+    problems: list[str]
+
+
+class IndexMismatch(IndexError_):
+    """What the index decoded does not match the registry's own state."""
+
+
+class _ReorgDuringRange(Exception):
+    pass
+
+
+# counts() selector: keccak256("counts()")[:4]
+_COUNTS = "0x817cc1ea"
 
 
 class Syncer:
-    """Brings one index up to date with one registry on one chain."""
+    """Brings one index up to date with one registry on one chain, and proves it saw every log:
+    after each range the number of registry logs decoded so far must equal the registry's own
+    event counter at that range's last block (read by block hash), every log's block hash must be
+    the canonical one, and each range's first block must link by parent hash to the last block of
+    the range before."""
 
     def __init__(self, db, rpc_url: str, registry: str, chain_id: int, deploy_block: int = 0,
                  confirmations: int = 0, range_size: int = 2000,
@@ -282,18 +420,30 @@ class Syncer:
     def rpc(self, method, params=None):
         return request(self.rpc_url, method, params, timeout=60)
 
+    def rpc_batch(self, calls):
+        from .rpc import request_batch
+
+        return request_batch(self.rpc_url, calls, timeout=60)
+
     def check_identity(self) -> None:
         """One index, one registry on one chain (told apart by its genesis block, too: dev chains
         share chain ids and deployment addresses)."""
         reg = get_meta(self.db, "registry")
         genesis = self._block_hash(0)
         if reg is None:
+            start = self.deploy_block
+            # a new index starting after the deployment counts from the registry's counter there
+            seen = self._event_counter(hex(start - 1)) if start > 0 else 0
             with self.db.atomic():
                 set_meta(self.db, "registry", self.registry)
                 set_meta(self.db, "chain_id", self.chain_id)
                 set_meta(self.db, "genesis", genesis)
                 set_meta(self.db, "deploy_block", self.deploy_block)
                 set_meta(self.db, "synced_block", self.deploy_block - 1 if self.deploy_block else -1)
+                set_meta(self.db, "events_seen", seen)
+                set_meta(self.db, "partial", seen > 0)  # started after some of the registry's events
+                # binds caches derived from this index (the perceptual tables) to this very file
+                set_meta(self.db, "index_id", secrets.token_hex(16))
         elif (reg.lower() != self.registry.lower() or get_meta(self.db, "chain_id") != self.chain_id
               or get_meta(self.db, "genesis") != genesis):
             raise IndexError_(
@@ -304,9 +454,19 @@ class Syncer:
         b = self.rpc("eth_getBlockByNumber", [hex(number), False])
         return b["hash"] if b else None
 
+    def _event_counter(self, block) -> int:
+        """The registry's event counter at a block (a hex number, or a {"blockHash": …} object)."""
+        try:
+            out = self.rpc("eth_call", [{"to": self.registry, "data": _COUNTS}, block])
+            return _word(bytes.fromhex(out[2:]), 2)
+        except (ValueError, TypeError, AttributeError):
+            raise ChainError(f"the registry at {self.registry} does not answer counts(): is it a Consentry "
+                             "registry of version 2 or later?") from None
+
     def detect_reorg(self) -> int | None:
         """Roll back above the fork when stored block hashes differ from the chain's; returns the
-        first block re-indexed, or None."""
+        first block re-indexed, or None. A block hash commits to all its ancestors, so an unchanged
+        last block means an unchanged past; the fork point is found by walking stored blocks down."""
         synced = get_meta(self.db, "synced_block", -1)
         if synced < self.deploy_block or synced < 0:
             return None
@@ -331,26 +491,57 @@ class Syncer:
             self.db.execute("""DELETE FROM twin_assets WHERE twin_id NOT IN (SELECT twin_id FROM twins)""")
             self.db.execute("""DELETE FROM manifests WHERE twin_id NOT IN (SELECT twin_id FROM twins)""")
             set_meta(self.db, "synced_block", good)
+            seen = self._event_counter(hex(good)) if good >= 0 else 0
+            set_meta(self.db, "events_seen", seen)
             self._bump_generation()
 
     def _bump_generation(self) -> None:
         set_meta(self.db, "generation", get_meta(self.db, "generation", 0) + 1)
 
     def _logs(self, start: int, end: int) -> list[dict]:
-        return self.rpc("eth_getLogs", [{"address": self.registry, "fromBlock": hex(start), "toBlock": hex(end)}])
+        logs = self.rpc("eth_getLogs", [{"address": self.registry, "fromBlock": hex(start), "toBlock": hex(end)}])
+        if not isinstance(logs, list):
+            raise ChainError("the RPC answered eth_getLogs with something other than a list of logs")
+        return logs
+
+    def _headers(self, numbers: list[int]) -> dict[int, dict]:
+        got = self.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        out = {}
+        for n, b in zip(numbers, got):
+            if not isinstance(b, dict) or int(b.get("number", "0x-1"), 16) != n:
+                raise ChainError(f"the RPC returned no or a wrong header for block {n}")
+            out[n] = b
+        return out
+
+    def _verify_range(self, start: int, end: int, batch: _Batch) -> None:
+        """Canonical hashes for every log's block, the parent link to the previous range, and the
+        registry's event counter at `end`; fills missing block timestamps."""
+        wanted = sorted(set(batch.blocks) | {start, end})
+        headers = self._headers(wanted)
+        for n, (h, ts) in list(batch.blocks.items()):
+            if headers[n]["hash"] != h:
+                raise _ReorgDuringRange(n)
+            if ts is None:
+                batch.blocks[n] = (h, int(headers[n]["timestamp"], 16))
+        batch.blocks[end] = (headers[end]["hash"], int(headers[end]["timestamp"], 16))
+        prev = self.db.execute("SELECT hash FROM blocks WHERE number = ?", [start - 1]).fetchone()
+        if prev and headers[start]["parentHash"] != prev[0]:
+            raise _ReorgDuringRange(start)
+        try:
+            counter = self._event_counter({"blockHash": headers[end]["hash"]})
+        except ChainError:
+            counter = self._event_counter(hex(end))
+        seen = get_meta(self.db, "events_seen", 0) + batch.logs
+        if counter != seen:
+            raise IndexMismatch(
+                f"the RPC returned {seen - get_meta(self.db, 'events_seen', 0)} registry log(s) for blocks "
+                f"{start}..{end}, but the registry counts {counter - get_meta(self.db, 'events_seen', 0)}: "
+                "the endpoint omitted (or invented) logs; nothing was indexed for these blocks — retry, or use "
+                "another RPC endpoint")
 
     def _commit_range(self, end: int, batch: _Batch) -> None:
-        # timestamps missing from logs (older nodes): fetch those blocks once
-        for number, (h, ts) in list(batch.blocks.items()):
-            if ts is None:
-                b = self.rpc("eth_getBlockByNumber", [hex(number), False])
-                batch.blocks[number] = (h, int(b["timestamp"], 16))
-        if end not in batch.blocks:
-            b = self.rpc("eth_getBlockByNumber", [hex(end), False])
-            batch.blocks[end] = (b["hash"], int(b["timestamp"], 16))
         rows = batch.rows
-        for name in ("publications", "twins", "licenses"):  # fill block_time from the block table
-            col = 9 if name == "publications" else (7 if name == "twins" else 13)
+        for name, col in (("publications", 9), ("twins", 7), ("licenses", 13), ("attestations", 6)):
             rows[name] = [r if r[col] is not None else r[:col] + (batch.blocks[r[col - 1]][1],) + r[col + 1:]
                           for r in rows[name]]
         with self.db.atomic():
@@ -359,11 +550,15 @@ class Syncer:
                     self.db.conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])
             if rows["publications"]:
                 self.db.conn.executemany(
-                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 12)})", rows["publications"])
+                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 13)})", rows["publications"])
+            if batch.problems:
+                self.db.conn.executemany("INSERT INTO sync_problems VALUES (?, ?, ?, ?)", batch.problems)
+            if any(rows.values()):
                 self._bump_generation()
             self.db.conn.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)",
                                      [(n, h, ts) for n, (h, ts) in batch.blocks.items()])
             set_meta(self.db, "synced_block", end)
+            set_meta(self.db, "events_seen", get_meta(self.db, "events_seen", 0) + batch.logs)
 
     def run(self, manifests: list[Path] = ()) -> SyncResult:
         import time
@@ -374,7 +569,7 @@ class Syncer:
         head = int(self.rpc("eth_blockNumber"), 16)
         target = head - self.confirmations
         start = get_meta(self.db, "synced_block", -1) + 1
-        first, events = start, 0
+        first, events, problems, retries = start, 0, [], 0
         while start <= target:
             end = min(start + self.range_size - 1, target)
             try:
@@ -384,14 +579,95 @@ class Syncer:
                     self.range_size = max(1, (end - start + 1) // 2)
                     continue
                 raise
-            batch = _Batch({t: [] for t in (*_INSERTS, "publications")}, {})
-            events += _decode(logs, batch)
+            batch = _Batch({t: [] for t in (*_INSERTS, "publications")}, {}, [])
+            n = _decode(logs, batch, self.registry)
+            try:
+                self._verify_range(start, end, batch)
+            except _ReorgDuringRange:
+                retries += 1
+                if retries > 3:
+                    raise ChainError(f"the chain keeps reorganising around block {start}: sync again later, or "
+                                     "use --confirmations") from None
+                if self.detect_reorg() is not None:
+                    reorg = start
+                start = get_meta(self.db, "synced_block", -1) + 1
+                continue
             self._commit_range(end, batch)
+            events += n
+            problems += [f"block {b} tx {tx} log {li}: {why}" for b, tx, li, why in batch.problems]
             if self.progress:
                 self.progress(end - first + 1, target - first + 1)
             start = end + 1
         n_manifests, n_assets = self.import_manifests(manifests)
-        return SyncResult(first, target, events, reorg, n_manifests, n_assets, time.perf_counter() - t0)
+        return SyncResult(first, target, events, reorg, n_manifests, n_assets, time.perf_counter() - t0, problems)
+
+    # ------------------------------------------------------------ check
+
+    def check(self) -> list[str]:
+        """Re-verify an existing index against the registry's state at the index's last block:
+        the event counter, the twin and license counts, every license's uses, end and revocation,
+        every twin's withdrawal and every attestation. Returns the mismatches (empty = consistent)."""
+        from eth_abi import decode, encode
+        from eth_hash.auto import keccak
+
+        synced = get_meta(self.db, "synced_block", -1)
+        if synced < 0:
+            return ["the index has not synced any block yet"]
+        at = hex(synced)
+        out = []
+
+        def call(sig: str, types: list[str], args: list, returns: list[str]) -> list:
+            return [c for c in (sig, types, args, returns)]
+
+        def run(calls: list) -> list:
+            data = [("eth_call", [{"to": self.registry,
+                                   "data": "0x" + (keccak(sig.encode())[:4] + encode(types, args)).hex()}, at])
+                    for sig, types, args, _ in calls]
+            results = []
+            for i in range(0, len(data), 200):
+                results += self.rpc_batch(data[i:i + 200])
+            return [decode(c[3], bytes.fromhex(r[2:])) for c, r in zip(calls, results)]
+
+        twins_n, lic_n, events = run([call("counts()", [], [], ["uint256", "uint256", "uint256"])])[0]
+        seen = get_meta(self.db, "events_seen", 0)
+        if events != seen:
+            out.append(f"the registry emitted {events} events up to block {synced}; the index saw {seen}")
+        db_twins = self.db.execute("SELECT count(*), coalesce(max(twin_id), 0) FROM twins").fetchone()
+        db_lics = self.db.execute("SELECT count(*), coalesce(max(license_id), 0) FROM licenses").fetchone()
+        if not get_meta(self.db, "partial", False):
+            if db_twins[0] != twins_n:
+                out.append(f"the registry has {twins_n} twins; the index {db_twins[0]}")
+            if db_lics[0] != lic_n:
+                out.append(f"the registry has {lic_n} licenses; the index {db_lics[0]}")
+        lic_rows = self.db.execute(
+            """SELECT l.license_id, s.ends_at, s.revoked, (SELECT count(*) FROM publications p
+               WHERE p.license_id = l.license_id) FROM licenses l JOIN license_status s USING (license_id)
+               ORDER BY l.license_id""").fetchall()
+        lic_type = "(address,uint32,uint8,uint8,uint32,uint40,uint40,uint32,uint80,uint56,bool)"
+        got = run([call("getLicense(uint256)", ["uint256"], [r[0]], [lic_type]) for r in lic_rows])
+        for (lid, ends, revoked, pubs), (chain_l,) in zip(lic_rows, got):
+            if chain_l[7] != pubs:
+                out.append(f"license {lid}: {chain_l[7]} uses on chain, {pubs} publications in the index")
+            if chain_l[6] != ends or bool(chain_l[10]) != bool(revoked):
+                out.append(f"license {lid}: ends {chain_l[6]} (revoked {chain_l[10]}) on chain, "
+                           f"{ends} (revoked {bool(revoked)}) in the index")
+        twin_rows = self.db.execute(
+            """SELECT t.twin_id, (SELECT min(effective_at) FROM twin_withdrawals w WHERE w.twin_id = t.twin_id)
+               FROM twins t ORDER BY t.twin_id""").fetchall()
+        got = run([call("getTwin(uint256)", ["uint256"], [r[0]], ["(address,uint40)"]) for r in twin_rows])
+        for (tid, withdrawn), (chain_t,) in zip(twin_rows, got):
+            if chain_t[1] != (withdrawn or 0):
+                out.append(f"twin {tid}: withdrawn at {chain_t[1]} on chain, {withdrawn or 0} in the index")
+        att_rows = self.db.execute(
+            """SELECT twin_id, attester, kind FROM attestations a WHERE rowid = (SELECT max(rowid) FROM attestations b
+               WHERE b.twin_id = a.twin_id AND b.attester = a.attester)""").fetchall()
+        got = run([call("attestedAt(uint256,address)", ["uint256", "address"], [r[0], r[1]], ["uint40"])
+                   for r in att_rows])
+        for (tid, who, kind), (when,) in zip(att_rows, got):
+            if (when != 0) != (kind == "attested"):
+                out.append(f"twin {tid}: attestation by {who} is {'live' if when else 'absent'} on chain, "
+                           f"{kind} in the index")
+        return out
 
     # ------------------------------------------------------------ manifests
 

@@ -206,8 +206,10 @@ def check(chain, license_id: int, licensee: str, channel: str, territory: str, t
 
 
 def appoint_agent(chain, account, twin_id: int, agent: str, *, expiry: int, max_duration: int,
-                  channels: list[str], transforms: list[str], min_fee: int) -> dict:
-    caps = (expiry, max_duration, vocab.channel_mask(channels), vocab.transform_mask(transforms), min_fee)
+                  channels: list[str], transforms: list[str], min_fee: int, territories: list[str] = ("WW",),
+                  max_uses: int = 0) -> dict:
+    caps = (expiry, max_duration, vocab.channel_mask(channels), vocab.transform_mask(transforms), min_fee,
+            vocab.pack_territories(list(territories)), max_uses)
     return chain.send(chain.registry.functions.appointAgent(twin_id, agent, caps), account)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import FileProblem
+from . import schema
 from .files import read_json
 
 OFFER_FIELDS = [
@@ -71,10 +71,6 @@ def to_file_dict(terms: dict, nonce: int, deadline: int, chain_id: int, registry
 
 
 def load(path: str | Path) -> dict:
+    """An offer file, every field checked (schema.validate_offer) and normalised."""
     p = Path(path)
-    d = read_json(p, "offer file")
-    required = {"chain_id", "registry", "terms", "nonce", "deadline", "signature"}
-    if not isinstance(d, dict) or d.get("kind") != "consentry-offer" or not required <= d.keys() \
-            or not isinstance(d["terms"], dict) or not set(TERMS_KEYS) <= d["terms"].keys():
-        raise FileProblem(f"{p} is not a Consentry offer file (made by `consentry license offer`)")
-    return d
+    return schema.validate_offer(read_json(p, "offer file"), p)

@@ -8,6 +8,11 @@ def _channel(i: int) -> str:
     return CHANNELS[i] if i < len(CHANNELS) else f"#{i}"
 
 
+_CAPS = {"start": "start (on or after the mandate's expiry)",
+         "end": "end (later than the mandate's expiry plus its longest license)",
+         "uses": "number of uses (above the mandate's cap, or unlimited)"}
+
+
 def describe_revert(name: str, a: dict) -> str:
     lic = a.get("licenseId")
     twin = a.get("twinId")
@@ -24,7 +29,7 @@ def describe_revert(name: str, a: dict) -> str:
         "InvalidChannels": lambda: "a license needs at least one valid channel",
         "InvalidTerritories": lambda: "a license needs one to five valid territories",
         "InvalidLicensee": lambda: "the licensee (or agent) address is the zero address",
-        "MandateExceeded": lambda: f"the agent's mandate for twin {twin} does not allow this {a['cap']}",
+        "MandateExceeded": lambda: f"the agent's mandate for twin {twin} does not allow this {_CAPS.get(a['cap'], a['cap'])}",
         "OfferExpired": lambda: f"the offer expired at {format_time(a['deadline'])}: ask the model for a new one",
         "OfferNonceUsed": lambda: f"the offer (nonce {a['nonce']}) was already used or cancelled",
         "InvalidSignature": lambda: f"the offer is not signed by the twin's owner {a['expected']} for this chain and registry (signed by {a['recovered']})",
@@ -41,6 +46,9 @@ def describe_revert(name: str, a: dict) -> str:
         "InvalidBatch": lambda: "the publication batch is empty or malformed",
         "NothingToWithdraw": lambda: f"{a['model']} has no fees to withdraw",
         "TransferFailed": lambda: f"sending {format_wei(a['amount'])} to {a['model']} failed",
+        "NotGrantor": lambda: f"{a['account']} did not grant license {lic}: an agent may revoke only the licenses it granted",
+        "NotAttested": lambda: f"{a['attester']} does not attest twin {twin}",
+        "AlreadyAttested": lambda: f"{a['attester']} already attests twin {twin}",
     }
     f = messages.get(name)
     return f() if f else f"the registry refused: {name}({', '.join(f'{k}={v}' for k, v in a.items())})"

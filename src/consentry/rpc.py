@@ -22,6 +22,32 @@ def request(url: str, method: str, params: list | None = None, timeout: float = 
     return reply["result"]
 
 
+def request_batch(url: str, calls: list[tuple[str, list]], timeout: float = 60) -> list:
+    """Several JSON-RPC calls in one HTTP request; results in the order of `calls`. Any error
+    (or a reply that does not answer every call) is a ChainError."""
+    if not calls:
+        return []
+    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
+    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            replies = json.loads(r.read())
+    except (OSError, ValueError) as e:
+        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL") from None
+    if not isinstance(replies, list):
+        raise ChainError("the RPC endpoint does not answer batched requests")
+    by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
+    out = []
+    for i, (method, _) in enumerate(calls):
+        r = by_id.get(i)
+        if r is None or ("result" not in r and "error" not in r):
+            raise ChainError(f"the RPC endpoint left {method} unanswered in a batch")
+        if "error" in r:
+            raise ChainError(f"{method} failed: {(r['error'] or {}).get('message')}")
+        out.append(r["result"])
+    return out
+
+
 def block_number(url: str) -> int:
     return int(request(url, "eth_blockNumber"), 16)
 

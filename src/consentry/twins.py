@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, merkle
+from . import config, merkle, schema
 from .files import read_json, write_json_atomic
 from .errors import FileProblem, NotFound, UsageError
 from .hashing import Fingerprint
+from .text import safe
 
-MANIFEST_KIND = "consentry-twin-manifest"
+MANIFEST_KIND = schema.MANIFEST_KIND
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,25 @@ def unique_assets(paths: list[str], fps: list[Fingerprint]) -> tuple[list[tuple[
     for p, fp in zip(paths, fps):
         if fp.content_hash not in seen:
             seen.add(fp.content_hash)
-            unique.append((Path(p).name, fp))
+            unique.append((asset_name(p), fp))
     return unique, len(fps) - len(unique)
+
+
+def asset_name(path: str) -> str:
+    """The name a manifest gives an asset: its file name, control characters escaped, at most
+    schema.MAX_NAME characters (what every reader of the manifest accepts)."""
+    name = safe(Path(path).name) or "asset"
+    return name if len(name) <= schema.MAX_NAME else name[: schema.MAX_NAME - 1] + "…"
+
+
+def _check_metadata(name, agency, notes, metadata_uri) -> None:
+    """Refuse, before any gas is spent, what would make the manifest unreadable to others."""
+    for option, value, limit in (("--name", name, schema.MAX_NAME), ("--agency", agency, schema.MAX_NAME),
+                                 ("--metadata-uri", metadata_uri, schema.MAX_URI)):
+        if value and not schema.is_text(value, limit):
+            raise UsageError(f"{option} must be printable text of at most {limit} characters")
+    if notes and not schema.is_text(notes, schema.MAX_NOTES, multiline=True):
+        raise UsageError(f"--notes must be text of at most {schema.MAX_NOTES} characters")
 
 
 def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, metadata_hash, metadata_uri, tx,
@@ -61,13 +79,26 @@ def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, m
 
 
 def manifest_path(chain_id: int, registry: str, twin_id: int) -> Path:
-    return config.manifests_dir() / f"twin-{chain_id}-{registry[2:10].lower()}-{twin_id}.json"
+    """Where the data folder keeps a twin's manifest: named from checked integers and the registry
+    address only, and never outside config.manifests_dir()."""
+    if type(chain_id) is not int or type(twin_id) is not int or not 0 < chain_id < 2**64 \
+            or not 0 < twin_id < 2**32 or not isinstance(registry, str) or not schema.is_address(registry):
+        raise FileProblem(f"cannot name a manifest file for twin {safe(repr(twin_id))[:40]} of registry "
+                          f"{safe(repr(registry))[:50]} on chain {safe(repr(chain_id))[:30]}: not a twin id, "
+                          f"registry address and chain id")
+    base = config.manifests_dir()
+    path = base / f"twin-{chain_id}-{registry[2:10].lower()}-{twin_id}.json"
+    if path.resolve().parent != base.resolve():
+        raise FileProblem(f"refusing to write the manifest of twin {twin_id} to {safe(path.resolve())}: "
+                          f"outside the data folder {safe(base)}")
+    return path
 
 
 def register(chain, account, paths: list[str], fps: list[Fingerprint], *, name=None, agency=None, notes=None,
              metadata_uri: str = "", manifest_out: Path | None = None) -> Registered:
     if not fps:
         raise UsageError("give at least one asset image")
+    _check_metadata(name, agency, notes, metadata_uri)
     assets, dupes = unique_assets(paths, fps)
     leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for _, f in assets]
     root, proofs = merkle.build(leaves)
@@ -97,11 +128,9 @@ def _check_writable(path: Path) -> None:
 
 
 def load_manifest(path: str | Path) -> dict:
+    """A twin manifest, every field checked (schema.validate_manifest) and normalised."""
     p = Path(path)
-    m = read_json(p, "twin manifest")
-    if not isinstance(m, dict) or m.get("kind") != MANIFEST_KIND or not isinstance(m.get("assets"), list):
-        raise FileProblem(f"{p} is not a Consentry twin manifest (made by `consentry twin register`)")
-    return m
+    return schema.validate_manifest(read_json(p, "twin manifest"), p)
 
 
 def check_manifest(m: dict, anchored_roots: set[bytes]) -> list[dict]:
@@ -116,7 +145,7 @@ def check_manifest(m: dict, anchored_roots: set[bytes]) -> list[dict]:
         except (KeyError, ValueError, TypeError):
             continue
         if any(merkle.verify(lf, proof, r) for r in anchored_roots):
-            good.append({"name": a.get("name", ""), "content_hash": ch, "pixel_hash": ph, "phash": phash})
+            good.append({"name": safe(a.get("name", "")), "content_hash": ch, "pixel_hash": ph, "phash": phash})
     return good
 
 
@@ -136,3 +165,15 @@ def require_exists(chain, twin_id: int) -> dict:
         if getattr(e, "error_name", None) == "UnknownTwin":
             raise NotFound(f"unknown twin {twin_id}") from None
         raise
+
+
+def attest(chain, account, twin_id: int, statement: str | None) -> dict:
+    """`account` vouches on chain that twin `twin_id`'s owner is the person its assets depict."""
+    from eth_hash.auto import keccak
+
+    h = keccak(statement.encode()) if statement else b"\x00" * 32
+    return chain.send(chain.registry.functions.attestTwin(twin_id, h), account)
+
+
+def revoke_attestation(chain, account, twin_id: int) -> dict:
+    return chain.send(chain.registry.functions.revokeAttestation(twin_id), account)

@@ -1,8 +1,21 @@
-"""Verdicts: was this image authorised? Looks an image up in the index by file hash, pixel hash
-and perceptual hash (as-is, mirrored, crop-compensated) and judges the license behind it.
+"""Verdicts: was this image authorised? The rules, and only the rules: lookups come from the index.
 
-verdicts: authorised · authorised-then-ended · not-authorised · twin-asset · unknown
-matches:  exact-file · same-pixels · perceptual (with the Hamming distance)
+An image is looked up by file hash, pixel hash and perceptual hash (as-is, mirrored,
+crop-compensated). A perceptual candidate is only a candidate: it becomes a match when the second
+stage (`signature.confirm`, against the 32-byte signature recorded on chain) says it is the same
+picture; otherwise the image is a `derivative` of that record. Every matching record is judged:
+
+  authorised             a record under a trusted twin, with a license valid at the time asked
+  authorised-then-ended  valid when published; the license has since ended (or the twin withdrawn)
+  not-authorised         a record exists, but not for the use the copy was found in
+  derivative             resembles a recorded image but differs (outfit, face, background…)
+  unverified-twin        a record exists, but nobody this verifier trusts vouches for the twin's owner
+  twin-asset             one of a (trusted) twin's capture assets
+  unknown                no record
+
+When records of different twins match, the verdict follows the trusted, earliest record and the
+others are listed as `conflicts` (never the most favourable one silently). Records made after the
+time asked (`--at`) do not exist for that verdict.
 """
 from __future__ import annotations
 
@@ -12,17 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import vocab
+from . import status, vocab
 from .hashing import query as hash_query
 from .index import get_meta
 from .matcher import DEFAULT_THRESHOLD, PerceptualIndex
+from .trust import TrustView
 
 AUTHORISED = "authorised"
 ENDED = "authorised-then-ended"
 NOT_AUTHORISED = "not-authorised"
+DERIVATIVE = "derivative"
+UNVERIFIED = "unverified-twin"
 TWIN_ASSET = "twin-asset"
 UNKNOWN = "unknown"
-MATCH_RANK = {"exact-file": 0, "same-pixels": 1, "perceptual": 2}
+VERDICTS = (AUTHORISED, ENDED, NOT_AUTHORISED, DERIVATIVE, UNVERIFIED, TWIN_ASSET, UNKNOWN)
+MAX_CANDIDATES = 64  # perceptual candidates given the second stage, nearest first
 
 
 @dataclass(frozen=True)
@@ -37,11 +54,19 @@ def _cache_dir(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + ".phash")
 
 
+def cache_stamp(db) -> dict:
+    """What the perceptual cache is bound to: this index file (a random id made with it), the chain
+    and registry it holds, and its generation (bumped by every change to publications)."""
+    return {"index_id": get_meta(db, "index_id"), "generation": get_meta(db, "generation", 0),
+            "registry": get_meta(db, "registry"), "chain_id": get_meta(db, "chain_id"),
+            "genesis": get_meta(db, "genesis")}
+
+
 def publication_matcher(db, db_path: Path) -> PerceptualIndex:
-    """The perceptual index over all publications, from the cache when it is current."""
-    stamp = {"generation": get_meta(db, "generation", 0), "registry": get_meta(db, "registry")}
+    """The perceptual index over all publications, from the cache when it is bound to this index."""
+    stamp = cache_stamp(db)
     folder = _cache_dir(db_path)
-    idx = PerceptualIndex.load(folder, stamp)
+    idx = PerceptualIndex.load(folder, stamp) if stamp["index_id"] else None
     if idx is not None:
         return idx
     n = db.execute("SELECT count(*) FROM publications").fetchone()[0]
@@ -54,10 +79,11 @@ def publication_matcher(db, db_path: Path) -> PerceptualIndex:
         ids[i:i + len(arr)], hashes[i:i + len(arr)] = arr[:, 0], arr[:, 1]
         i += len(arr)
     idx = PerceptualIndex.build(hashes.view(np.uint64), ids)
-    try:
-        idx.save(folder, stamp)
-    except OSError:
-        pass  # a read-only location: use it from memory
+    if stamp["index_id"]:
+        try:
+            idx.save(folder, stamp)
+        except OSError:
+            pass  # a read-only location: use it from memory
     return idx
 
 
@@ -81,33 +107,20 @@ def _best_perceptual(idx: PerceptualIndex, variants, threshold: int) -> dict[int
 
 PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.use_number, p.block, p.block_time,
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
-       s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until
+       s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
+       p.signature, l.grantor
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
-JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ?"""
+JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = ["id", "license_id", "channel", "territory", "transforms", "use_number", "block", "block_time", "tx",
             "twin_id", "licensee", "lic_channels", "lic_territories", "lic_transforms", "valid_from", "ends_at",
-            "revoked", "twin_withdrawn_at", "owner", "max_uses", "fee_per_use", "terms_hash", "valid_until"]
+            "revoked", "twin_withdrawn_at", "owner", "max_uses", "fee_per_use", "terms_hash", "valid_until",
+            "log_index", "signature", "grantor"]
 
 
-def _publications(db, col: str, value) -> list[dict]:
-    return [dict(zip(PUB_KEYS, r)) for r in db.execute(PUB_SQL.format(col=col), [value]).fetchall()]
-
-
-def _status(p: dict, at: int, live: dict | None) -> tuple[bool, str | None]:
-    """Is the publication's license valid at `at`? and if not, why it ended."""
-    if live is not None and p["license_id"] in live:
-        valid = live[p["license_id"]]
-        return valid, None if valid else "license no longer valid (read live from the chain)"
-    ends = p["ends_at"]
-    w = p["twin_withdrawn_at"]
-    if w is not None and at >= w:
-        return False, f"twin withdrawn {vocab.format_time(w)}"
-    if at >= ends:
-        return False, (f"license revoked, effective {vocab.format_time(ends)}" if p["revoked"] and ends < p["valid_until"]
-                       else f"license expired {vocab.format_time(ends)}")
-    if at < p["valid_from"]:
-        return False, "license not valid yet"
-    return True, None
+def license_times(p: dict, at: int) -> status.LicenseTimes:
+    """The license's times as the chain knew them at `at` (revocations recorded later do not count
+    for an earlier `at`: they are forward-only, so their effective time is later still)."""
+    return status.LicenseTimes(p["valid_from"], p["ends_at"], bool(p["revoked"]), p["twin_withdrawn_at"] or 0)
 
 
 def _covers(p: dict, ctx: UseContext | None) -> list[str]:
@@ -135,83 +148,230 @@ def _terms_words(p: dict) -> dict:
     }
 
 
+def _second_stage_json(ss) -> dict | None:
+    if ss is None:
+        return None
+    out = {"confirmed": bool(ss.confirmed), "summary": ss.summary}
+    for k in ("score", "distance", "threshold", "alignment", "cells_differing", "regions"):
+        v = getattr(ss, k, None)
+        if v is not None:
+            out[k] = list(v) if isinstance(v, tuple) else (float(v) if isinstance(v, np.floating) else v)
+    return out
+
+
 class Verifier:
     def __init__(self, db, db_path: Path, *, at: int | None = None, threshold: int = DEFAULT_THRESHOLD,
-                 context: UseContext | None = None, live=None):
+                 context: UseContext | None = None, live=None, trust: TrustView | None = None):
         self.db, self.db_path, self.threshold, self.context = db, db_path, threshold, context
+        self.asked_at = at
         if at is None:  # now: the wall clock, or the chain's clock when it runs ahead (a dev chain)
             row = db.execute("SELECT max(timestamp) FROM blocks").fetchone()
             at = max(int(time.time()), row[0] or 0)
         self.at = at
         self.live = live  # callable(license_ids) -> {id: valid now}, for --live
+        self.trust = trust or TrustView({}, {})
         self._pub_idx = None
         self._asset_idx = None
+        self._twin_trust: dict[int, tuple[bool, str, list[str]]] = {}
 
     def pub_index(self) -> PerceptualIndex:
         if self._pub_idx is None:
             self._pub_idx = publication_matcher(self.db, self.db_path)
         return self._pub_idx
 
-    def find_publications(self, q) -> tuple[list[dict], str | None, int | None]:
-        fp = q.fingerprint
-        rows = _publications(self.db, "content_hash", fp.content_hash)
-        if rows:
-            return rows, "exact-file", 0
-        rows = _publications(self.db, "pixel_prefix", fp.pixel_hash[:16])
-        if rows:
-            return rows, "same-pixels", 0
-        best = _best_perceptual(self.pub_index(), q.variants, self.threshold)
-        if not best:
-            return [], None, None
-        d = min(v[0] for v in best.values())
-        rows = [r for i, (dist, _) in best.items() if dist == d for r in _publications(self.db, "id", i)]
-        return rows, "perceptual", d
+    # ------------------------------------------------------------ lookups
 
-    def find_asset(self, q) -> tuple[dict | None, str | None, int | None]:
+    def _publications(self, col: str, value) -> list[dict]:
+        return [dict(zip(PUB_KEYS, r)) for r in self.db.execute(PUB_SQL.format(col=col), [value, self.at]).fetchall()]
+
+    def twin_trust(self, twin_id: int, owner: str) -> tuple[bool, str, list[str]]:
+        """(trusted, why, live attesters) of a twin, as of `at`."""
+        if twin_id not in self._twin_trust:
+            rows = self.db.execute(
+                """SELECT attester, kind FROM attestations a WHERE twin_id = ? AND block_time <= ? AND rowid =
+                   (SELECT max(rowid) FROM attestations b WHERE b.twin_id = a.twin_id AND b.attester = a.attester
+                    AND b.block_time <= ?)""", [twin_id, self.at, self.at]).fetchall()
+            attesters = sorted(a for a, kind in rows if kind == "attested")
+            ok, why = self.trust.judge(owner, attesters)
+            self._twin_trust[twin_id] = (ok, why, attesters)
+        return self._twin_trust[twin_id]
+
+    def find_publications(self, q) -> tuple[list[tuple[dict, str, int, object]], list[tuple[dict, int, object]]]:
+        """(matches: [(record, how, distance, second stage)], derivatives: [(record, distance, second stage)])."""
+        from . import signature
+
         fp = q.fingerprint
-        sql = """SELECT a.twin_id, a.name, t.owner, a.manifest FROM twin_assets a JOIN twins t USING (twin_id)
-                 WHERE a.{col} = ? ORDER BY a.twin_id"""
+        matches, seen = [], set()
+        for col, val, how in (("content_hash", fp.content_hash, "exact-file"),
+                              ("pixel_prefix", fp.pixel_hash[:16], "same-pixels")):
+            for r in self._publications(col, val):
+                if r["id"] not in seen:
+                    seen.add(r["id"])
+                    matches.append((r, how, 0, None))
+        derivatives = []
+        best = _best_perceptual(self.pub_index(), q.variants, self.threshold)
+        probe = getattr(q, "probe", None)
+        for pid, (d, _how) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:MAX_CANDIDATES]:
+            if pid in seen:
+                continue
+            for r in self._publications("id", pid):
+                sig = r["signature"]
+                ss = signature.confirm(probe, bytes(sig)) if (sig is not None and probe is not None) else None
+                if ss is not None and ss.confirmed:
+                    matches.append((r, "perceptual", d, ss))
+                else:
+                    derivatives.append((r, d, ss))
+        return matches, derivatives
+
+    def find_assets(self, q) -> list[tuple[dict, str, int]]:
+        fp = q.fingerprint
+        sql = """SELECT a.rowid, a.twin_id, a.name, t.owner, a.manifest, t.block, t.block_time FROM twin_assets a
+                 JOIN twins t USING (twin_id) WHERE a.{col} = ? AND t.block_time <= ?"""
+        keys = ["rowid", "twin_id", "name", "owner", "manifest", "block", "block_time"]
+        out, seen = [], set()
         for col, val, how in (("content_hash", fp.content_hash, "exact-file"), ("pixel_hash", fp.pixel_hash, "same-pixels")):
-            r = self.db.execute(sql.format(col=col), [val]).fetchone()
-            if r:
-                return dict(zip(["twin_id", "name", "owner", "manifest"], r)), how, 0
-        if self._asset_idx is None:
-            self._asset_idx = _asset_matcher(self.db)
-        best = _best_perceptual(self._asset_idx, q.variants, self.threshold)
-        if not best:
-            return None, None, None
-        rowid, (d, _) = min(best.items(), key=lambda kv: kv[1][0])
-        r = self.db.execute(sql.format(col="rowid"), [rowid]).fetchone()
-        return dict(zip(["twin_id", "name", "owner", "manifest"], r)), "perceptual", d
+            for r in self.db.execute(sql.format(col=col), [val, self.at]).fetchall():
+                if r[0] not in seen:
+                    seen.add(r[0])
+                    out.append((dict(zip(keys, r)), how, 0))
+        if not out:
+            if self._asset_idx is None:
+                self._asset_idx = _asset_matcher(self.db)
+            for rowid, (d, _) in sorted(_best_perceptual(self._asset_idx, q.variants, self.threshold).items(),
+                                        key=lambda kv: kv[1][0]):
+                for r in self.db.execute(sql.format(col="rowid"), [rowid, self.at]).fetchall():
+                    out.append((dict(zip(keys, r)), "perceptual", d))
+        return out
+
+    # ------------------------------------------------------------ judging
+
+    def _judge(self, p: dict, live: dict | None) -> tuple[str, list[str]]:
+        """The verdict one record gives (ignoring trust), with its reasons."""
+        if live is not None and p["license_id"] in live:
+            valid, why = live[p["license_id"]], "license no longer valid (read live from the chain)"
+        else:
+            _, why = status.describe(license_times(p, self.at), self.at, vocab.format_time)
+            valid = why is None
+        problems = _covers(p, self.context)
+        # the contract accepted the record only inside its license: what can be missing is cover for
+        # the use the copy was found in, or validity at the time asked
+        verdict = NOT_AUTHORISED if problems else (AUTHORISED if valid else ENDED)
+        return verdict, problems + ([] if valid else [why])
+
+    def _record_json(self, p: dict, verdict: str | None = None) -> dict:
+        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
+        return {"publication_id": p["id"], "twin_id": p["twin_id"], "license_id": p["license_id"],
+                "model": p["owner"], "model_name": self.trust.name_of(p["owner"]), "brand": p["licensee"],
+                "trusted": trusted, "trust": why, "attesters": attesters, "tx": p["tx"], "block": p["block"],
+                "recorded_at": vocab.format_time(p["block_time"]), **({"verdict": verdict} if verdict else {})}
 
     def verify(self, path: str | Path, q=None) -> dict:
         q = q or hash_query(path)
         base = {"path": str(path), "content_hash": "0x" + q.fingerprint.content_hash.hex(),
                 "match": None, "distance": None, "twin_id": None, "license_id": None, "model": None,
-                "brand": None, "tx": None, "block_time": None, "reasons": []}
-        rows, how, dist = self.find_publications(q)
-        if rows:
-            live = self.live([r["license_id"] for r in rows]) if self.live else None
-            judged = []
-            for p in rows:
-                valid, why = _status(p, self.at, live)
-                problems = _covers(p, self.context)
-                # the contract accepted the record only inside its license: what can be missing is
-                # cover for the use the copy was found in, or validity now
-                verdict = NOT_AUTHORISED if problems else (AUTHORISED if valid else ENDED)
-                judged.append((verdict, p, problems + ([why] if why else [])))
-            rank = {AUTHORISED: 0, ENDED: 1, NOT_AUTHORISED: 2}
-            verdict, p, reasons = min(judged, key=lambda j: (rank[j[0]], -j[1]["block"]))
-            return {**base, "verdict": verdict, "match": how, "distance": dist, "twin_id": p["twin_id"],
-                    "license_id": p["license_id"], "model": p["owner"], "brand": p["licensee"], "tx": p["tx"],
-                    "block": p["block"], "block_time": p["block_time"],
-                    "published": {"channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
-                                  "territory": vocab.territory_name(p["territory"]),
-                                  "transforms": vocab.transform_names(p["transforms"]), "use": p["use_number"]},
-                    "license": _terms_words(p), "reasons": reasons, "records": len(rows)}
-        asset, how, dist = self.find_asset(q)
-        if asset:
-            return {**base, "verdict": TWIN_ASSET, "match": how, "distance": dist, "twin_id": asset["twin_id"],
-                    "model": asset["owner"], "asset": asset["name"],
-                    "reasons": [f"one of twin {asset['twin_id']}'s registered capture assets, not a licensed publication"]}
+                "brand": None, "tx": None, "block_time": None, "recorded_at": None, "trusted": None,
+                "second_stage": None, "conflicts": [], "reasons": []}
+        matches, derivatives = self.find_publications(q)
+        if matches:
+            return self._verdict_from_matches(base, matches)
+        if derivatives:
+            return self._derivative(base, derivatives)
+        assets = self.find_assets(q)
+        if assets:
+            return self._asset_verdict(base, assets)
         return {**base, "verdict": UNKNOWN, "reasons": ["no publication or twin asset in the index matches"]}
+
+    def _verdict_from_matches(self, base: dict, matches) -> dict:
+        live = self.live(sorted({m[0]["license_id"] for m in matches})) if self.live else None
+        by_twin: dict[int, list] = {}
+        for m in matches:
+            by_twin.setdefault(m[0]["twin_id"], []).append(m)
+
+        def order(twin_id):  # trusted first, then the earliest record
+            recs = by_twin[twin_id]
+            first = min((m[0]["block"], m[0]["log_index"]) for m in recs)
+            return (0 if self.twin_trust(twin_id, recs[0][0]["owner"])[0] else 1, first)
+
+        twins = sorted(by_twin, key=order)
+        rank = {AUTHORISED: 0, ENDED: 1, NOT_AUTHORISED: 2}
+        judged = []
+        for m in by_twin[twins[0]]:
+            verdict, reasons = self._judge(m[0], live)
+            judged.append((rank[verdict], m[0]["block"], m[0]["log_index"], verdict, reasons, m))
+        _, _, _, verdict, reasons, (p, how, dist, ss) = min(judged, key=lambda j: j[:3])
+        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
+        conflicts = []
+        for t in twins[1:]:
+            for m in sorted(by_twin[t], key=lambda m: (m[0]["block"], m[0]["log_index"])):
+                v, _ = self._judge(m[0], live)
+                conflicts.append({**self._record_json(m[0], v), "match": m[1]})
+        if not trusted:
+            reasons = [f"twin {p['twin_id']} claims model {p['owner']}, but {why.removeprefix('owner ')}"
+                       if not why.startswith("nobody") else why,
+                       f"the record would otherwise read {verdict}"] + [r for r in reasons]
+            verdict = UNVERIFIED
+        if conflicts:
+            reasons = reasons + [
+                f"conflict: the image is also recorded under twin {c['twin_id']} (model {c['model']}"
+                f"{', trusted' if c['trusted'] else ', not trusted'}), license {c['license_id']}, "
+                f"recorded {c['recorded_at']} — that record alone would read {c['verdict']}" for c in conflicts]
+        return {**base, "verdict": verdict, "match": how, "distance": dist, "twin_id": p["twin_id"],
+                "license_id": p["license_id"], "model": p["owner"], "model_name": self.trust.name_of(p["owner"]),
+                "brand": p["licensee"], "brand_name": self.trust.name_of(p["licensee"]), "grantor": p["grantor"],
+                "tx": p["tx"], "block": p["block"], "block_time": p["block_time"],
+                "recorded_at": vocab.format_time(p["block_time"]), "trusted": trusted, "trust": why,
+                "attesters": attesters, "second_stage": _second_stage_json(ss),
+                "published": {"channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
+                              "territory": vocab.territory_name(p["territory"]),
+                              "transforms": vocab.transform_names(p["transforms"]), "use": p["use_number"]},
+                "license": _terms_words(p), "reasons": reasons, "records": len(matches), "conflicts": conflicts,
+                "_second_stage_obj": ss}
+
+    def _derivative(self, base: dict, derivatives) -> dict:
+        def order(d):
+            p, dist, ss = d
+            return (dist, 0 if self.twin_trust(p["twin_id"], p["owner"])[0] else 1, p["block"], p["log_index"])
+
+        derivatives = sorted(derivatives, key=order)
+        p, dist, ss = derivatives[0]
+        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
+        differs = ss.summary if ss is not None else "no second-stage signature was recorded to confirm it"
+        reasons = [f"resembles publication {p['id']} (use {p['use_number']} of license {p['license_id']}, "
+                   f"tx {p['tx']}) — pHash {dist} bits apart — but differs: {differs}",
+                   f"not covered by that record: an altered image needs its own license and record"]
+        others = [{**self._record_json(r), "distance": d, "second_stage": _second_stage_json(s)}
+                  for r, d, s in derivatives[1:] if r["twin_id"] != p["twin_id"]]
+        return {**base, "verdict": DERIVATIVE, "match": "perceptual", "distance": dist, "twin_id": p["twin_id"],
+                "license_id": p["license_id"], "model": p["owner"], "model_name": self.trust.name_of(p["owner"]),
+                "brand": p["licensee"], "brand_name": self.trust.name_of(p["licensee"]), "tx": p["tx"],
+                "block": p["block"], "block_time": p["block_time"], "recorded_at": vocab.format_time(p["block_time"]),
+                "trusted": trusted, "trust": why, "attesters": attesters, "resembles_publication": p["id"],
+                "second_stage": _second_stage_json(ss), "license": _terms_words(p), "conflicts": others,
+                "reasons": reasons, "_second_stage_obj": ss}
+
+    def _asset_verdict(self, base: dict, assets) -> dict:
+        by_twin: dict[int, list] = {}
+        for a in assets:
+            by_twin.setdefault(a[0]["twin_id"], []).append(a)
+
+        def order(twin_id):
+            a = by_twin[twin_id][0][0]
+            return (0 if self.twin_trust(twin_id, a["owner"])[0] else 1, a["block"], twin_id)
+
+        twins = sorted(by_twin, key=order)
+        a, how, dist = by_twin[twins[0]][0]
+        trusted, why, attesters = self.twin_trust(a["twin_id"], a["owner"])
+        conflicts = [{"twin_id": t, "model": by_twin[t][0][0]["owner"], "asset": by_twin[t][0][0]["name"],
+                      "trusted": self.twin_trust(t, by_twin[t][0][0]["owner"])[0],
+                      "recorded_at": vocab.format_time(by_twin[t][0][0]["block_time"])} for t in twins[1:]]
+        reasons = [f"one of twin {a['twin_id']}'s registered capture assets, not a licensed publication"]
+        if not trusted:
+            reasons.insert(0, why)
+        reasons += [f"conflict: the same capture asset is also registered by twin {c['twin_id']} "
+                    f"(model {c['model']}{', trusted' if c['trusted'] else ', not trusted'}, {c['recorded_at']})"
+                    for c in conflicts]
+        return {**base, "verdict": TWIN_ASSET if trusted else UNVERIFIED, "match": how, "distance": dist,
+                "twin_id": a["twin_id"], "model": a["owner"], "model_name": self.trust.name_of(a["owner"]),
+                "asset": a["name"], "block": a["block"], "block_time": a["block_time"],
+                "recorded_at": vocab.format_time(a["block_time"]), "trusted": trusted, "trust": why,
+                "attesters": attesters, "conflicts": conflicts, "reasons": reasons}
