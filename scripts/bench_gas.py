@@ -5,14 +5,14 @@ import sys
 
 from eth_account import Account
 
-from consentry import chain as chainmod, node, offers
+from consentry import chain as chainmod, node, offers, rpc
 
 # anvil's public dev keys (mnemonic "test test ... junk"), local chain only
 KEYS = [node.DEV_KEY,
         "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
         "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdffba0a"]
-TARGETS = {"register_twin": 60000, "grant_license": 80000, "grant_license_signed": 95000,
-           "publish_one": 45000, "publish_batch_100_per_image": 2500, "revoke_license": 35000}
+TARGETS = {"register_twin": 60000, "grant_license": 95000, "grant_license_signed": 95000,
+           "publish_one": 55000, "publish_batch_100_per_image": 4000, "revoke_license": 35000}
 
 
 def main() -> int:
@@ -53,6 +53,15 @@ def main() -> int:
         gas["publish_batch_100_per_image"] = publish(2, 100) // 100
         gas["withdraw_fees"] = g(f.withdrawFees(), model)
         gas["revoke_license"] = g(f.revokeLicense(2, 0), model)
+        agent = Account.from_key(KEYS[2])
+        rpc.request(url, "anvil_setBalance", [agent.address, hex(10**18)])
+        caps = (now + 30 * 86400, 30 * 86400, 0b11, 0b1011, 0, terms["territories"], 1000)
+        gas["appoint_agent"] = g(f.appointAgent(1, agent.address, caps), model)
+        by_agent = {**terms, "validUntil": now + 20 * 86400}
+        gas["grant_license_by_agent"] = g(f.grantLicense(offers.terms_tuple(by_agent)), agent)
+        gas["revoke_license_by_agent"] = g(f.revokeLicense(4, 0), agent)
+        gas["attest_twin"] = g(f.attestTwin(1, os.urandom(32)), agent)
+        gas["revoke_attestation"] = g(f.revokeAttestation(1), agent)
     result = {"schema_version": 1, "unit": "gas (receipt gasUsed, 21k base included)", **gas}
     if as_json:
         print(json.dumps(result, indent=2, sort_keys=True))

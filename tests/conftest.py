@@ -21,16 +21,16 @@ class Cli:
     def __init__(self):
         self.runner = CliRunner()
 
-    def run(self, *args, code=0, input=None):
+    def run(self, *args, code=0, input=None, env=None):
         from consentry import cli
 
-        result = self.runner.invoke(cli.cli, [str(a) for a in args], input=input, catch_exceptions=False)
+        result = self.runner.invoke(cli.cli, [str(a) for a in args], input=input, catch_exceptions=False, env=env)
         assert result.exit_code == code, (
             f"exit {result.exit_code} != {code} for {args}\nstdout: {result.stdout}\nstderr: {result.stderr}")
         return result
 
-    def json(self, *args, code=0):
-        result = self.run("--json", *args, code=code)
+    def json(self, *args, code=0, env=None):
+        result = self.run("--json", *args, code=code, env=env)
         return json.loads(result.stdout)
 
 

@@ -5,6 +5,7 @@ import copy
 import json
 import sqlite3
 import time
+import zlib
 
 import pytest
 from eth_account import Account
@@ -36,12 +37,12 @@ def good_manifest(n=3, twin_id=1) -> dict:
         proofs=proofs)))
 
 
-def good_offer() -> dict:
+def good_offer(chain_id=31337, registry=REGISTRY) -> dict:
     terms = {"twinId": 1, "licensee": BRAND.address, "channels": 1, "transforms": 0, "territories": 0xFFFF,
              "validFrom": 1_700_000_000, "validUntil": 1_800_000_000, "maxUses": 10, "feePerUse": 10**15,
              "termsHash": b"\x07" * 32}
-    sig = offers.sign(MODEL, terms, 0, 1_900_000_000, 31337, REGISTRY)
-    return json.loads(json.dumps(offers.to_file_dict(terms, 0, 1_900_000_000, 31337, REGISTRY, sig, MODEL.address,
+    sig = offers.sign(MODEL, terms, 0, 1_900_000_000, chain_id, registry)
+    return json.loads(json.dumps(offers.to_file_dict(terms, 0, 1_900_000_000, chain_id, registry, sig, MODEL.address,
                                                      "the terms\r\nin words")))
 
 
@@ -290,12 +291,22 @@ def test_safe_is_fast_on_clean_text():
 
 # ---------------------------------------------------------------- the CLI, on a real chain
 
+def own_photo(path, seed):
+    """A photograph no other test registers (the session's chain and data folder are shared)."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(path)
+    return path
+
+
 @pytest.fixture
-def registered(cli, new_account, photos, tmp_path, local_node, monkeypatch):
+def registered(cli, new_account, tmp_path, local_node, monkeypatch):
     """A twin registered by a model; its manifest; and a separate data folder (with a keystore to
     protect) whose sync points at the session's chain. Yields (manifest dict, home, sync)."""
     model, _ = new_account("model")
-    cli.run("twin", "register", photos["horse"], photos["camera"], "--as", model, "--manifest", tmp_path / "m.json")
+    shots = [own_photo(tmp_path / f"shot-{i}.jpg", seed=zlib.crc32(str(tmp_path).encode()) + i) for i in range(2)]
+    cli.run("twin", "register", *shots, "--as", model, "--manifest", tmp_path / "m.json")
     m = json.loads((tmp_path / "m.json").read_text())
     home = tmp_path / "home"
     (home / "keystore").mkdir(parents=True)
@@ -365,10 +376,9 @@ def test_a_poisoned_manifest_already_in_the_data_folder_is_skipped(cli, register
     assert sorted(n for (n,) in names) == sorted(a["name"] for a in m["assets"])
 
 
-def test_twin_register_escapes_control_characters_in_file_names(cli, new_account, photos, tmp_path, local_node):
+def test_twin_register_escapes_control_characters_in_file_names(cli, new_account, tmp_path, local_node):
     model, _ = new_account("model")
-    odd = tmp_path / (SPOOF.replace("\n", "") + ".jpg")
-    odd.write_bytes(photos["chelsea"].read_bytes())
+    odd = own_photo(tmp_path / (SPOOF.replace("\n", "") + ".jpg"), seed=zlib.crc32(str(tmp_path).encode()))
     cli.run("twin", "register", odd, "--as", model, "--manifest", tmp_path / "m.json")
     name = json.loads((tmp_path / "m.json").read_text())["assets"][0]["name"]
     assert "\x1b" not in name and "\r" not in name and name.startswith("x.jpg\\x0d\\x1b[2K")
@@ -377,9 +387,9 @@ def test_twin_register_escapes_control_characters_in_file_names(cli, new_account
 
 @pytest.mark.parametrize("option, value", [("--name", "Ana\x1b[2K"), ("--agency", "N" * 201),
                                            ("--metadata-uri", "ipfs://x\r\n")])
-def test_twin_register_refuses_metadata_others_could_not_read(cli, new_account, photos, tmp_path, option, value):
+def test_twin_register_refuses_metadata_others_could_not_read(cli, new_account, tmp_path, option, value):
     model, _ = new_account("model")
-    r = cli.run("twin", "register", photos["chelsea"], "--as", model, option, value, code=2)
+    r = cli.run("twin", "register", own_photo(tmp_path / "a.jpg", seed=1), "--as", model, option, value, code=2)
     one_line_error(r, f"{option} must be printable text")
 
 
@@ -390,9 +400,10 @@ def test_twin_register_refuses_metadata_others_could_not_read(cli, new_account, 
     ("signature", "0x1234", "signature"),
     ("deadline", DELETE, "deadline is missing"),
 ])
-def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tmp_path, path, value, field):
+def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tmp_path, local_node, path, value,
+                                                             field):
     brand, _ = new_account("brand")
-    o = good_offer()
+    o = good_offer(local_node["chain_id"], local_node["registry"])
     mutate(o, path, value)
     (tmp_path / "o.json").write_text(json.dumps(o))
     one_line_error(cli.run("license", "accept", tmp_path / "o.json", "--as", brand, code=1), "o.json: ", field)

@@ -32,17 +32,22 @@ def world(tmp_path_factory, photos, local_node):
     cli.run("license", "revoke", lic_b, "--as", model)
     index = d / "index.db"
     cli.json("--index", index, "sync", "--manifest", d / "twin.json")
+    # the verifier is a third party with a home of its own: it trusts this model, nobody else
+    verifier = {"CONSENTRY_HOME": str(d / "verifier")}
+    model_address = cli.json("account", "list")
+    model_address = next(a["address"] for a in model_address["accounts"] if a["name"] == model)
+    cli.run("trust", "add", model_address, "--name", "World model", env=verifier)
     copies = d / "copies"
     copies.mkdir()
     for name, data in imaging.variants(photos["coffee"]).items():
         (copies / f"coffee-{name}.jpg").write_bytes(data)
-    return {"index": index, "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b, "tx": pub["tx"], "copies": copies,
+    return {"index": index, "verifier": verifier, "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b, "tx": pub["tx"], "copies": copies,
             "model": model, "brand": brand}
 
 
 def verify(cli, world, *paths, code=None, extra=()):
     out = cli.run("--json", "--index", world["index"], "verify", *extra, *paths,
-                  code=code if code is not None else 0)
+                  code=code if code is not None else 0, env=world["verifier"])
     return json.loads(out.stdout)["results"]
 
 
@@ -56,7 +61,7 @@ def test_a_published_image_is_authorised_with_its_evidence(cli, world, photos):
 
 
 def test_human_output_names_verdict_match_and_evidence(cli, world, photos):
-    out = cli.run("--index", world["index"], "verify", photos["rocket"]).stdout
+    out = cli.run("--index", world["index"], "verify", photos["rocket"], env=world["verifier"]).stdout
     assert "AUTHORISED (exact file)" in out and f"license {world['lic_a']}" in out and world["tx"] in out
 
 

@@ -40,8 +40,9 @@ def emit(obj: dict, human: str | list[str] | None = None) -> None:
     """Print one JSON object (with --json) or the human text."""
     if _json_mode():
         click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, **obj}, indent=2, sort_keys=True, default=str))
-    elif human is not None:
-        click.echo(human if isinstance(human, str) else "\n".join(human))
+    elif human is not None:  # every line made printable: names and paths come from chain and files
+        text = human if isinstance(human, str) else "\n".join(human)
+        click.echo("\n".join(safe(line) for line in text.split("\n")))
 
 
 def progress(length: int, label: str):
@@ -103,7 +104,7 @@ def _fail(message: str, code: int, argv, usage=None):
     else:
         if usage is not None and usage.ctx is not None:
             click.echo(usage.ctx.get_usage(), err=True)
-        click.echo(f"Error: {message}", err=True)
+        click.echo(f"Error: {safe(message)}", err=True)
     sys.exit(code)
 
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import sys
 from pathlib import Path
 
 from .errors import FileProblem
 from .text import safe
 
-
 MAX_JSON_BYTES = 64 * 2**20  # a manifest of 10,000 assets is about 13 MB
-MAX_JSON_DEPTH = 32          # a manifest nests 4 deep; json's C parser can overflow the stack on deep input
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+MAX_JSON_DEPTH = 100         # a manifest nests 4 deep
 
 
 class _NotJson(ValueError):
@@ -32,20 +29,19 @@ def _no_constant(name):
     raise _NotJson(f"{name} is not JSON")
 
 
-def _nesting_depth(raw: bytes) -> int:
-    """How deep the arrays and objects of a JSON text nest (at most; strings do not count)."""
-    b = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
-    if b.count(b"[") + b.count(b"{") <= MAX_JSON_DEPTH:
-        return 0
-    import numpy as np
-
-    steps = np.frombuffer(b, dtype=np.uint8)
-    steps = np.where((steps == ord("[")) | (steps == ord("{")), 1, -1).astype(np.int8)
-    depth = peak = 0
-    for i in range(0, len(steps), 1 << 22):
-        c = np.cumsum(steps[i: i + (1 << 22)], dtype=np.int64) + depth
-        peak, depth = max(peak, int(c.max())), int(c[-1])
-    return peak
+def _loads(text: str):
+    """Strict json.loads that raises RecursionError on deep nesting instead of crashing: py_ecc
+    (imported with eth-account) raises the recursion limit to 100,000, deep enough for json's C
+    parser to overflow the C stack on "[[[[...". The limit is lowered only while parsing."""
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(old, depth + MAX_JSON_DEPTH))
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES):
@@ -57,16 +53,16 @@ def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES):
             raw = f.read(max_bytes + 1)
         if len(raw) > max_bytes:
             raise FileProblem(f"{shown} is too large for a {what} (over {max_bytes // 2**20} MB)")
-        if _nesting_depth(raw) > MAX_JSON_DEPTH:
-            raise FileProblem(f"{shown} is not a {what}: it nests more than {MAX_JSON_DEPTH} levels deep")
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        return _loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise FileProblem(f"{what} {shown} not found") from None
     except IsADirectoryError:
         raise FileProblem(f"{shown} is a directory, not a {what}") from None
     except _NotJson as e:
         raise FileProblem(f"{shown} is not a readable {what} ({e})") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+    except RecursionError:
+        raise FileProblem(f"{shown} is not a readable {what} (nested too deeply)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
         raise FileProblem(f"{shown} is not a readable {what} ({type(e).__name__})") from None
 
 

@@ -1,4 +1,5 @@
-"""Image fingerprints: the file's sha256, a canonical pixel sha256 and a 64-bit perceptual hash.
+"""Image fingerprints: the file's sha256, a canonical pixel sha256, a 64-bit perceptual hash and a
+32-byte second-stage signature (`signature.py`).
 
 - content hash: sha256 of the file's bytes (survives nothing, proves the exact file);
 - pixel hash: sha256 over a fixed header, width, height and the RGBA bytes as decoded with fixed
@@ -18,7 +19,11 @@ import numpy as np
 
 from .errors import FileProblem
 
+from . import signature as _signature
+
 PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
+IMPRINT_BYTES = 56
+NO_SIGNATURE = bytes(_signature.SIGNATURE_BYTES)
 HASH_SIZE = 8
 IMG_SIZE = 32
 # Crop hypotheses tried by `perceptual_variants`: fraction cut from each edge, undone by padding.
@@ -32,19 +37,25 @@ class Fingerprint:
     phash: int  # unsigned 64-bit
     width: int
     height: int
+    signature: bytes = NO_SIGNATURE  # 32, `signature.signature_of`
 
     @property
     def imprint(self) -> bytes:
-        """The 24 bytes recorded on chain: pixel-hash prefix (16) and pHash (8)."""
-        return imprint(self.pixel_hash, self.phash)
+        """The 56 bytes recorded on chain: pixel-hash prefix (16), pHash (8), signature (32)."""
+        return imprint(self.pixel_hash, self.phash, self.signature)
 
 
-def imprint(pixel_hash: bytes, phash: int) -> bytes:
-    return pixel_hash[:16] + phash.to_bytes(8, "big")
+def imprint(pixel_hash: bytes, phash: int, signature: bytes = NO_SIGNATURE) -> bytes:
+    if len(signature) != _signature.SIGNATURE_BYTES:
+        raise ValueError(f"a signature is {_signature.SIGNATURE_BYTES} bytes, not {len(signature)}")
+    return pixel_hash[:16] + phash.to_bytes(8, "big") + signature
 
 
-def split_imprint(data: bytes) -> tuple[bytes, int]:
-    return data[:16], int.from_bytes(data[16:24], "big")
+def split_imprint(data: bytes) -> tuple[bytes, int, bytes]:
+    """(pixel-hash prefix (16), pHash, signature (32)) of a 56-byte imprint."""
+    if len(data) != IMPRINT_BYTES:
+        raise ValueError(f"an imprint is {IMPRINT_BYTES} bytes, not {len(data)}")
+    return data[:16], int.from_bytes(data[16:24], "big"), data[24:56]
 
 
 @lru_cache(maxsize=1)
@@ -129,15 +140,18 @@ def fingerprint(path: str | Path) -> Fingerprint:
         phash=phash_of(im),
         width=im.width,
         height=im.height,
+        signature=_signature.signature_of(im),
     )
 
 
 @dataclass(frozen=True)
 class Query:
-    """What `verify` looks up for one image: its fingerprint and perceptual variants."""
+    """What `verify` looks up for one image: its fingerprint, perceptual variants (candidate keys) and
+    the second-stage probe (`signature.confirm(q.probe, recorded_signature)` per candidate)."""
 
     fingerprint: Fingerprint
     variants: tuple[tuple[str, int], ...]  # (how, phash): as-is, mirrored, crop-compensated …
+    probe: "_signature.Probe | None" = None
 
 
 def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
@@ -166,8 +180,9 @@ def query(path: str | Path) -> Query:
     p = Path(path)
     data = _read(p)
     im = _open(p, data)
-    fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height)
-    return Query(fp, perceptual_variants(im))
+    fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height,
+                     _signature.signature_of(im))
+    return Query(fp, perceptual_variants(im), _signature.prepare(im))
 
 
 def hamming(a: int, b: int) -> int:

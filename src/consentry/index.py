@@ -686,7 +686,10 @@ class Syncer:
         d = config.manifests_dir()
         prefix = f"twin-{self.chain_id}-{self.registry[2:10].lower()}-"
         for p in sorted(d.glob(prefix + "*.json")) if d.exists() else []:
-            raw = p.read_bytes()
+            try:
+                raw = p.read_bytes()
+            except OSError:
+                continue
             sha = hashlib.sha256(raw).hexdigest()
             if self.db.execute("SELECT 1 FROM manifests WHERE sha256 = ?", [sha]).fetchone():
                 continue

@@ -1,20 +1,23 @@
 """Second-stage signature (draft under calibration)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 SIGNATURE_BYTES = 32
 GRID = 8          # luma cells per side
 CGRID = 4         # colour cells per side
-LUMA_STEP = 32.0  # 3-bit luma codes
-CHROMA_EDGES = np.array([-12.0, 0.0, 12.0])
+LEVELS = 8        # luma codes: the cell's rank among the 64, in eighths
+CHROMA_EDGES = np.array([-8.0, 0.0, 8.0])
 MICRO = 64        # query-side micro grid
 MAX_SIDE = 0.10   # crop hypotheses: at most 10 % off a side ...
 MAX_AXIS = 0.20   # ... and 20 % of the width or height in all
 MIN_VISIBLE = 0.5
 PARTIAL_ALLOWANCE = 40.0
+END_SLACK = 8.0
+LUMA_THRESHOLD = 12.0
+CHROMA_THRESHOLD = 6.0
 
 _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
@@ -44,9 +47,10 @@ def features(im) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _codes(y: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    yq = np.clip(np.floor(y / LUMA_STEP), 0, 255 // LUMA_STEP).astype(np.int64)
+    lo, hi = y.min(), y.max()
+    yq = np.clip(np.floor(LEVELS * (y - lo) / max(hi - lo, 1e-9)), 0, LEVELS - 1).astype(np.int64)
     cq = np.searchsorted(CHROMA_EDGES, c, side="right").astype(np.int64)
-    return yq, cq
+    return yq.reshape(GRID, GRID), cq
 
 
 def signature_of(im) -> bytes:
@@ -74,7 +78,8 @@ def decode(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True, eq=False)
 class Probe:
-    planes: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x MICRO x MICRO
+    """A query image reduced once: Y, Cb, Cr on a 64x64 grid (as-is and mirrored) as summed-area tables."""
+    tables: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x 65 x 65
     grey: bool
     size: tuple[int, int]
 
@@ -82,25 +87,104 @@ class Probe:
 def prepare(im) -> Probe:
     from PIL import Image
 
-    rgb = im.convert("RGB")
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
     small = np.asarray(rgb.resize((MICRO, MICRO), Image.Resampling.BOX, reducing_gap=2.0), dtype=np.float64)
     ycc = np.moveaxis(_ycc(small), -1, 0)
     grey = bool(np.abs(ycc[1:]).max() < 2.5)
-    return Probe(np.stack([ycc, ycc[:, :, ::-1]]), grey, rgb.size)
+    planes = np.stack([ycc, ycc[:, :, ::-1]])
+    tables = np.zeros((2, 3, MICRO + 1, MICRO + 1))
+    tables[:, :, 1:, 1:] = planes.cumsum(-1).cumsum(-2)
+    return Probe(tables, grey, rgb.size)
 
 
-def _axis_weights(n: int, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For hypotheses 'the query shows the original's [lo, 1-hi] along this axis': the weights (K, n,
-    MICRO) averaging query micro cells into the original's n cells, and each cell's visible fraction."""
-    edges = np.arange(n + 1) / n
-    u = (edges[None, :] - lo[:, None]) / (1 - lo - hi)[:, None]
+def _edges(n: int, pairs: np.ndarray):
+    """Hypotheses 'the query shows the original's [lo, 1-hi] along this axis' -> for each of the n
+    cells, its clipped edges in micro units (K, n+1 ... as a, b) and visible fraction."""
+    e = np.arange(n + 1) / n
+    u = (e[None, :] - pairs[:, :1]) / (1 - pairs[:, :1] - pairs[:, 1:])
     a, b = u[:, :-1], u[:, 1:]
     ac, bc = np.clip(a, 0, 1), np.clip(b, 0, 1)
-    vis = (bc - ac) / (b - a)
-    m = np.arange(MICRO + 1) / MICRO
-    ov = np.clip(np.minimum(bc[..., None], m[None, None, 1:]) - np.maximum(ac[..., None], m[None, None, :-1]), 0, None)
-    tot = ov.sum(-1, keepdims=True)
-    return ov / np.where(tot > 0, tot, 1), vis
+    return ac * MICRO, bc * MICRO, (bc - ac) / (b - a)
+
+
+def _interp(t: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
+    i = np.clip(np.floor(pos).astype(np.int64), 0, MICRO - 1)
+    f = pos - i
+    lo, hi = np.take(t, i, axis=axis), np.take(t, i + 1, axis=axis)
+    shape = [1] * lo.ndim
+    shape[axis if axis >= 0 else lo.ndim + axis] = -1
+    # f has pos's shape, which sits at `axis` flattened: reshape via broadcasting
+    f = f.reshape(pos.shape)
+    return lo + (hi - lo) * _bcast(f, lo.ndim, axis)
+
+
+def _bcast(f, ndim, axis):
+    axis = axis if axis >= 0 else ndim + axis
+    shape = [1] * ndim
+    for k, s in enumerate(f.shape):
+        shape[axis + k] = s
+    return f.reshape(shape)
+
+
+def _box_means(table: np.ndarray, py: np.ndarray, px: np.ndarray, n: int):
+    """Mean of a plane (summed-area `table`, 65x65) over the original's n x n cells for every (y, x)
+    hypothesis pair: (Ky, Kx, n, n) means, and visibility (Ky, Kx, n, n)."""
+    ay, by, vy = _edges(n, py)
+    ax, bx, vx = _edges(n, px)
+    # columns: interpolate the table at x edges -> (65, Kx, n) for a and b
+    ta = _interp(table, ax, axis=1)
+    tb = _interp(table, bx, axis=1)
+    colsum = tb - ta  # (65, Kx, n): integral over x of rows 0..r
+    ra = _interp(colsum, ay, axis=0)  # (Ky, n, Kx, n)
+    rb = _interp(colsum, by, axis=0)
+    s = rb - ra
+    area = (by - ay)[:, :, None, None] * (bx - ax)[None, None, :, :]
+    means = s / np.maximum(area, 1e-9)
+    vis = vy[:, :, None, None] * vx[None, None, :, :]
+    return means.transpose(0, 2, 1, 3), vis.transpose(0, 2, 1, 3)
+
+
+def _luma_excess(y: np.ndarray, vis: np.ndarray, yq: np.ndarray):
+    """y, vis: (..., 8, 8). Fit y = a*u + b (u: the recorded code's interval [q, q+1) on the image's
+    own range) robustly, then each cell's distance outside its interval, in query luma units."""
+    mask = (vis >= MIN_VISIBLE).astype(np.float64)
+    q = yq.astype(np.float64)
+    t = np.broadcast_to(q + 0.5, y.shape)
+    w = mask
+    for it in range(5):
+        sw = w.sum((-1, -2), keepdims=True)
+        mt = (w * t).sum((-1, -2), keepdims=True) / sw
+        my = (w * y).sum((-1, -2), keepdims=True) / sw
+        var = (w * (t - mt) ** 2).sum((-1, -2), keepdims=True)
+        a = (w * (t - mt) * (y - my)).sum((-1, -2), keepdims=True) / np.maximum(var, 1e-9)
+        a = np.maximum(a, 0.5)
+        b = my - a * mt
+        u = (y - b) / a
+        t = np.clip(u, q, q + 1)
+        res = np.abs(u - t) * a
+        w = mask / np.maximum(1.0, res / 6.0)
+    ex = res
+    ex = np.maximum(0, ex - (1 - vis) * PARTIAL_ALLOWANCE) * mask
+    return ex, a[..., 0, 0]
+
+
+def _chroma_excess(tables, py, px, cq):
+    ec = 0
+    for ch in (1, 2):
+        c, vis = _box_means(tables[ch], py, px, CGRID)
+        q = cq[..., ch - 1]
+        clo = np.where(q == 0, -np.inf, CHROMA_EDGES[np.maximum(q - 1, 0)])
+        chi = np.where(q == 3, np.inf, CHROMA_EDGES[np.minimum(q, 2)])
+        ec = np.maximum(ec, np.maximum(0, np.maximum(clo - c, c - chi)))
+    return np.maximum(0, ec - (1 - vis) * PARTIAL_ALLOWANCE) * (vis >= MIN_VISIBLE)
+
+
+def _evaluate(probe: Probe, mirror: int, py, px, yq, cq):
+    t = probe.tables[mirror]
+    y, vis = _box_means(t[0], py, px, GRID)
+    ey, levels = _luma_excess(y, vis, yq)
+    ec = np.zeros(ey.shape[:2] + (CGRID, CGRID)) if probe.grey else _chroma_excess(t, py, px, cq)
+    return ey, ec, vis
 
 
 def _pairs(step: float, centre=None, span=None) -> np.ndarray:
@@ -115,77 +199,185 @@ def _pairs(step: float, centre=None, span=None) -> np.ndarray:
     return p
 
 
-def _grids(plane: np.ndarray, wy, wx) -> np.ndarray:
-    ky, n, _ = wy.shape
-    kx = wx.shape[0]
-    g = (wy.reshape(ky * n, MICRO) @ plane) @ wx.reshape(kx * n, MICRO).T
-    return g.reshape(ky, n, kx, n).transpose(0, 2, 1, 3)  # ky, kx, n, n
+CROP_PENALTY = 100.0  # score per unit of crop fraction: prefer the least crop that explains the query
 
 
-def _evaluate(probe: Probe, mirror: int, py: np.ndarray, px: np.ndarray, yq, cq):
-    """Per hypothesis (ky, kx): luma and colour excess grids, the fit, the visibility."""
-    wy, vy = _axis_weights(GRID, py[:, 0], py[:, 1])
-    wx, vx = _axis_weights(GRID, px[:, 0], px[:, 1])
-    planes = probe.planes[mirror]
-    y = _grids(planes[0], wy, wx)
-    vis = vy[:, None, :, None] * vx[None, :, None, :]
-    mask = (vis >= MIN_VISIBLE).astype(np.float64)
-    centre = yq * LUMA_STEP + LUMA_STEP / 2
-    # robust affine fit y ~ a*centre + b over visible cells (two Huber-weighted rounds)
-    wts = mask
-    for _ in range(3):
-        sw = wts.sum((-1, -2))
-        mc = (wts * centre).sum((-1, -2)) / sw
-        my = (wts * y).sum((-1, -2)) / sw
-        cov = (wts * (centre - mc[..., None, None]) * (y - my[..., None, None])).sum((-1, -2))
-        var = (wts * (centre - mc[..., None, None]) ** 2).sum((-1, -2))
-        a = np.clip(cov / np.maximum(var, 1e-9), 0.8, 1.25)
-        b = np.clip(my - a * mc, -40, 40)
-        res = np.abs(y - (a[..., None, None] * centre + b[..., None, None]))
-        wts = mask / np.maximum(1.0, res / 16.0)
-    r = (y - b[..., None, None]) / a[..., None, None]
-    lo = np.where(yq == 0, -np.inf, yq * LUMA_STEP)
-    hi = np.where(yq == 255 // LUMA_STEP, np.inf, (yq + 1) * LUMA_STEP)
-    ey = np.maximum(0, np.maximum(lo - r, r - hi))
-    ey = np.maximum(0, ey - (1 - vis) * PARTIAL_ALLOWANCE) * mask
-    if probe.grey:
-        ec = np.zeros(ey.shape[:2] + (CGRID, CGRID))
-    else:
-        wyc, vyc = _axis_weights(CGRID, py[:, 0], py[:, 1])
-        wxc, vxc = _axis_weights(CGRID, px[:, 0], px[:, 1])
-        visc = vyc[:, None, :, None] * vxc[None, :, None, :]
-        maskc = (visc >= MIN_VISIBLE).astype(np.float64)
-        ec = 0
-        for ch in (1, 2):
-            c = _grids(planes[ch], wyc, wxc) / a[..., None, None]
-            q = cq[..., ch - 1]
-            clo = np.where(q == 0, -np.inf, CHROMA_EDGES[np.maximum(q - 1, 0)])
-            chi = np.where(q == 3, np.inf, CHROMA_EDGES[np.minimum(q, 2)])
-            ec = np.maximum(ec, np.maximum(0, np.maximum(clo - c, c - chi)))
-        ec = np.maximum(0, ec - (1 - visc) * PARTIAL_ALLOWANCE) * maskc
-    return ey, ec, a, b, vis
+def _score(ey, ec, py=None, px=None):
+    s = ey.sum((-1, -2)) + 2 * ec.sum((-1, -2))
+    if py is not None:
+        s = s + CROP_PENALTY * (py.sum(1)[:, None] + px.sum(1)[None, :])
+    return s
 
 
-def raw_match(probe: Probe, sig: bytes):
-    """Search mirror x crop hypotheses; return the best (score, mirror, py, px, ey, ec)."""
-    yq, cq = decode(sig)
+def _search(probe: Probe, yq, cq):
+    """Best (mirror, py, px) over the crop/mirror hypotheses: a 2.5 % grid, then 0.625 % around the
+    two best of each orientation."""
     best = None
     coarse = _pairs(0.025)
     for mirror in (0, 1):
-        ey, ec, *_ = _evaluate(probe, mirror, coarse, coarse, yq, cq)
-        score = ey.sum((-1, -2)) + ec.sum((-1, -2))
-        for flat in np.argsort(score, axis=None)[:3]:
+        ey, ec, _ = _evaluate(probe, mirror, coarse, coarse, yq, cq)
+        score = _score(ey, ec, coarse, coarse)
+        for flat in np.argsort(score, axis=None)[:2]:
             i, j = np.unravel_index(flat, score.shape)
-            cand = (float(score[i, j]), mirror, coarse[i], coarse[j])
-            if best is None or cand[0] < best[0]:
-                best = cand
-            # refine around it
+            if best is None or score[i, j] < best[0]:
+                best = (float(score[i, j]), mirror, coarse[i], coarse[j])
             fy, fx = _pairs(0.00625, coarse[i], 0.0125), _pairs(0.00625, coarse[j], 0.0125)
-            ey2, ec2, *_ = _evaluate(probe, mirror, fy, fx, yq, cq)
-            s2 = ey2.sum((-1, -2)) + ec2.sum((-1, -2))
-            k, l = np.unravel_index(np.argmin(s2), s2.shape)
-            if s2[k, l] < best[0]:
-                best = (float(s2[k, l]), mirror, fy[k], fx[l])
-    score, mirror, py, px = best
-    ey, ec, a, b, vis = _evaluate(probe, mirror, py[None], px[None], yq, cq)
-    return score, mirror, py, px, ey[0, 0], ec[0, 0], float(a[0, 0]), float(b[0, 0])
+            ey2, ec2, _ = _evaluate(probe, mirror, fy, fx, yq, cq)
+            s2 = _score(ey2, ec2, fy, fx)
+            k, m = np.unravel_index(np.argmin(s2), s2.shape)
+            if s2[k, m] < best[0]:
+                best = (float(s2[k, m]), mirror, fy[k], fx[m])
+    return best[1:]
+
+
+_ROWS = ("upper", "middle", "lower")
+_COLS = ("left", "centre", "right")
+
+
+def _region(i: float, j: float) -> str:
+    r, c = _ROWS[min(2, int(i * 3 / GRID))], _COLS[min(2, int(j * 3 / GRID))]
+    if r == "middle":
+        return "centre" if c == "centre" else c
+    if c == "centre":
+        return {"upper": "top", "lower": "bottom"}[r]
+    return f"{r} {c}"
+
+
+@dataclass(frozen=True, eq=False)
+class SecondStage:
+    """Is the query the recorded picture? `diff` is per recorded 8x8 cell (rows top to bottom, in the
+    original's orientation): how far the query's block lies outside what was recorded, in luma units
+    (colour differences, in Cb/Cr units, scaled to the luma threshold); NaN where the query does not
+    show that block (cropped away)."""
+    confirmed: bool
+    score: float             # worst cell, as a multiple of its threshold (confirmed iff <= 1)
+    threshold: float         # = 1.0: the scale `score` and `diff` are in
+    luma_threshold: float
+    colour_threshold: float
+    mirrored: bool
+    crop: tuple[float, float, float, float]  # fractions of the original cut (left, top, right, bottom)
+    alignment: str
+    colour_compared: bool
+    cells_compared: int
+    cells_differing: int
+    max_luma_change: float
+    max_colour_change: float
+    regions: tuple[str, ...]
+    diff: np.ndarray = field(repr=False)
+    summary: str = ""
+
+
+def _describe_alignment(mirror: int, crop) -> str:
+    parts = ["mirrored"] if mirror else []
+    cut = [f"{name} {v:.1%}" for name, v in zip(("left", "top", "right", "bottom"), crop) if v >= 0.005]
+    if cut:
+        parts.append("cropped " + ", ".join(cut))
+    return ", ".join(parts) or "as recorded"
+
+
+def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
+    """Compare a prepared query with a recorded signature: search mirror x crop alignments, fit the
+    brightness/contrast, and report which blocks differ beyond JPEG/resize/tone noise."""
+    yq, cq = decode(recorded_signature)
+    mirror, py, px = _search(probe, yq, cq)
+    ey, ec, vis = _evaluate(probe, mirror, py[None], px[None], yq, cq)
+    ey, ec, vis = ey[0, 0], ec[0, 0], vis[0, 0]
+    seen = vis >= MIN_VISIBLE
+    k = GRID // CGRID
+    ec_big = np.kron(ec, np.ones((k, k)))
+    rel = np.maximum(ey / LUMA_THRESHOLD, ec_big / CHROMA_THRESHOLD)
+    rel = np.where(seen, rel, np.nan)
+    differing = np.nan_to_num(rel) > 1.0
+    n_diff = int(differing.sum())
+    score = float(np.nanmax(rel)) if seen.any() else float("inf")
+    crop = (float(px[0]), float(py[0]), float(px[1]), float(py[1]))
+    if mirror:  # px was measured on the mirrored query: left/right of the original are as found
+        pass
+    regions: list[str] = []
+    if n_diff:
+        weights = {}
+        for i, j in zip(*np.nonzero(differing)):
+            name = _region(i + 0.5, j + 0.5)
+            weights[name] = weights.get(name, 0.0) + float(rel[i, j])
+        regions = [n for n, _ in sorted(weights.items(), key=lambda kv: -kv[1])]
+    max_l = float(ey[seen].max()) if seen.any() else 0.0
+    max_c = float(ec.max()) if ec.size else 0.0
+    alignment = _describe_alignment(mirror, crop)
+    confirmed = n_diff == 0 and seen.sum() >= GRID * GRID // 2
+    if confirmed:
+        summary = (f"same picture: all {int(seen.sum())} visible blocks within tolerance ({alignment}"
+                   f"{'' if not probe.grey else '; greyscale copy, colour not compared'})")
+    else:
+        where = ", ".join(regions[:3])
+        summary = (f"differs in {n_diff} of {int(seen.sum())} blocks around the {where} (max brightness change "
+                   f"{max_l:.0f}, max colour change {max_c:.0f}; {alignment})")
+    return SecondStage(confirmed, score, 1.0, LUMA_THRESHOLD, CHROMA_THRESHOLD, bool(mirror), crop, alignment,
+                       not probe.grey, int(seen.sum()), n_diff, max_l, max_c, tuple(regions), rel, summary)
+
+
+def cell_boxes(result: SecondStage, size: tuple[int, int]) -> list[list[tuple[float, float, float, float]]]:
+    """Where each recorded 8x8 cell lies in the query (pixel boxes, clipped), given the alignment."""
+    w, h = size
+    l, t, r, b = result.crop
+    boxes = []
+    for i in range(GRID):
+        row = []
+        for j in range(GRID):
+            x0 = (j / GRID - l) / (1 - l - r)
+            x1 = ((j + 1) / GRID - l) / (1 - l - r)
+            y0 = (i / GRID - t) / (1 - t - b)
+            y1 = ((i + 1) / GRID - t) / (1 - t - b)
+            if result.mirrored:
+                x0, x1 = 1 - x1, 1 - x0
+            row.append((max(0, x0) * w, max(0, y0) * h, min(1, x1) * w, min(1, y1) * h))
+        boxes.append(row)
+    return boxes
+
+
+def explain_png(query_im, result: SecondStage, out_path) -> None:
+    """Write a PNG: the query with differing blocks outlined (left), a heat map of the per-block
+    difference on the same layout (right), and the one-line summary as a caption."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    q = query_im.convert("RGB")
+    scale = 480 / max(q.size)
+    q = q.resize((max(1, round(q.width * scale)), max(1, round(q.height * scale))), Image.Resampling.LANCZOS)
+    w, h = q.size
+    heat = Image.new("RGB", (w, h), (40, 40, 40))
+    left = q.copy()
+    dl, dh = ImageDraw.Draw(left), ImageDraw.Draw(heat)
+    boxes = cell_boxes(result, (w, h))
+    for i in range(GRID):
+        for j in range(GRID):
+            x0, y0, x1, y1 = boxes[i][j]
+            if x1 <= x0 or y1 <= y0:
+                continue
+            v = result.diff[i, j]
+            if np.isnan(v):
+                colour = (90, 90, 90)
+            else:
+                f = float(min(1.0, v / 3.0))
+                colour = (round(255 * f), round(200 * (1 - f)), 60)
+            dh.rectangle((x0, y0, x1 - 1, y1 - 1), fill=colour, outline=(20, 20, 20))
+            if not np.isnan(v):
+                dh.text((x0 + 3, y0 + 2), f"{v:.1f}", fill=(255, 255, 255))
+                if v > 1.0:
+                    dl.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 0, 0), width=3)
+    font = ImageFont.load_default(size=14)
+    caption = ("CONFIRMED: " if result.confirmed else "DERIVATIVE: ") + result.summary
+    lines, line = [], ""
+    for word in caption.split():
+        trial = (line + " " + word).strip()
+        if font.getlength(trial) > 2 * w + 10 and line:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    lines.append(line)
+    out = Image.new("RGB", (2 * w + 10, h + 10 + 18 * len(lines)), (255, 255, 255))
+    out.paste(left, (0, 0))
+    out.paste(heat, (w + 10, 0))
+    d = ImageDraw.Draw(out)
+    for k, text in enumerate(lines):
+        d.text((4, h + 6 + 18 * k), text, fill=(0, 0, 0), font=font)
+    out.save(out_path, "PNG")

@@ -1,4 +1,5 @@
 """Fixtures for the registry's Ape tests (Ape's local network, in-process py-evm)."""
+import hashlib
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from consentry import vocab  # noqa: E402
 
 DAY = 86400
 FEE = 10**15  # 0.001 ether
+IMPRINT_BYTES = 56  # pixel-hash prefix 16, pHash 8, second-stage signature 32
 
 
 def territories(*names):
@@ -72,6 +74,38 @@ def make_terms(twin_id, licensee, start, *, channels=("social", "ecommerce"), tr
     )
 
 
+def make_caps(start, *, days=90, max_days=60, channels=("social", "ecommerce"), transforms=("outfit", "background"),
+              fee=FEE, where=("WW",), max_uses=0):
+    """A Mandate tuple (expiry, maxDuration, channels, transforms, minFee, territories, maxUses)."""
+    return (
+        start + days * DAY,
+        max_days * DAY,
+        vocab.channel_mask(channels),
+        vocab.transform_mask(transforms),
+        fee,
+        territories(*where),
+        max_uses,
+    )
+
+
+@pytest.fixture
+def appoint(registry, model, twin, chain):
+    """Appoints an agent for the twin: `appoint(agent, days=30, where=("EU",), ...)` returns the caps."""
+
+    def appoint(agent, twin_id=twin, **caps):
+        mandate = make_caps(chain.pending_timestamp, **caps)
+        registry.appointAgent(twin_id, agent, mandate, sender=model)
+        return mandate
+
+    return appoint
+
+
+def registry_logs(chain, registry, from_block=0):
+    """Every log the registry's address emitted, as the node returns them (eth_getLogs)."""
+    return chain.provider.web3.eth.get_logs({"address": registry.address, "fromBlock": from_block,
+                                             "toBlock": "latest"})
+
+
 @pytest.fixture
 def terms(twin, brand, chain):
     return make_terms(twin, brand, chain.pending_timestamp)
@@ -84,7 +118,12 @@ def license_id(registry, model, terms):
 
 
 def imprint(i: int) -> bytes:
-    return i.to_bytes(24, "big")
+    """Image i's imprint: pixel-hash prefix (16 bytes), pHash (8), second-stage signature (32); no zero bytes
+    in the pHash, so a log that dropped or masked the wrong bytes shows."""
+    pixel = hashlib.sha256(b"pixels %d" % i).digest()[:16]
+    phash = (0xA5A5A5A5A5A5A5A5 ^ i).to_bytes(8, "big")
+    signature = hashlib.sha256(b"signature %d" % i).digest()
+    return pixel + phash + signature
 
 
 def content(i: int) -> bytes:

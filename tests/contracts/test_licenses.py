@@ -15,7 +15,8 @@ def test_the_model_grants_a_license_with_its_terms(registry, model, brand, terms
     assert (lic.licensee, lic.twinId, lic.channels, lic.transforms) == (brand.address, twin, channels, transforms)
     assert (lic.validFrom, lic.validUntil, lic.maxUses, lic.uses, lic.feePerUse) == (valid_from, valid_until, 10, 0, FEE)
     assert lic.territories == terr and not lic.revoked
-    assert registry.counts() == (1, 1)
+    assert registry.grantorOf(1) == model.address
+    assert registry.counts() == (1, 1, 2)  # twins, licenses, events (TwinRegistered, LicenseGranted)
 
 
 def test_a_license_is_valid_only_inside_its_window(registry, license_id):

@@ -30,14 +30,16 @@ def test_a_signed_offer_is_accepted_by_the_brand(registry, model, brand, signer,
     tx = registry.grantLicenseWithSignature(terms, 0, deadline, sig, sender=brand)
     assert tx.events[0].grantor == model.address
     assert registry.getLicense(1).licensee == brand.address
+    assert registry.grantorOf(1) == model.address
     assert registry.isNonceUsed(model, 0)
     assert not registry.isNonceUsed(model, 1)
 
 
-def test_anyone_may_submit_the_offer_for_the_brand(registry, other, brand, signer, terms, deadline, chain):
+def test_anyone_may_submit_the_offer_for_the_brand(registry, model, other, brand, signer, terms, deadline, chain):
     sig = sign(signer, terms, 3, deadline, registry, chain.chain_id)
     registry.grantLicenseWithSignature(terms, 3, deadline, sig, sender=other)
     assert registry.getLicense(1).licensee == brand.address
+    assert registry.grantorOf(1) == model.address  # the signer, not whoever submitted it
 
 
 def test_an_offer_cannot_be_replayed(registry, model, brand, signer, terms, deadline, chain):

@@ -2,11 +2,14 @@
 import ape
 import pytest
 
-from conftest import DAY, FEE, code, content, imprint, make_terms
+from eth_utils import keccak
+
+from conftest import DAY, FEE, IMPRINT_BYTES, code, content, imprint, make_terms
 from consentry import vocab
 
 SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
 OUTFIT = vocab.transform_mask(["outfit"])
+PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes24,bytes32)").hex()
 
 
 def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0):
@@ -18,17 +21,42 @@ def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms
 
 def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand, license_id, chain):
     tx = publish(registry, brand, license_id, 3)
-    # the batch header, then one anonymous Published log per image (topic 0 = content hash)
-    assert tx.events[0] == registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"),
-                                                         transforms=OUTFIT, firstUse=1, count=3)
-    assert [log["topics"][0] for log in tx.logs[1:]] == [content(i) for i in range(3)]
+    # the batch header, then one Published log per image
+    assert tx.events == [
+        registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT,
+                                      firstUse=1, count=3),
+        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:])
+          for i in range(3)],
+    ]
     w3 = chain.provider.web3
-    logs = w3.eth.get_logs({"address": registry.address, "topics": ["0x" + content(1).hex()],
+    logs = w3.eth.get_logs({"address": registry.address, "topics": [PUBLISHED_TOPIC, "0x" + content(1).hex()],
                             "fromBlock": 0, "toBlock": "latest"})
     assert len(logs) == 1
-    assert bytes(logs[0]["data"]) == imprint(1) + b"\x00" * 8
     assert logs[0]["transactionHash"] == bytes.fromhex(tx.txn_hash.removeprefix("0x"))
     assert registry.getLicense(license_id).uses == 3
+
+
+def test_published_logs_carry_the_content_hash_as_topic_and_the_imprint_as_two_words(registry, brand, license_id):
+    """topic0 = keccak256("Published(bytes32,bytes24,bytes32)"), topic1 = content hash; data word 1 = the
+    first 24 bytes of the imprint, left-aligned and zero-padded; word 2 = its last 32 bytes."""
+    tx = publish(registry, brand, license_id, 2, start=5)
+    for i, log in zip((5, 6), tx.logs[1:]):
+        assert [bytes(t) for t in log["topics"]] == [bytes.fromhex(PUBLISHED_TOPIC[2:]), content(i)]
+        assert bytes(log["data"]) == imprint(i)[:24] + b"\x00" * 8 + imprint(i)[24:]
+    assert len(tx.logs) == 3
+
+
+def test_a_content_hash_alone_no_longer_matches_the_first_topic(registry, brand, license_id, chain):
+    """Published is not anonymous any more: clients filter on [Published, contentHash]."""
+    publish(registry, brand, license_id, 1)
+    w3 = chain.provider.web3
+    assert w3.eth.get_logs({"address": registry.address, "topics": ["0x" + content(0).hex()], "fromBlock": 0}) == []
+    assert len(w3.eth.get_logs({"address": registry.address, "topics": [None, "0x" + content(0).hex()],
+                                "fromBlock": 0})) == 1
+
+
+def test_imprints_are_56_bytes(registry):
+    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 56
 
 
 def test_uses_count_across_batches(registry, brand, license_id):
@@ -185,9 +213,14 @@ def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
 def test_malformed_batches_are_refused(registry, brand, license_id):
     with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [], b"", sender=brand)
-    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=24):
+    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=56):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0), content(1)], imprint(0),
                          value=2 * FEE, sender=brand)
+    # the old 24-byte stride, and one byte off either way
+    for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:24], imprint(0)[:55], imprint(0) + b"\x00"):
+        with ape.reverts(registry.InvalidBatch, contentHashes=1, imprintBytes=len(prints)):
+            registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0)], prints, value=FEE, sender=brand)
+    assert registry.getLicense(license_id).uses == 0
 
 
 def test_check_publication_names_every_reason(registry, model, brand, other, license_id, chain):
