@@ -57,11 +57,18 @@ def test_the_whole_story(cli, new_account, photos, tmp_path, index_path, session
     assert w["withdrawn_wei"] == earned and w["balance_wei"] == 0
     assert cli.json("earnings", "--as", model)["balance_wei"] == 0
 
-    # anyone syncs and verifies
+    # anyone syncs and verifies: a verifier (its own home) that trusts this model
     cli.json("--index", index_path, "sync", "--manifest", tmp_path / "twin.json")
+    verifier = {"CONSENTRY_HOME": str(tmp_path / "verifier")}
+    cli.run("trust", "add", model_addr, "--name", "Ana", env=verifier)
     res = cli.json("--index", index_path, "verify", photos["coffee"], photos["astronaut"], photos["chelsea"],
-                   code=3)["results"]
+                   code=3, env=verifier)["results"]
     assert [r["verdict"] for r in res] == ["authorised-then-ended", "twin-asset", "unknown"]
+    assert res[0]["trusted"] and res[0]["model_name"] == "Ana"
+    # a verifier that trusts nobody authorises nothing, and says why
+    nobody = cli.json("--index", index_path, "verify", photos["coffee"], code=3,
+                      env={"CONSENTRY_HOME": str(tmp_path / "nobody")})["results"]
+    assert nobody[0]["verdict"] == "unverified-twin"
     assert res[0]["match"] == "exact-file" and res[0]["license_id"] == lic and res[0]["brand"] == brand_addr
     assert res[0]["model"] == model_addr and res[0]["tx"] == pub["tx"]
 

@@ -41,12 +41,13 @@ def world(tmp_path_factory, photos, local_node):
     copies.mkdir()
     for name, data in imaging.variants(photos["coffee"]).items():
         (copies / f"coffee-{name}.jpg").write_bytes(data)
-    return {"index": index, "verifier": verifier, "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b, "tx": pub["tx"], "copies": copies,
+    return {"index": index, "verifier": verifier, "rpc_url": local_node["rpc_url"],
+            "registry": local_node["registry"], "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b, "tx": pub["tx"], "copies": copies,
             "model": model, "brand": brand}
 
 
-def verify(cli, world, *paths, code=None, extra=()):
-    out = cli.run("--json", "--index", world["index"], "verify", *extra, *paths,
+def verify(cli, world, *paths, code=None, extra=(), pre=()):
+    out = cli.run("--json", *pre, "--index", world["index"], "verify", *extra, *paths,
                   code=code if code is not None else 0, env=world["verifier"])
     return json.loads(out.stdout)["results"]
 
@@ -115,7 +116,8 @@ def test_live_rereads_the_license_from_the_chain(cli, world, photos):
     cli.run("license", "revoke", world["lic_a"], "--as", world["model"])
     (stale,) = verify(cli, world, photos["rocket"])  # the index was synced before the revocation
     assert stale["verdict"] == "authorised"
-    (live,) = verify(cli, world, photos["rocket"], code=3, extra=["--live"])
+    (live,) = verify(cli, world, photos["rocket"], code=3, extra=["--live"], pre=[
+        "--network", world["rpc_url"], "--registry", world["registry"]])
     assert live["verdict"] == "authorised-then-ended"
 
 

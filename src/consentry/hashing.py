@@ -154,11 +154,38 @@ class Query:
     probe: "_signature.Probe | None" = None
 
 
+def _pad_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
+    """(name, (left, top, right, bottom) fractions of the original presumed cut): even crops, one side,
+    two adjacent sides (a corner), and one side plus its neighbours."""
+    out = [(f"uncropped {f:.2%}", (f, f, f, f)) for f in CROP_FRACTIONS]
+    sides = ("left", "top", "right", "bottom")
+    for k, side in enumerate(sides):
+        for f in (0.025, 0.05, 0.1):
+            v = [0.0] * 4
+            v[k] = f
+            out.append((f"uncropped {side} {f:.1%}", tuple(v)))
+    for k in range(4):
+        a, b = sides[k], sides[(k + 1) % 4]
+        for fa, fb in ((0.025, 0.025), (0.05, 0.05), (0.1, 0.025), (0.025, 0.1), (0.1, 0.1), (0.1, 0.05), (0.05, 0.1)):
+            v = [0.0] * 4
+            v[k], v[(k + 1) % 4] = fa, fb
+            out.append((f"uncropped {a} {fa:.1%}, {b} {fb:.1%}", tuple(v)))
+    for k in range(4):  # one side 10 %, the two next to it 2.5 % / 5 %
+        for fn in (0.025, 0.05):
+            v = [0.0] * 4
+            v[k], v[(k + 1) % 4], v[(k + 3) % 4] = 0.1, fn, fn
+            out.append((f"uncropped {sides[k]} 10.0%, sides {fn:.1%}", tuple(v)))
+    return tuple(out)
+
+
+PAD_HYPOTHESES = _pad_hypotheses()
+
+
 def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
-    """The image's pHash, its mirror's, and the pHashes of the image padded back out as if
-    CROP_FRACTIONS had been cut from each edge (edge pixels repeated). The padded variants are
-    computed from a copy reduced to about 256 px: they are approximations anyway, and this keeps
-    a query of a 12 MP photo fast."""
+    """The image's pHash, its mirror's, and the pHashes of the image padded back out (edge pixels
+    repeated) as if PAD_HYPOTHESES' fractions had been cut from its sides: even crops, one side, a
+    corner, a side and its neighbours. The padded variants are computed from a copy reduced to about
+    256 px: they are approximations anyway, and this keeps a query of a 12 MP photo fast."""
     from PIL import Image
 
     grey = im.convert("L")
@@ -167,12 +194,16 @@ def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
     factor = max(1, min(grey.size) // 256)
     arr = np.asarray(grey.reduce(factor) if factor > 1 else grey)
     h, w = arr.shape
-    for f in CROP_FRACTIONS:
-        pad_y, pad_x = round(h * f / (1 - 2 * f)), round(w * f / (1 - 2 * f))
-        if pad_x == 0 and pad_y == 0:
+    seen = {out[0][1]}
+    for name, (l, t, r, b) in PAD_HYPOTHESES:
+        kept_x, kept_y = 1 - l - r, 1 - t - b
+        pads = (round(h * t / kept_y), round(h * b / kept_y)), (round(w * l / kept_x), round(w * r / kept_x))
+        if not any(pads[0]) and not any(pads[1]):
             continue
-        padded = np.pad(arr, ((pad_y, pad_y), (pad_x, pad_x)), mode="edge")
-        out.append((f"uncropped {f:.2%}", phash_of(Image.fromarray(padded))))
+        v = phash_of(Image.fromarray(np.pad(arr, pads, mode="edge")))
+        if v not in seen:
+            seen.add(v)
+            out.append((name, v))
     return tuple(out)
 
 

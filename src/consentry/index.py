@@ -531,13 +531,14 @@ class Syncer:
             counter = self._event_counter({"blockHash": headers[end]["hash"]})
         except ChainError:
             counter = self._event_counter(hex(end))
-        seen = get_meta(self.db, "events_seen", 0) + batch.logs
-        if counter != seen:
+        before = get_meta(self.db, "events_seen", 0)
+        if counter != before + batch.logs:
+            gap = counter - before - batch.logs
+            what = f"omitted {gap} log(s)" if gap > 0 else f"invented {-gap} log(s)"
             raise IndexMismatch(
-                f"the RPC returned {seen - get_meta(self.db, 'events_seen', 0)} registry log(s) for blocks "
-                f"{start}..{end}, but the registry counts {counter - get_meta(self.db, 'events_seen', 0)}: "
-                "the endpoint omitted (or invented) logs; nothing was indexed for these blocks — retry, or use "
-                "another RPC endpoint")
+                f"the RPC returned {batch.logs} registry log(s) for blocks {start}..{end}, but the registry "
+                f"emitted {counter - before}: the endpoint {what}; nothing was indexed for these blocks — "
+                "retry, or use another RPC endpoint")
 
     def _commit_range(self, end: int, batch: _Batch) -> None:
         rows = batch.rows

@@ -23,10 +23,13 @@ _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -
 
 
 def _cell_rgb_means(im, n: int) -> np.ndarray:
-    arr = np.asarray(im.convert("RGB"))
+    rgb = im.convert("RGB")
+    if rgb.width < GRID or rgb.height < GRID:  # tiny images: nearest-neighbour up to 8 px a side
+        from PIL import Image
+
+        rgb = rgb.resize((max(GRID, rgb.width), max(GRID, rgb.height)), Image.Resampling.NEAREST)
+    arr = np.asarray(rgb)
     h, w = arr.shape[:2]
-    if h < GRID or w < GRID:
-        raise ValueError(f"image too small for a signature ({w}x{h})")
     rows = (np.arange(n + 1) * h) // n
     cols = (np.arange(n + 1) * w) // n
     s = np.add.reduceat(arr, rows[:-1], axis=0, dtype=np.int64)

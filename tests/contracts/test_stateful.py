@@ -1,9 +1,17 @@
 """Random sequences of registry actions against a Python model of the rules.
 
 After every step: uses never exceed max uses, the contract's balance equals the fees credited and
-not withdrawn, and every accepted or refused action is the one the rules predict — so no
-publication outside its license is accepted and only an owner or a mandated agent changes a twin's
-licenses."""
+not withdrawn, counts() and attestations match the model, counts().events equals the number of logs
+the registry emitted, and every accepted or refused action is the one the rules predict — so no
+publication outside its license is accepted, no agent grants beyond its mandate (duration, start,
+end, channels, transforms, territories, uses, fee), and only an owner or the agent that granted a
+license, while its mandate lasts, revokes it.
+
+The default run is short; for a long one:
+  CONSENTRY_STATEFUL_EXAMPLES=500 ape test tests/contracts/test_stateful.py
+(CONSENTRY_STATEFUL_STEPS sets the steps per example, 40 by default.)"""
+import os
+
 import ape
 from ape import accounts, chain, project
 from eth_account import Account
@@ -11,12 +19,21 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from conftest import DAY, code, make_terms
-from consentry import offers
+from conftest import DAY, code, make_terms, territories
+from consentry import offers, vocab
 
 FEE_CHOICES = [0, 10**12, 3 * 10**15]
-PLACES = ["FR", "US", "JP"]
-GUARD = 5  # seconds around a window boundary where the block time is not predicted exactly
+PLACES = ["FR", "DE", "US", "JP", "GB"]  # countries one publishes in
+TERRITORY_SETS = [("EU",), ("WW",), ("FR", "US"), ("EU", "US"), ("US",), ("JP", "FR"), ("GB",)]
+USE_CAPS = [0, 3, 6]  # a mandate's maxUses; 0 = no cap
+GUARD = 5  # seconds around a time boundary where the block time is not predicted exactly
+EXAMPLES = int(os.environ.get("CONSENTRY_STATEFUL_EXAMPLES", "10"))
+STEPS = int(os.environ.get("CONSENTRY_STATEFUL_STEPS", "40"))
+
+
+def covers(outer, name):
+    """Whether territories `outer` (names) cover `name` (a country, EU or WW), as the contract rules."""
+    return name in outer or "WW" in outer or ("EU" in outer and (name in vocab.EU_MEMBERS or name == "EU"))
 
 
 class _Fixed:
@@ -35,17 +52,25 @@ class Registry(RuleBasedStateMachine):
         self.snapshot = chain.snapshot()
         self.people = [accounts.test_accounts[i] for i in range(5)]
         self.reg = project.ConsentRegistry.deploy(sender=accounts.test_accounts[9])
+        self.w3 = chain.provider.web3
+        self.log_block = self.reg.receipt.block_number  # logs counted up to here (exclusive)
+        self.logs_seen = 0
+        self.events = 0  # logs the model expects the registry to have emitted
         self.twins = {}  # id -> {"owner": idx, "withdrawn": bool}
-        self.mandates = {}  # (twin, agent idx) -> (expiry, max_duration, channels, transforms, min_fee)
+        self.mandates = {}  # (twin, agent idx) -> dict of caps
         self.licenses = {}  # id -> dict
+        self.attested = {}  # (twin, attester idx) -> time
+        self.attest_pairs = set()  # every (twin, attester) ever touched
         self.credited = {i: 0 for i in range(5)}
         self.paid_in = 0
         self.paid_out = 0
         self.nonces = {i: set() for i in range(5)}
-        # an opening every run shares: a twin of person 0, licensed to person 1
+        # an opening every run shares: a twin of person 0, licensed to person 1, person 2 its agent
         self.register(_Fixed(owner=0))
-        self.grant(_Fixed(sender=0, licensee=1, days=30, channels=0b11, transforms=0b11, max_uses=0,
-                          fee=FEE_CHOICES[1], signed=False, by_owner=True))
+        self.grant(_Fixed(who="owner", licensee=1, days=30, offset=0, channels=0b11, transforms=0b11, max_uses=0,
+                          fee=FEE_CHOICES[1], where=("EU", "US"), signed=False))
+        self.appoint(_Fixed(sender=0, agent=2, expiry_days=20, max_days=30, channels=0b11, transforms=0b11,
+                            min_fee=FEE_CHOICES[1], where=("EU", "US"), max_uses=6))
 
     def teardown(self):
         chain.restore(self.snapshot)
@@ -56,93 +81,209 @@ class Registry(RuleBasedStateMachine):
 
     def live_mandate(self, twin, who, t):
         m = self.mandates.get((twin, who))
-        return m if m and m[0] > t + GUARD else None
+        return m if m and m["expiry"] > t + GUARD else None
+
+    def near_expiry(self, twin, who, t):
+        m = self.mandates.get((twin, who))
+        return m is not None and abs(m["expiry"] - t) <= GUARD
+
+    @staticmethod
+    def exceeded(m, lic):
+        """The cap an agent's grant exceeds, in the contract's order of checks, or None."""
+        if lic["until"] > lic["from"] and lic["until"] - lic["from"] > m["max_duration"]:
+            return "duration"
+        if lic["from"] >= m["expiry"]:
+            return "start"
+        if lic["until"] > m["expiry"] + m["max_duration"]:
+            return "end"
+        if lic["channels"] & ~m["channels"]:
+            return "channels"
+        if lic["transforms"] & ~m["transforms"]:
+            return "transforms"
+        if not all(covers(m["where"], name) for name in lic["where"]):
+            return "territories"
+        if m["max_uses"] and not 0 < lic["max"] <= m["max_uses"]:
+            return "uses"
+        if lic["fee"] < m["min_fee"]:
+            return "fee"
+        return None
+
+    def registry_log_count(self):
+        latest = chain.blocks.height
+        if latest >= self.log_block:
+            self.logs_seen += len(self.w3.eth.get_logs({"address": self.reg.address, "fromBlock": self.log_block,
+                                                        "toBlock": latest}))
+            self.log_block = latest + 1
+        return self.logs_seen
 
     # ---------------------------------------------------------------- rules
     def register(self, data):
         owner = data.draw(st.integers(0, 4), label='owner')
         self.reg.registerTwin(b"\x01" * 32, 2, b"\x02" * 32, "", sender=self.people[owner])
         self.twins[len(self.twins) + 1] = {"owner": owner, "withdrawn": False}
+        self.events += 1
 
     def appoint(self, data):
         agent = data.draw(st.integers(0, 4), label='agent')
         sender = data.draw(st.integers(0, 4), label='sender')
         twin = data.draw(st.sampled_from(sorted(self.twins)))
-        caps = (self.now() + 20 * DAY, 30 * DAY, 0b11, 0b11, 10**12)
-        if sender != self.twins[twin]["owner"] or self.twins[twin]["withdrawn"]:
-            with ape.reverts():
+        m = {"expiry": self.now() + data.draw(st.integers(1, 30), label='expiry_days') * DAY,
+             "max_duration": data.draw(st.integers(1, 30), label='max_days') * DAY,
+             "channels": data.draw(st.integers(1, 0b111), label='channels'),
+             "transforms": data.draw(st.integers(0, 0b111), label='transforms'),
+             "min_fee": data.draw(st.sampled_from(FEE_CHOICES), label='min_fee'),
+             "where": data.draw(st.sampled_from(TERRITORY_SETS), label='where'),
+             "max_uses": data.draw(st.sampled_from(USE_CAPS), label='max_uses')}
+        caps = (m["expiry"], m["max_duration"], m["channels"], m["transforms"], m["min_fee"], territories(*m["where"]),
+                m["max_uses"])
+        if sender != self.twins[twin]["owner"]:
+            with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
                 self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
             return
-        self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
-        self.mandates[(twin, agent)] = caps
+        if self.twins[twin]["withdrawn"]:
+            with ape.reverts(self.reg.TwinWithdrawnAt):
+                self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
+            return
+        tx = self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
+        assert tx.events[0].territories == caps[5] and tx.events[0].maxUses == caps[6]
+        self.mandates[(twin, agent)] = m
+        self.events += 1
+
+    def dismiss(self, data):
+        agent = data.draw(st.integers(0, 4), label='agent')
+        sender = data.draw(st.integers(0, 4), label='sender')
+        twin = data.draw(st.sampled_from(sorted(self.twins)))
+        if sender != self.twins[twin]["owner"]:
+            with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
+                self.reg.revokeAgent(twin, self.people[agent], sender=self.people[sender])
+            return
+        self.reg.revokeAgent(twin, self.people[agent], sender=self.people[sender])
+        self.mandates.pop((twin, agent), None)
+        self.events += 1
+
+    def careful_terms(self, data, m, t):
+        """Terms an agent that reads its mandate would offer (the fee and window may still miss)."""
+        last_start_days = max(0, (m["expiry"] - t) // DAY - 1)
+        return dict(
+            offset=data.draw(st.integers(-1, last_start_days), label='offset'),
+            days=data.draw(st.integers(1, max(1, m["max_duration"] // DAY)), label='days'),
+            channels=data.draw(st.integers(1, 0b111), label='channels') & m["channels"] or m["channels"],
+            transforms=data.draw(st.integers(0, 0b111), label='transforms') & m["transforms"],
+            where=data.draw(st.sampled_from([w for w in TERRITORY_SETS if all(covers(m["where"], n) for n in w)]
+                                            or [m["where"]]), label='where'),
+            max_uses=data.draw(st.integers(1, m["max_uses"]) if m["max_uses"] else st.integers(0, 6),
+                               label='max_uses'),
+            fee=data.draw(st.sampled_from([f for f in FEE_CHOICES if f >= m["min_fee"]]), label='fee'),
+        )
 
     def grant(self, data):
-        sender = data.draw(st.integers(0, 4), label='sender')
+        who = data.draw(st.sampled_from(["owner", "agent", "agent", "anyone"]), label='who')
         licensee = data.draw(st.integers(0, 4), label='licensee')
-        days = data.draw(st.integers(1, 40), label='days')
-        channels = data.draw(st.integers(1, 0b111), label='channels')
-        transforms = data.draw(st.integers(0, 0b111), label='transforms')
-        max_uses = data.draw(st.integers(0, 6), label='max_uses')
-        fee = data.draw(st.sampled_from(FEE_CHOICES), label='fee')
-        signed = data.draw(st.booleans(), label='signed')
-        by_owner = data.draw(st.booleans(), label='by_owner')
+        signed = data.draw(st.booleans(), label='signed') if who != "agent" else False
         twin = data.draw(st.sampled_from(sorted(self.twins)))
-        if by_owner:
-            sender = self.twins[twin]["owner"]
-        t = self.now()
-        terms = make_terms(twin, self.people[licensee], t, days=days, max_uses=max_uses, fee=fee,
-                           where=("EU", "US"))
-        terms = terms[:2] + (channels, transforms) + terms[4:]
         owner = self.twins[twin]["owner"]
+        t = self.now()
+        if who == "owner":
+            sender = owner
+        elif who == "agent" and any(k[0] == twin for k in self.mandates):
+            sender = data.draw(st.sampled_from(sorted(a for (tw, a) in self.mandates if tw == twin)))
+        else:
+            sender = data.draw(st.integers(0, 4), label='sender')
+        m = self.mandates.get((twin, sender))
+        if m is not None and sender != owner and data.draw(st.booleans(), label='careful'):
+            picks = self.careful_terms(data, m, t)
+        else:
+            picks = dict(offset=data.draw(st.sampled_from([0, 0, -2, 3, 15, 25, 40]), label='offset'),
+                         days=data.draw(st.integers(1, 40), label='days'),
+                         channels=data.draw(st.integers(1, 0b111), label='channels'),
+                         transforms=data.draw(st.integers(0, 0b111), label='transforms'),
+                         where=data.draw(st.sampled_from(TERRITORY_SETS), label='where'),
+                         max_uses=data.draw(st.integers(0, 6), label='max_uses'),
+                         fee=data.draw(st.sampled_from(FEE_CHOICES), label='fee'))
+        if picks["offset"] + picks["days"] == 0:
+            return  # the license would end exactly now: too close to call
+        start = t + picks["offset"] * DAY
+        terms = make_terms(twin, self.people[licensee], start, days=picks["days"], max_uses=picks["max_uses"],
+                           fee=picks["fee"], where=picks["where"])
+        terms = terms[:2] + (picks["channels"], picks["transforms"]) + terms[4:]
+        lic = {"twin": twin, "licensee": licensee, "channels": picks["channels"], "transforms": picks["transforms"],
+               "where": picks["where"], "from": terms[5], "until": terms[6], "max": picks["max_uses"], "uses": 0,
+               "fee": picks["fee"], "revoked": False, "agent": None}
+        withdrawn = self.twins[twin]["withdrawn"]
+        ended = lic["until"] <= t
         if signed:
             nonce = data.draw(st.integers(0, 3))
             signer = Account.from_key(self.people[sender].private_key)
             sig = offers.sign(signer, dict(zip(offers.TERMS_KEYS, terms)), nonce, t + DAY, chain.chain_id,
                               self.reg.address)
-            ok = sender == owner and nonce not in self.nonces[owner] and not self.twins[twin]["withdrawn"]
+            ok = sender == owner and nonce not in self.nonces[owner] and not withdrawn and not ended
             call = lambda: self.reg.grantLicenseWithSignature(terms, nonce, t + DAY, sig,  # noqa: E731
                                                               sender=self.people[licensee])
+            refusal = ape.reverts()
         else:
-            m = self.live_mandate(twin, sender, t)
-            within = m is not None and days * DAY <= m[1] and channels & ~m[2] == 0 \
-                and transforms & ~m[3] == 0 and fee >= m[4]
-            if sender != owner and m is not None and m[0] - GUARD <= t <= m[0] + GUARD:
-                return
-            ok = (sender == owner or within) and not self.twins[twin]["withdrawn"]
             call = lambda: self.reg.grantLicense(terms, sender=self.people[sender])  # noqa: E731
+            refusal = ape.reverts()
+            if sender == owner:
+                ok = not withdrawn and not ended
+            elif self.near_expiry(twin, sender, t):
+                return
+            elif self.live_mandate(twin, sender, t) is None:
+                ok = False
+                refusal = ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin,
+                                      account=self.people[sender].address)
+            elif cap := self.exceeded(m, lic):
+                ok = False
+                refusal = ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=self.people[sender].address,
+                                      cap=cap)
+            else:
+                ok = not withdrawn and not ended
+                lic["agent"] = sender
         if not ok:
-            with ape.reverts():
+            with refusal:
                 call()
             return
         call()
         if signed:
             self.nonces[owner].add(nonce)
         lid = len(self.licenses) + 1
-        self.licenses[lid] = {"twin": twin, "licensee": licensee, "channels": channels, "transforms": transforms,
-                              "from": terms[5], "until": terms[6], "max": max_uses, "uses": 0, "fee": fee,
-                              "revoked": False}
+        self.licenses[lid] = lic
+        self.events += 1
         assert self.reg.getLicense(lid).licensee == self.people[licensee].address
+        grantor = lic["agent"] if lic["agent"] is not None else owner
+        assert self.reg.grantorOf(lid) == self.people[grantor].address
 
     def revoke(self, data):
         sender = data.draw(st.integers(0, 4), label='sender')
         notice = data.draw(st.sampled_from([0, 2 * DAY]), label='notice')
         lid = data.draw(st.sampled_from(sorted(self.licenses)))
         lic = self.licenses[lid]
+        if lic["agent"] is not None and data.draw(st.booleans(), label='by_grantor'):
+            sender = lic["agent"]
         twin = lic["twin"]
         t = self.now()
-        m = self.mandates.get((twin, sender))
-        if abs(lic["until"] - t) <= GUARD or (m and abs(m[0] - t) <= GUARD):
+        if abs(lic["until"] - t) <= GUARD or self.near_expiry(twin, sender, t):
             return  # too close to a boundary to predict the block's time exactly
-        allowed = sender == self.twins[twin]["owner"] or self.live_mandate(twin, sender, t) is not None
         at = t + notice if notice else 0
-        if not allowed or lic["until"] <= t:
-            with ape.reverts():
-                self.reg.revokeLicense(lid, at, sender=self.people[sender])
+        call = lambda: self.reg.revokeLicense(lid, at, sender=self.people[sender])  # noqa: E731
+        account = self.people[sender].address
+        if sender != self.twins[twin]["owner"]:
+            if self.live_mandate(twin, sender, t) is None:
+                with ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=account):
+                    call()
+                return
+            if lic["agent"] != sender:
+                with ape.reverts(self.reg.NotGrantor, licenseId=lid, account=account):
+                    call()
+                return
+        if lic["until"] <= t:
+            with ape.reverts(self.reg.LicenseAlreadyEnded, licenseId=lid):
+                call()
             return
-        self.reg.revokeLicense(lid, at, sender=self.people[sender])
+        call()
         new_until = self.reg.getLicense(lid).validUntil
         assert new_until <= lic["until"] and new_until >= t
         lic["until"], lic["revoked"] = new_until, True
+        self.events += 1
 
     def withdraw_twin(self, data):
         sender = data.draw(st.integers(0, 4), label='sender')
@@ -153,6 +294,7 @@ class Registry(RuleBasedStateMachine):
             return
         self.reg.withdrawTwin(twin, 0, sender=self.people[sender])
         self.twins[twin]["withdrawn"] = True
+        self.events += 1
 
     def publish(self, data):
         sender = data.draw(st.integers(0, 4), label='sender')
@@ -166,26 +308,28 @@ class Registry(RuleBasedStateMachine):
         if comply:  # what a careful brand would send; the contract may still refuse (time, uses)
             sender = lic["licensee"]
             channel = data.draw(st.sampled_from([c for c in range(3) if lic["channels"] >> c & 1]))
-            where = data.draw(st.sampled_from(["FR", "US"]))
+            where = data.draw(st.sampled_from([p for p in PLACES if covers(lic["where"], p)]))
             transforms &= lic["transforms"]
         t = self.now()
-        if abs(lic["until"] - t) <= GUARD:
+        if abs(lic["until"] - t) <= GUARD or abs(lic["from"] - t) <= GUARD:
             return
         ok = (sender == lic["licensee"] and lic["from"] <= t < lic["until"]
               and not self.twins[lic["twin"]]["withdrawn"]
-              and lic["channels"] >> channel & 1 and where in ("FR", "US")
+              and lic["channels"] >> channel & 1 and covers(lic["where"], where)
               and transforms & ~lic["transforms"] == 0
               and (lic["max"] == 0 or lic["uses"] + n <= lic["max"]))
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
-        args = (lid, channel, code(where), transforms, hashes, b"\x05" * 24 * n)
+        args = (lid, channel, code(where), transforms, hashes, b"\x05" * 56 * n)
         if not ok:
             with ape.reverts():
                 self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
             return
-        self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
+        tx = self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
+        assert [log.contentHash for log in tx.events[1:]] == hashes
         lic["uses"] += n
         self.credited[self.twins[lic["twin"]]["owner"]] += lic["fee"] * n
         self.paid_in += lic["fee"] * n
+        self.events += n + 1
 
     def withdraw_fees(self, data):
         who = data.draw(st.integers(0, 4), label='who')
@@ -196,6 +340,36 @@ class Registry(RuleBasedStateMachine):
         self.reg.withdrawFees(sender=self.people[who])
         self.paid_out += self.credited[who]
         self.credited[who] = 0
+        self.events += 1
+
+    def attest(self, data):
+        who = data.draw(st.integers(0, 4), label='who')
+        twin = data.draw(st.integers(1, len(self.twins) + 1), label='twin')
+        self.attest_pairs.add((twin, who))
+        if twin not in self.twins:
+            with ape.reverts(self.reg.UnknownTwin, twinId=twin):
+                self.reg.attestTwin(twin, b"\x07" * 32, sender=self.people[who])
+            return
+        if (twin, who) in self.attested:
+            with ape.reverts(self.reg.AlreadyAttested, twinId=twin, attester=self.people[who].address):
+                self.reg.attestTwin(twin, b"\x07" * 32, sender=self.people[who])
+            return
+        tx = self.reg.attestTwin(twin, b"\x07" * 32, sender=self.people[who])
+        assert tx.events[0].owner == self.people[self.twins[twin]["owner"]].address
+        self.attested[(twin, who)] = chain.blocks[tx.block_number].timestamp
+        self.events += 1
+
+    def unattest(self, data):
+        who = data.draw(st.integers(0, 4), label='who')
+        twin = data.draw(st.integers(1, len(self.twins) + 1), label='twin')
+        self.attest_pairs.add((twin, who))
+        if (twin, who) not in self.attested:
+            with ape.reverts(self.reg.NotAttested, twinId=twin, attester=self.people[who].address):
+                self.reg.revokeAttestation(twin, sender=self.people[who])
+            return
+        self.reg.revokeAttestation(twin, sender=self.people[who])
+        del self.attested[(twin, who)]
+        self.events += 1
 
     def advance(self, data):
         days = data.draw(st.integers(0, 12), label='days')
@@ -204,8 +378,8 @@ class Registry(RuleBasedStateMachine):
 
     # Hypothesis' own rule choice (with swarm testing) rarely reaches deep sequences in a few
     # examples; one rule drawing a weighted action keeps every run busy with all of them.
-    ACTIONS = ["register", "appoint", "grant", "grant", "revoke", "withdraw_twin", "publish", "publish",
-               "publish", "withdraw_fees", "advance"]
+    ACTIONS = ["register", "appoint", "appoint", "dismiss", "grant", "grant", "grant", "revoke", "revoke",
+               "withdraw_twin", "publish", "publish", "publish", "withdraw_fees", "attest", "unattest", "advance"]
 
     @rule(data=st.data())
     def step(self, data):
@@ -225,7 +399,17 @@ class Registry(RuleBasedStateMachine):
             assert self.reg.balanceOf(self.people[who]) == amount
         assert self.reg.balance == self.paid_in - self.paid_out == sum(self.credited.values())
 
+    @invariant()
+    def every_log_is_counted(self):
+        assert tuple(self.reg.counts()) == (len(self.twins), len(self.licenses), self.events)
+        assert self.registry_log_count() == self.events
 
-Registry.TestCase.settings = settings(max_examples=10, stateful_step_count=40, deadline=None,
+    @invariant()
+    def attestations_match(self):
+        for twin, who in self.attest_pairs:
+            assert self.reg.attestedAt(twin, self.people[who]) == self.attested.get((twin, who), 0)
+
+
+Registry.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
                                       suppress_health_check=list(HealthCheck))
 test_registry_rules_hold_under_random_sequences = Registry.TestCase
