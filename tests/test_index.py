@@ -149,11 +149,20 @@ def test_manifests_import_only_assets_proven_against_the_anchored_root(cli, new_
     m = json.loads((tmp_path / "m.json").read_text())
     m["assets"][1]["phash"] = "0" * 16  # tampered leaf: no longer proves
     (tmp_path / "t.json").write_text(json.dumps(m))
-    out = cli.json("--index", tmp_path / "i.db", "sync", "--manifest", tmp_path / "t.json")
+    # the model's own, good manifest is kept in the data folder: a tampered one never replaces it
+    bad = cli.json("--index", tmp_path / "i.db", "sync", "--manifest", tmp_path / "t.json", code=1)
+    assert "do not prove" in bad["error"] and "left in place" in bad["error"]
+    # a third party without the good copy imports only the leaves that prove
+    kept = twins.manifest_path(m["chain_id"], m["registry"], m["twin_id"])
+    kept.unlink()
+    out = cli.json("--index", tmp_path / "i2.db", "sync", "--manifest", tmp_path / "t.json")
     assert out["assets_imported"] >= 1
-    conn = sqlite3.connect(tmp_path / "i.db")
+    conn = sqlite3.connect(tmp_path / "i2.db")
     rows = conn.execute("SELECT name, phash FROM twin_assets WHERE twin_id = ?", [m["twin_id"]]).fetchall()
     assert ("coffee.jpg" in {r[0] for r in rows}) and all(r[1] != 0 for r in rows)
+    # and the good manifest, proving every asset, replaces the partial one
+    cli.json("--index", tmp_path / "i2.db", "sync", "--manifest", tmp_path / "m.json")
+    assert json.loads(kept.read_text())["assets"][1]["phash"] != "0" * 16
 
 
 def test_schema_is_migrated_and_readable_by_plain_sqlite(cli, chain_env, tmp_path):

@@ -161,3 +161,48 @@ def test_the_perceptual_cache_of_a_deleted_index_is_never_reused_for_another_cha
     assert seen[0] == seen[1]  # the same address on both chains: the trap
     assert (tmp_path / "index.db.phash").exists()
     shutil.rmtree(tmp_path / "index.db.phash")
+
+
+def test_logs_out_of_chain_order_are_refused(cli, chain_env, tmp_path):
+    """Swapping two logs could flip an attest/revoke or grant/revoke sequence."""
+    url, registry, ch, model, brand, lic = chain_env
+    with RpcProxy(url) as proxy:
+        proxy.rewrite["eth_getLogs"] = lambda params, logs: logs[::-1]
+        out = cli.json("--network", proxy.url, "--registry", registry, "--index", tmp_path / "i.db", "sync", code=1)
+    assert "out of chain order" in out["error"]
+
+
+def test_a_forged_log_timestamp_is_refused(cli, chain_env, tmp_path):
+    """`verify --at` relies on when a record was made: the log's time must be its block's."""
+    url, registry, ch, model, brand, lic = chain_env
+    with RpcProxy(url) as proxy:
+        proxy.rewrite["eth_getLogs"] = lambda params, logs: [{**x, "blockTimestamp": "0x1"} for x in logs]
+        out = cli.json("--network", proxy.url, "--registry", registry, "--index", tmp_path / "i.db", "sync", code=1)
+    assert "timestamp" in out["error"]
+
+
+def test_sync_check_catches_a_substituted_twin_owner_and_license_terms(cli, chain_env, tmp_path):
+    """The event counter proves how many logs there are, not what they say: --check against a
+    second endpoint compares what the index holds with the registry's own state."""
+    url, registry, ch, model, brand, lic = chain_env
+    granted, registered = _topic("LicenseGranted"), _topic("TwinRegistered")
+    forged_owner = "0x" + "00" * 12 + "22" * 20
+
+    def substitute(params, logs):
+        out = []
+        for x in logs:
+            if x["topics"][0] == registered:
+                x = {**x, "topics": [*x["topics"][:2], forged_owner]}
+            if x["topics"][0] == granted:  # a worldwide licence becomes one with every channel
+                data = bytearray.fromhex(x["data"][2:])
+                data[32 + 31] = 0x3F
+                x = {**x, "data": "0x" + data.hex()}
+            out.append(x)
+        return out
+
+    idx = tmp_path / "i.db"
+    with RpcProxy(url) as proxy:
+        proxy.rewrite["eth_getLogs"] = substitute
+        cli.json("--network", proxy.url, "--registry", registry, "--index", idx, "sync")
+    bad = cli.json("--network", url, "--registry", registry, "--index", idx, "sync", "--check", code=1)
+    assert "twin 1: owned by" in bad["error"] and "license 1: its terms" in bad["error"]

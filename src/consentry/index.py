@@ -296,6 +296,7 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
     rows = batch.rows
     decoded = 0
     reg = registry.lower()
+    last = (-1, -1)
     for log in logs:
         if str(log.get("address", "")).lower() != reg:
             raise ChainError(f"the RPC returned a log of {log.get('address')} for a filter on the registry {registry}: "
@@ -308,6 +309,12 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
             block_hash = log["blockHash"]
         except (KeyError, TypeError, ValueError):
             raise ChainError("the RPC returned a malformed log (no block number, hash, index or transaction)") from None
+        if (block, li) <= last:  # chain order, no repeats: reordering could flip revoke/attest sequences
+            raise ChainError("the RPC returned the registry's logs out of chain order (or repeated): it cannot be "
+                             "trusted; use another endpoint")
+        last = (block, li)
+        if batch.blocks.get(block, (block_hash,))[0] != block_hash:
+            raise ChainError(f"the RPC returned logs of block {block} with two different block hashes")
         batch.blocks[block] = (block_hash, ts)
         topics = log.get("topics") or []
         shape = events.get(topics[0].lower()) if topics else None
@@ -521,8 +528,11 @@ class Syncer:
         for n, (h, ts) in list(batch.blocks.items()):
             if headers[n]["hash"] != h:
                 raise _ReorgDuringRange(n)
-            if ts is None:
-                batch.blocks[n] = (h, int(headers[n]["timestamp"], 16))
+            header_ts = int(headers[n]["timestamp"], 16)
+            if ts is not None and ts != header_ts:
+                raise ChainError(f"the RPC gave logs of block {n} a timestamp its own header contradicts "
+                                 f"({ts} vs {header_ts}): it cannot be trusted; use another endpoint")
+            batch.blocks[n] = (h, header_ts)
         batch.blocks[end] = (headers[end]["hash"], int(headers[end]["timestamp"], 16))
         prev = self.db.execute("SELECT hash FROM blocks WHERE number = ?", [start - 1]).fetchone()
         if prev and headers[start]["parentHash"] != prev[0]:
@@ -604,6 +614,10 @@ class Syncer:
 
     # ------------------------------------------------------------ check
 
+    def _owner_of(self, twin_id: int) -> str:
+        row = self.db.execute("SELECT owner FROM twins WHERE twin_id = ?", [twin_id]).fetchone()
+        return row[0] if row else ""
+
     def check(self) -> list[str]:
         """Re-verify an existing index against the registry's state at the index's last block:
         the event counter, the twin and license counts, every license's uses, end and revocation,
@@ -642,21 +656,33 @@ class Syncer:
                 out.append(f"the registry has {lic_n} licenses; the index {db_lics[0]}")
         lic_rows = self.db.execute(
             """SELECT l.license_id, s.ends_at, s.revoked, (SELECT count(*) FROM publications p
-               WHERE p.license_id = l.license_id) FROM licenses l JOIN license_status s USING (license_id)
-               ORDER BY l.license_id""").fetchall()
+               WHERE p.license_id = l.license_id), l.licensee, l.twin_id, l.channels, l.transforms, l.max_uses,
+               l.valid_from, l.fee_per_use, l.territories, l.grantor
+               FROM licenses l JOIN license_status s USING (license_id) ORDER BY l.license_id""").fetchall()
         lic_type = "(address,uint32,uint8,uint8,uint32,uint40,uint40,uint32,uint80,uint56,bool)"
         got = run([call("getLicense(uint256)", ["uint256"], [r[0]], [lic_type]) for r in lic_rows])
-        for (lid, ends, revoked, pubs), (chain_l,) in zip(lic_rows, got):
+        grantors = run([call("grantorOf(uint256)", ["uint256"], [r[0]], ["address"]) for r in lic_rows])
+        for row, (chain_l,), (grantor,) in zip(lic_rows, got, grantors):
+            lid, ends, revoked, pubs = row[:4]
+            mine = (row[4].lower(), row[5], row[6], row[7], row[8], row[9], int(row[10]), row[11])
+            theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[5], chain_l[8],
+                      chain_l[9])
+            if mine != theirs:
+                out.append(f"license {lid}: its terms on chain differ from the index's")
+            if grantor.lower() != row[12].lower() and grantor.lower() != self._owner_of(row[5]).lower():
+                out.append(f"license {lid}: granted by {grantor} on chain, {row[12]} in the index")
             if chain_l[7] != pubs:
                 out.append(f"license {lid}: {chain_l[7]} uses on chain, {pubs} publications in the index")
             if chain_l[6] != ends or bool(chain_l[10]) != bool(revoked):
                 out.append(f"license {lid}: ends {chain_l[6]} (revoked {chain_l[10]}) on chain, "
                            f"{ends} (revoked {bool(revoked)}) in the index")
         twin_rows = self.db.execute(
-            """SELECT t.twin_id, (SELECT min(effective_at) FROM twin_withdrawals w WHERE w.twin_id = t.twin_id)
-               FROM twins t ORDER BY t.twin_id""").fetchall()
+            """SELECT t.twin_id, (SELECT min(effective_at) FROM twin_withdrawals w WHERE w.twin_id = t.twin_id),
+               t.owner FROM twins t ORDER BY t.twin_id""").fetchall()
         got = run([call("getTwin(uint256)", ["uint256"], [r[0]], ["(address,uint40)"]) for r in twin_rows])
-        for (tid, withdrawn), (chain_t,) in zip(twin_rows, got):
+        for (tid, withdrawn, owner), (chain_t,) in zip(twin_rows, got):
+            if chain_t[0].lower() != owner.lower():
+                out.append(f"twin {tid}: owned by {chain_t[0]} on chain, {owner} in the index")
             if chain_t[1] != (withdrawn or 0):
                 out.append(f"twin {tid}: withdrawn at {chain_t[1]} on chain, {withdrawn or 0} in the index")
         att_rows = self.db.execute(
@@ -681,8 +707,16 @@ class Syncer:
             m = twins.load_manifest(p)
             self._check_manifest_target(m, p)
             dest = twins.manifest_path(self.chain_id, self.registry, m["twin_id"])
-            if Path(p).resolve() != dest.resolve():
-                write_json_atomic(dest, m)
+            if Path(p).resolve() == dest.resolve():
+                continue
+            if dest.exists():
+                # never replace a kept manifest with one that proves less against the anchored roots
+                roots = {bytes.fromhex(r[0][2:]) for r in self.db.execute(
+                    "SELECT asset_root FROM twin_roots WHERE twin_id = ?", [m["twin_id"]]).fetchall()}
+                if len(twins.check_manifest(m, roots)) < len(m["assets"]):
+                    raise FileProblem(f"manifest {p} has assets that do not prove against twin {m['twin_id']}'s "
+                                      "roots anchored on chain; the manifest already kept for it was left in place")
+            write_json_atomic(dest, m)
         imported = assets = 0
         d = config.manifests_dir()
         prefix = f"twin-{self.chain_id}-{self.registry[2:10].lower()}-"

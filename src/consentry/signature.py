@@ -6,18 +6,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SIGNATURE_BYTES = 32
-GRID = 8          # luma cells per side
-CGRID = 4         # colour cells per side
-LEVELS = 8        # luma codes: the cell's rank among the 64, in eighths
-CHROMA_EDGES = np.array([-8.0, 0.0, 8.0])
-MICRO = 64        # query-side micro grid
+GRID = 16         # cells per side; one bit each
+LOW = 8           # DCT frequencies 0..7 on both axes (the pHash's band) are removed
+MICRO = 128       # query-side micro grid
 MAX_SIDE = 0.10   # crop hypotheses: at most 10 % off a side ...
 MAX_AXIS = 0.20   # ... and 20 % of the width or height in all
 MIN_VISIBLE = 0.5
 PARTIAL_ALLOWANCE = 40.0
-END_SLACK = 8.0
-LUMA_THRESHOLD = 12.0
-CHROMA_THRESHOLD = 6.0
+LUMA_THRESHOLD = 10.0
+CROP_PENALTY = 100.0
+LGRID = 4         # layout cells per side: luma level (4 bits) + Cb, Cr (2 bits each)
+LLEVELS = 16
+CHROMA_EDGES = np.array([-8.0, 0.0, 8.0])
+LAYOUT_THRESHOLD = 8.0
+CHROMA_THRESHOLD = 4.0
 
 _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
@@ -42,39 +44,61 @@ def _ycc(rgb: np.ndarray) -> np.ndarray:
     return rgb @ _RGB2YCC.T
 
 
-def features(im) -> tuple[np.ndarray, np.ndarray]:
-    """(8x8 mean Y, 4x4x2 mean Cb/Cr) of an image, unquantized."""
-    y = _ycc(_cell_rgb_means(im, GRID))[..., 0]
-    c = _ycc(_cell_rgb_means(im, CGRID))[..., 1:]
-    return y, c
+def _dct16() -> np.ndarray:
+    n = GRID
+    k = np.arange(n)[:, None]
+    x = np.arange(n)[None, :]
+    d = np.cos(np.pi * k * (2 * x + 1) / (2 * n)) * np.sqrt(2 / n)
+    d[0] /= np.sqrt(2)
+    return d
 
 
-def _codes(y: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = y.min(), y.max()
-    yq = np.clip(np.floor(LEVELS * (y - lo) / max(hi - lo, 1e-9)), 0, LEVELS - 1).astype(np.int64)
-    cq = np.searchsorted(CHROMA_EDGES, c, side="right").astype(np.int64)
-    return yq.reshape(GRID, GRID), cq
+_D = _dct16()
+_LOWPASS = _D[:LOW].T @ _D[:LOW]  # projection onto the low band, per axis
+
+
+def high_band(y: np.ndarray) -> np.ndarray:
+    """(..., 16, 16) luma grid minus its part in DCT frequencies 0..7 x 0..7."""
+    return y - _LOWPASS @ y @ _LOWPASS
+
+
+def features(im) -> np.ndarray:
+    return _ycc(_cell_rgb_means(im, GRID))[..., 0]
+
+
+_CHECKER = (np.add.outer(np.arange(GRID), np.arange(GRID)) % 2) == 0  # the 128 cells recorded
+
+
+def layout(im) -> tuple[np.ndarray, np.ndarray]:
+    """(4x4 mean Y, 4x4x2 mean Cb/Cr)."""
+    ycc = _ycc(_cell_rgb_means(im, LGRID))
+    return ycc[..., 0], ycc[..., 1:]
 
 
 def signature_of(im) -> bytes:
-    yq, cq = _codes(*features(im))
+    r = high_band(features(im))
     value = 0
-    for q in yq.flatten():
-        value = (value << 3) | int(q)
-    for cell in cq.reshape(-1, 2):
-        value = (value << 4) | (int(cell[0]) << 2) | int(cell[1])
+    for bit in (r > 0)[_CHECKER]:
+        value = (value << 1) | int(bit)
+    y, c = layout(im)
+    lo, hi = y.min(), y.max()
+    yq = np.clip(np.floor(LLEVELS * (y - lo) / max(hi - lo, 1e-9)), 0, LLEVELS - 1).astype(int)
+    cq = np.searchsorted(CHROMA_EDGES, c, side="right")
+    for i in range(LGRID):
+        for j in range(LGRID):
+            value = (value << 8) | (int(yq[i, j]) << 4) | (int(cq[i, j, 0]) << 2) | int(cq[i, j, 1])
     return value.to_bytes(SIGNATURE_BYTES, "big")
 
 
-def decode(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
+def decode(sig: bytes):
+    """(16x16 signs, +1/-1, 0 where not recorded), (4x4 luma levels), (4x4x2 colour codes)."""
     if len(sig) != SIGNATURE_BYTES:
         raise ValueError(f"a signature is {SIGNATURE_BYTES} bytes, not {len(sig)}")
-    value = int.from_bytes(sig, "big")
-    c = [(value >> (4 * k)) & 0xF for k in range(CGRID * CGRID)][::-1]
-    value >>= 4 * CGRID * CGRID
-    y = [(value >> (3 * k)) & 0x7 for k in range(GRID * GRID)][::-1]
-    cq = np.array([[v >> 2, v & 3] for v in c]).reshape(CGRID, CGRID, 2)
-    return np.array(y).reshape(GRID, GRID), cq
+    bits = np.unpackbits(np.frombuffer(sig[:16], dtype=np.uint8))
+    sq = np.zeros((GRID, GRID))
+    sq[_CHECKER] = np.where(bits == 1, 1.0, -1.0)
+    lay = np.frombuffer(sig[16:], dtype=np.uint8).reshape(LGRID, LGRID).astype(np.int64)
+    return sq, lay >> 4, np.stack([(lay >> 2) & 3, lay & 3], axis=-1)
 
 
 # ------------------------------------------------------------------------------------ query side
@@ -147,34 +171,46 @@ def _box_means(table: np.ndarray, py: np.ndarray, px: np.ndarray, n: int):
     return means.transpose(0, 2, 1, 3), vis.transpose(0, 2, 1, 3)
 
 
-def _luma_excess(y: np.ndarray, vis: np.ndarray, yq: np.ndarray):
-    """y, vis: (..., 8, 8). Fit y = a*u + b (u: the recorded code's interval [q, q+1) on the image's
+def _fill(y: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """Replace cells the query hardly shows (< 25 %) by the nearest shown row/column."""
+    vy = vis.max(-1)  # (..., 16): per row
+    vx = vis.max(-2)
+    rows = np.arange(GRID)
+    def nearest(v):
+        ok = v >= 0.25
+        dist = np.where(ok[..., None, :], np.abs(rows[:, None] - rows[None, :]), 99)
+        return dist.argmin(-1)  # (..., 16)
+    ry, rx = nearest(vy), nearest(vx)
+    y = np.take_along_axis(y, ry[..., :, None].repeat(GRID, -1), axis=-2)
+    return np.take_along_axis(y, rx[..., None, :].repeat(GRID, -2), axis=-1)
+
+
+def _layout_luma_excess(y: np.ndarray, vis: np.ndarray, yq: np.ndarray):
+    """y, vis: (..., 4, 4). Fit y = a*u + b (u: the recorded level's interval [q, q+1) on the image's
     own range) robustly, then each cell's distance outside its interval, in query luma units."""
     mask = (vis >= MIN_VISIBLE).astype(np.float64)
     q = yq.astype(np.float64)
     t = np.broadcast_to(q + 0.5, y.shape)
     w = mask
-    for it in range(5):
-        sw = w.sum((-1, -2), keepdims=True)
+    for _ in range(5):
+        sw = np.maximum(w.sum((-1, -2), keepdims=True), 1e-9)
         mt = (w * t).sum((-1, -2), keepdims=True) / sw
         my = (w * y).sum((-1, -2), keepdims=True) / sw
         var = (w * (t - mt) ** 2).sum((-1, -2), keepdims=True)
         a = (w * (t - mt) * (y - my)).sum((-1, -2), keepdims=True) / np.maximum(var, 1e-9)
-        a = np.maximum(a, 0.5)
+        a = np.maximum(a, 0.25)
         b = my - a * mt
         u = (y - b) / a
         t = np.clip(u, q, q + 1)
         res = np.abs(u - t) * a
-        w = mask / np.maximum(1.0, res / 6.0)
-    ex = res
-    ex = np.maximum(0, ex - (1 - vis) * PARTIAL_ALLOWANCE) * mask
-    return ex, a[..., 0, 0]
+        w = mask / np.maximum(1.0, res / 4.0)
+    return np.maximum(0, res - (1 - vis) * PARTIAL_ALLOWANCE) * mask
 
 
 def _chroma_excess(tables, py, px, cq):
     ec = 0
     for ch in (1, 2):
-        c, vis = _box_means(tables[ch], py, px, CGRID)
+        c, vis = _box_means(tables[ch], py, px, LGRID)
         q = cq[..., ch - 1]
         clo = np.where(q == 0, -np.inf, CHROMA_EDGES[np.maximum(q - 1, 0)])
         chi = np.where(q == 3, np.inf, CHROMA_EDGES[np.minimum(q, 2)])
@@ -182,12 +218,22 @@ def _chroma_excess(tables, py, px, cq):
     return np.maximum(0, ec - (1 - vis) * PARTIAL_ALLOWANCE) * (vis >= MIN_VISIBLE)
 
 
-def _evaluate(probe: Probe, mirror: int, py, px, yq, cq):
+def _evaluate(probe: Probe, mirror: int, py, px, rec):
+    """Relative excess per 16x16 cell (1.0 = at its threshold): the worst of the structure sign, the
+    layout luma and the layout colour; and the visibility."""
+    sq, yq, cq = rec
     t = probe.tables[mirror]
     y, vis = _box_means(t[0], py, px, GRID)
-    ey, levels = _luma_excess(y, vis, yq)
-    ec = np.zeros(ey.shape[:2] + (CGRID, CGRID)) if probe.grey else _chroma_excess(t, py, px, cq)
-    return ey, ec, vis
+    r = high_band(_fill(y, vis))
+    ex = np.maximum(0, -sq * r)
+    ex = np.maximum(0, ex - (1 - vis) * PARTIAL_ALLOWANCE) * (vis >= MIN_VISIBLE) / LUMA_THRESHOLD
+    y4, vis4 = _box_means(t[0], py, px, LGRID)
+    el = _layout_luma_excess(y4, vis4, yq) / LAYOUT_THRESHOLD
+    if not probe.grey:
+        el = np.maximum(el, _chroma_excess(t, py, px, cq) / CHROMA_THRESHOLD)
+    k = GRID // LGRID
+    el = np.repeat(np.repeat(el, k, axis=-1), k, axis=-2)
+    return np.maximum(ex, el), vis
 
 
 def _pairs(step: float, centre=None, span=None) -> np.ndarray:
@@ -205,28 +251,28 @@ def _pairs(step: float, centre=None, span=None) -> np.ndarray:
 CROP_PENALTY = 100.0  # score per unit of crop fraction: prefer the least crop that explains the query
 
 
-def _score(ey, ec, py=None, px=None):
-    s = ey.sum((-1, -2)) + 2 * ec.sum((-1, -2))
+def _score(ey, py=None, px=None):
+    s = ey.sum((-1, -2))
     if py is not None:
         s = s + CROP_PENALTY * (py.sum(1)[:, None] + px.sum(1)[None, :])
     return s
 
 
-def _search(probe: Probe, yq, cq):
+def _search(probe: Probe, sq):
     """Best (mirror, py, px) over the crop/mirror hypotheses: a 2.5 % grid, then 0.625 % around the
     two best of each orientation."""
     best = None
     coarse = _pairs(0.025)
     for mirror in (0, 1):
-        ey, ec, _ = _evaluate(probe, mirror, coarse, coarse, yq, cq)
-        score = _score(ey, ec, coarse, coarse)
+        ey, _ = _evaluate(probe, mirror, coarse, coarse, sq)
+        score = _score(ey, coarse, coarse)
         for flat in np.argsort(score, axis=None)[:2]:
             i, j = np.unravel_index(flat, score.shape)
             if best is None or score[i, j] < best[0]:
                 best = (float(score[i, j]), mirror, coarse[i], coarse[j])
             fy, fx = _pairs(0.00625, coarse[i], 0.0125), _pairs(0.00625, coarse[j], 0.0125)
-            ey2, ec2, _ = _evaluate(probe, mirror, fy, fx, yq, cq)
-            s2 = _score(ey2, ec2, fy, fx)
+            ey2, _ = _evaluate(probe, mirror, fy, fx, sq)
+            s2 = _score(ey2, fy, fx)
             k, m = np.unravel_index(np.argmin(s2), s2.shape)
             if s2[k, m] < best[0]:
                 best = (float(s2[k, m]), mirror, fy[k], fx[m])
@@ -281,14 +327,13 @@ def _describe_alignment(mirror: int, crop) -> str:
 def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
     """Compare a prepared query with a recorded signature: search mirror x crop alignments, fit the
     brightness/contrast, and report which blocks differ beyond JPEG/resize/tone noise."""
-    yq, cq = decode(recorded_signature)
-    mirror, py, px = _search(probe, yq, cq)
-    ey, ec, vis = _evaluate(probe, mirror, py[None], px[None], yq, cq)
-    ey, ec, vis = ey[0, 0], ec[0, 0], vis[0, 0]
+    sq = decode(recorded_signature)  # (signs, levels, colours)
+    mirror, py, px = _search(probe, sq)
+    ey, vis = _evaluate(probe, mirror, py[None], px[None], sq)
+    ey, vis = ey[0, 0], vis[0, 0]
+    ec = np.zeros((1, 1))
     seen = vis >= MIN_VISIBLE
-    k = GRID // CGRID
-    ec_big = np.kron(ec, np.ones((k, k)))
-    rel = np.maximum(ey / LUMA_THRESHOLD, ec_big / CHROMA_THRESHOLD)
+    rel = ey
     rel = np.where(seen, rel, np.nan)
     differing = np.nan_to_num(rel) > 1.0
     n_diff = int(differing.sum())
@@ -314,7 +359,7 @@ def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
         where = ", ".join(regions[:3])
         summary = (f"differs in {n_diff} of {int(seen.sum())} blocks around the {where} (max brightness change "
                    f"{max_l:.0f}, max colour change {max_c:.0f}; {alignment})")
-    return SecondStage(confirmed, score, 1.0, LUMA_THRESHOLD, CHROMA_THRESHOLD, bool(mirror), crop, alignment,
+    return SecondStage(confirmed, score, 1.0, LUMA_THRESHOLD, 0.0, bool(mirror), crop, alignment,
                        not probe.grey, int(seen.sum()), n_diff, max_l, max_c, tuple(regions), rel, summary)
 
 
