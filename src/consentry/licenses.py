@@ -161,16 +161,12 @@ def show(chain, license_id: int) -> dict:
     logs = chain.registry.events.LicenseGranted().get_logs(
         from_block=chain.deploy_block, argument_filters={"licenseId": license_id})
     granted = logs[0]["args"] if logs else {}
-    if lic["revoked"]:
-        status = "revoked" if lic["valid_until"] <= now else "revocation scheduled"
-    elif twin[1] and twin[1] <= now:
-        status = "twin withdrawn"
-    elif not valid and now < lic["valid_from"]:
-        status = "not yet valid"
-    elif not valid:
-        status = "expired"
-    else:
-        status = "valid"
+    from . import status as status_rule
+
+    times = status_rule.LicenseTimes(lic["valid_from"], lic["valid_until"], bool(lic["revoked"]), twin[1])
+    status, _ = status_rule.describe(times, now)
+    if status_rule.is_valid(times, now) != bool(valid):  # the one rule and the contract's view must agree
+        raise ChainError(f"license {license_id}: the registry says valid={valid}, the status rule says {status}")
     return {
         "license_id": license_id, "twin_id": lic["twin_id"], "model": twin[0], "licensee": lic["licensee"],
         "grantor": granted.get("grantor"),
