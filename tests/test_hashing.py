@@ -41,10 +41,21 @@ def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
     assert hashing.fingerprint(tmp_path / "x.png").pixel_hash != hashing.fingerprint(photos["coffee"]).pixel_hash
 
 
-def test_imprint_packs_pixel_prefix_and_phash(photos):
+def test_imprint_packs_pixel_prefix_phash_and_signature(photos):
     fp = hashing.fingerprint(photos["rocket"])
-    assert len(fp.imprint) == 24
-    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash)
+    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 56
+    assert fp.imprint[16:24] == fp.phash.to_bytes(8, "big")
+    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash, fp.signature)
+    with pytest.raises(ValueError):
+        hashing.split_imprint(fp.imprint[:24])
+
+
+@pytest.mark.parametrize("sides", [(0.10, 0.025, 0.0, 0.05), (0.025, 0.0, 0.0, 0.05)])
+def test_uneven_crops_are_candidates(photos, sides):
+    im = Image.open(photos["astronaut"])
+    cropped = imaging.crop_sides(im, sides)
+    best = min(hashing.hamming(v, hashing.phash_of(im)) for _, v in hashing.perceptual_variants(cropped))
+    assert best <= 8
 
 
 def test_bad_files_raise_file_problems(tmp_path):

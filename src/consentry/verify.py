@@ -215,8 +215,10 @@ class Verifier:
             if pid in seen:
                 continue
             for r in self._publications("id", pid):
-                sig = r["signature"]
-                ss = signature.confirm(probe, bytes(sig)) if (sig is not None and probe is not None) else None
+                sig = bytes(r["signature"] or b"")
+                # a record without a second-stage signature can never be confirmed: at most a derivative
+                ss = (signature.confirm(probe, sig) if probe is not None and len(sig) == signature.SIGNATURE_BYTES
+                      and any(sig) else None)
                 if ss is not None and ss.confirmed:
                     matches.append((r, "perceptual", d, ss))
                 else:
@@ -297,8 +299,9 @@ class Verifier:
         judged = []
         for m in by_twin[twins[0]]:
             verdict, reasons = self._judge(m[0], live)
-            judged.append((rank[verdict], m[0]["block"], m[0]["log_index"], verdict, reasons, m))
-        _, _, _, verdict, reasons, (p, how, dist, ss) = min(judged, key=lambda j: j[:3])
+            closeness = (0, 0.0) if m[3] is None else (1, float(getattr(m[3], "score", 0.0)))
+            judged.append((rank[verdict], closeness, m[0]["block"], m[0]["log_index"], verdict, reasons, m))
+        _, _, _, _, verdict, reasons, (p, how, dist, ss) = min(judged, key=lambda j: j[:4])
         trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
         conflicts = []
         for t in twins[1:]:

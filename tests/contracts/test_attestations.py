@@ -43,7 +43,8 @@ def test_attestations_are_per_twin_and_per_attester(registry, model, other, atte
     registry.attestTwin(twin, STATEMENT, sender=attester)
     registry.attestTwin(2, STATEMENT, sender=attester)
     registry.attestTwin(twin, STATEMENT, sender=other)
-    tx = registry.attestTwin(twin, STATEMENT, sender=model)  # a model may attest herself; verifiers decide whom to trust
+    # a model may attest her own twin: verifiers decide whom they trust
+    tx = registry.attestTwin(twin, STATEMENT, sender=model)
     assert tx.events[0].owner == model.address
     assert all(registry.attestedAt(t, a) > 0 for t, a in [(twin, attester), (2, attester), (twin, other)])
     assert registry.attestedAt(2, other) == 0

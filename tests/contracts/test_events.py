@@ -1,7 +1,6 @@
 """The registry's logs: counts().events equals the number of logs it emitted, so an indexer can prove it saw
 every one; and a log filter on an event's signature returns only real events of that type."""
 import ape
-import pytest
 from eth_account import Account
 from eth_utils import keccak
 
