@@ -1,0 +1,87 @@
+"""A perceptual match is not an authorisation: derivatives and forgeries of a recorded image, through
+the CLI against a real chain, judged by a verifier that trusts the model."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import Cli, _names
+from consentry import hashing, imaging
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, photos, local_node):
+    """A unique look (a region of the coffee photo, 1080 px wide) published under a trusted model's license."""
+    cli = Cli()
+    d = tmp_path_factory.mktemp("derivatives")
+    model, brand = f"dmodel{next(_names)}", f"dbrand{next(_names)}"
+    model_addr = cli.json("account", "create", model, "--fund")["address"]
+    cli.run("account", "create", brand, "--fund")
+    look = d / "look.jpg"
+    im = Image.open(photos["coffee"]).convert("RGB")
+    w, h = im.size
+    im.crop((int(0.1 * w), 0, w, int(0.9 * h))).resize((1080, 1080 * 9 // 9), Image.Resampling.LANCZOS).save(
+        look, quality=92)
+    capture = d / "capture.jpg"
+    Image.open(photos["rocket"]).crop((0, 0, 200, 260)).save(capture, quality=90)
+    twin = cli.json("twin", "register", capture, "--as", model)["twin_id"]
+    lic = cli.json("license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "WW",
+                   "--transforms", "outfit", "--for", "30d", "--as", model)["license_id"]
+    pub = cli.json("publish", look, "--license", lic, "--channel", "social", "--territory", "FR",
+                   "--transform", "outfit", "--as", brand)
+    index = d / "index.db"
+    cli.json("--index", index, "sync")
+    verifier = {"CONSENTRY_HOME": str(d / "verifier")}
+    cli.run("trust", "add", model_addr, "--name", "Ana", env=verifier)
+    return {"cli": cli, "d": d, "look": look, "lic": lic, "tx": pub["tx"], "index": index, "verifier": verifier,
+            "phash": int(pub["images"][0]["phash"], 16)}
+
+
+def verify(s, *paths, code=3, extra=()):
+    out = s["cli"].run("--json", "--index", s["index"], "verify", *extra, *paths, code=code, env=s["verifier"])
+    return json.loads(out.stdout)["results"]
+
+
+def test_a_recoloured_outfit_is_a_derivative_of_the_record_not_authorised(recorded, tmp_path):
+    im = Image.open(recorded["look"]).convert("RGB")
+    rng = np.random.default_rng(7)
+    mask = imaging.torso_mask(im.size, rng)
+    fake = tmp_path / "recoloured.jpg"
+    imaging.recolour(im, mask, 180).save(fake, quality=88)
+    assert hashing.hamming(hashing.fingerprint(fake).phash, recorded["phash"]) <= 8  # a pHash candidate
+    explain = tmp_path / "explain"
+    (r,) = verify(recorded, fake, extra=["--explain", explain])
+    assert r["verdict"] == "derivative" and r["match"] == "perceptual"
+    assert r["license_id"] == recorded["lic"] and r["tx"] == recorded["tx"]
+    assert r["second_stage"]["confirmed"] is False and r["second_stage"]["regions"]
+    assert any("not covered by that record" in x for x in r["reasons"])
+    png = Image.open(r["explain"])
+    assert png.format == "PNG" and png.width > 1.5 * png.height * 0.5
+    out = recorded["cli"].run("--index", recorded["index"], "verify", fake, code=3, env=recorded["verifier"]).stdout
+    assert "DERIVATIVE" in out and "very likely" not in out
+
+
+def test_a_forged_phash_of_another_photo_is_never_authorised(recorded, photos, tmp_path):
+    forged = imaging.forge_phash(Image.open(photos["astronaut"]).convert("RGB").resize((1080, 1080)),
+                                 recorded["phash"])
+    path = tmp_path / "forged.png"
+    forged.save(path)
+    assert hashing.hamming(hashing.fingerprint(path).phash, recorded["phash"]) <= 2  # the forgery worked
+    (r,) = verify(recorded, path)
+    assert r["verdict"] in ("derivative", "unknown") and r["verdict"] != "authorised"
+    if r["verdict"] == "derivative":
+        assert r["second_stage"]["confirmed"] is False
+
+
+def test_copies_of_the_record_are_authorised_with_second_stage_figures(recorded, tmp_path):
+    v = imaging.variants(recorded["look"])
+    paths = []
+    for name in ("jpeg-q50", "resize-50%", "mirrored", "crop-2.5%"):
+        p = tmp_path / f"{name}.jpg"
+        p.write_bytes(v[name])
+        paths.append(p)
+    results = verify(recorded, *paths, code=0)
+    for r in results:
+        assert r["verdict"] == "authorised" and r["match"] == "perceptual", r
+        assert r["second_stage"]["confirmed"] is True and r["second_stage"]["summary"]
