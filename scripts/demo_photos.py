@@ -15,6 +15,8 @@ PHOTOS = {
     "campaign/look-02.jpg": "rocket",
     "campaign/look-03.jpg": "chelsea",
     "campaign/look-04.jpg": "hubble_deep_field",
+    "campaign/look-05.jpg": "moon",
+    "brand/own-capture.jpg": "grass",
     "found/never-registered.jpg": "immunohistochemistry",
 }
 
@@ -31,9 +33,16 @@ def main(out: Path) -> None:
 
 
 def copies(src: Path, out: Path) -> None:
+    """A copy re-encoded and resized, one stripped of metadata, and an unlicensed variant: the
+    outfit recoloured (hue turned half-way round over the lower middle)."""
+    import numpy as np
+
     v = imaging.variants(src)
     (out / "look-01-recompressed-resized.jpg").write_bytes(v["q75-resize-q60"])
     (out / "look-01-metadata-stripped.jpg").write_bytes(v["metadata-stripped"])
+    im = Image.open(src).convert("RGB")
+    mask = imaging.torso_mask(im.size, np.random.default_rng(7))
+    imaging.recolour(im, mask, 180).save(out / "look-01-outfit-recoloured.jpg", quality=88)
 
 
 if __name__ == "__main__":
