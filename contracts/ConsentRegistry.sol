@@ -376,9 +376,9 @@ contract ConsentRegistry is IConsentRegistry {
         if (t.validUntil > t.validFrom && t.validUntil - t.validFrom > m.maxDuration) {
             revert MandateExceeded(t.twinId, agent, "duration");
         }
-        // the mandate bounds the span, not only each license: no chain of forward-dated licenses
+        // the mandate bounds the span, not only each license: a license starts before the mandate
+        // expires and (by the duration cap) ends by expiry + maxDuration — no chain of forward-dated licenses
         if (t.validFrom >= m.expiry) revert MandateExceeded(t.twinId, agent, "start");
-        if (uint256(t.validUntil) > uint256(m.expiry) + m.maxDuration) revert MandateExceeded(t.twinId, agent, "end");
         if (t.channels & ~m.channels != 0) revert MandateExceeded(t.twinId, agent, "channels");
         if (t.transforms & ~m.transforms != 0) revert MandateExceeded(t.twinId, agent, "transforms");
         if (!_territoriesWithin(t.territories, m.territories)) revert MandateExceeded(t.twinId, agent, "territories");

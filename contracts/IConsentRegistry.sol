@@ -165,8 +165,8 @@ interface IConsentRegistry {
     /// @notice Thrown when the licensee is the zero address.
     error InvalidLicensee();
     /// @notice Thrown when an agent's grant exceeds its mandate; `cap` names the cap: "duration",
-    /// "start" (on or after the mandate's expiry), "end" (after expiry + maxDuration), "channels",
-    /// "transforms", "territories", "uses" or "fee".
+    /// "start" (on or after the mandate's expiry), "channels", "transforms", "territories", "uses"
+    /// or "fee". Start and duration together keep every agent's license inside expiry + maxDuration.
     error MandateExceeded(uint256 twinId, address agent, string cap);
     /// @notice Thrown when a signed offer's deadline has passed.
     error OfferExpired(uint256 deadline, uint40 nowTime);

@@ -109,6 +109,12 @@ def test_a_log_that_does_not_fit_the_abi_is_skipped_and_reported_not_fatal(cli, 
         out = cli.json("--network", proxy.url, "--registry", registry, "--index", tmp_path / "i.db", "sync")
     assert len(out["problems"]) == 1 and "LicenseGranted" in out["problems"][0]
     assert out["counts"]["licenses"] == 0 and out["counts"]["twins"] == 1
+    # verify warns that the index it answers from skipped something
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), "red").save(tmp_path / "x.png")
+    v = cli.json("--index", tmp_path / "i.db", "verify", tmp_path / "x.png", code=3)
+    assert "skipped 1 registry log(s)" in v["warnings"][0]
     # --check against the honest chain names what the index misses
     bad = cli.json("--network", url, "--registry", registry, "--index", tmp_path / "i.db", "sync", "--check", code=1)
     assert "licenses" in bad["error"]

@@ -1047,8 +1047,11 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
                 r["explain"] = _explain(explain_dir, p, len(results), ss)
             results.append(r)
             bar.update(1)
-    emit({"results": results, "at": v.at, "index": str(path)},
-         [line for r in results for line in _verdict_lines(r)])
+    skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
+    warnings = ([f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
+                 "check it with `consentry sync --check` against another endpoint"] if skipped else [])
+    emit({"results": results, "at": v.at, "index": str(path), "warnings": warnings},
+         [line for r in results for line in _verdict_lines(r)] + [f"warning: {w}" for w in warnings])
     return EXIT_OK if all(r["verdict"] == AUTHORISED for r in results) else EXIT_NOT_AUTHORISED
 
 

@@ -9,7 +9,6 @@ def _channel(i: int) -> str:
 
 
 _CAPS = {"start": "start (on or after the mandate's expiry)",
-         "end": "end (later than the mandate's expiry plus its longest license)",
          "uses": "number of uses (above the mandate's cap, or unlimited)"}
 
 
