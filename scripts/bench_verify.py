@@ -38,7 +38,7 @@ def build_index(path: Path, n: int, real_fp) -> None:
     db.execute("DROP INDEX publications_pixels")
     with db.atomic():
         for k, v in {"registry": "0x" + "ab" * 20, "chain_id": 31337, "genesis": "0x00", "deploy_block": 0,
-                     "synced_block": 1000, "generation": 1}.items():
+                     "synced_block": 1000, "generation": 1, "index_id": f"bench-{n}"}.items():
             index.set_meta(db, k, v)
         db.execute("INSERT INTO twins VALUES (1, ?, ?, 1, ?, '', 1, 1700000000, '0x01')",
                    ["0x" + "11" * 20, "0x" + "22" * 32, "0x" + "33" * 32])
@@ -64,9 +64,10 @@ def build_index(path: Path, n: int, real_fp) -> None:
         print(f"  built {done:,} / {n:,} publications", file=sys.stderr)
     with db.atomic():
         conn.execute("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel, territory,"
-                     " transforms, use_number, block, block_time, tx, log_index) VALUES (1,?,?,?,0,131,0,?,9,"
-                     "1700000000,'0x04',0)",
-                     [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.phash), n + 1])
+                     " transforms, use_number, block, block_time, tx, log_index, signature) VALUES (1,?,?,?,0,131,0,"
+                     "?,9,1700000000,'0x04',0,?)",
+                     [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.phash), n + 1,
+                      real_fp.signature])
     print("  creating indexes", file=sys.stderr)
     conn.execute("CREATE INDEX publications_content ON publications(content_hash)")
     conn.execute("CREATE INDEX publications_pixels ON publications(pixel_prefix)")
@@ -126,14 +127,19 @@ print(json.dumps({{"exact": statistics.median(ex), "perceptual": statistics.medi
 
 
 def verify_cold(path: Path, image: Path, runs: int = 7) -> tuple[float, list[float]]:
+    """A verifier that trusts the synthetic twin's owner (so the copy comes out authorised)."""
     consentry = str(Path(sys.executable).with_name("consentry"))
+    env = {**os.environ, "CONSENTRY_HOME": str(CACHE / "verifier")}
+    subprocess.run([consentry, "trust", "add", "0x" + "11" * 20, "--name", "bench model"], env=env, check=True,
+                   capture_output=True)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
         r = subprocess.run([consentry, "--json", "--index", str(path), "verify", str(image)],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, env=env)
         times.append((time.perf_counter() - t) * 1e3)
-        assert r.returncode == 0 and json.loads(r.stdout)["results"][0]["match"] == "perceptual", r.stdout + r.stderr
+        res = json.loads(r.stdout)["results"][0]
+        assert r.returncode == 0 and res["match"] == "perceptual" and res["verdict"] == "authorised", r.stdout
     return statistics.median(times), times
 
 
@@ -179,7 +185,7 @@ def main() -> int:
         shutil.rmtree(CACHE)
         CACHE.mkdir(parents=True)
     real_fp, copy = sample_images(CACHE / "images")
-    small, large = CACHE / f"index-{n1}.db", CACHE / f"index-{n10}.db"
+    small, large = CACHE / f"index-v2-{n1}.db", CACHE / f"index-v2-{n10}.db"
     build_index(small, n1, real_fp)
     cold, cold_runs = verify_cold(small, copy)
     build_index(large, n10, real_fp)

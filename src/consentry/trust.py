@@ -65,7 +65,7 @@ def load() -> list[Trusted]:
                 raise ValueError("added_at")
         except (KeyError, TypeError, ValueError) as err:
             raise FileProblem(f"{p}: entries[{i}] is not a valid trust entry ({err}): fix or delete it") from None
-        out.append(Trusted(_checksum(addr), name, role, added))
+        out.append(Trusted(addr, name, role, added))  # checksummed when added; compared in lower case
     return out
 
 
@@ -84,11 +84,12 @@ def add(address: str, name: str, role: str = "model") -> Trusted:
         raise UsageError(f"a trusted name is printable text of 1 to {MAX_NAME} characters")
     entries = load()
     addr = _checksum(address)
+    entries = [e for e in entries if e.address.lower() != addr.lower() or e.role != role]
     for e in entries:
         if e.name == name and e.address != addr:
             raise UsageError(f"the name {name!r} is already used for {e.address}: choose another")
     entry = Trusted(addr, name, role, int(time.time()))
-    entries = [e for e in entries if not (e.address == addr and e.role == role)] + [entry]
+    entries = entries + [entry]
     _save(entries)
     return entry
 
