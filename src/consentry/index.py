@@ -185,6 +185,7 @@ class _EventShape:
     name: str
     indexed: tuple[tuple[str, str], ...]  # (name, type) in topic order
     data: tuple[tuple[str, str], ...]  # (name, type) in data order
+    static: bool  # every data field is one static word (decoded without eth_abi)
 
 
 @lru_cache(maxsize=1)
@@ -198,10 +199,10 @@ def _event_table() -> dict[str, _EventShape]:
     for item in abi():
         if item["type"] == "event" and not item.get("anonymous"):
             sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+            data = tuple((i["name"], i["type"]) for i in item["inputs"] if not i["indexed"])
             out["0x" + keccak(sig.encode()).hex()] = _EventShape(
-                item["name"],
-                tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]),
-                tuple((i["name"], i["type"]) for i in item["inputs"] if not i["indexed"]))
+                item["name"], tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]), data,
+                not any(t in ("string", "bytes") or t.endswith("]") for _, t in data))
     return out
 
 
@@ -209,26 +210,38 @@ class _Undecodable(Exception):
     pass
 
 
+@lru_cache(maxsize=None)
+def _limit(typ: str) -> tuple[int, int]:
+    """(kind, bound) of a static type: 0 uintN (value < bound), 1 address, 2 bytesN (low-bits mask), 3 bool."""
+    if typ.startswith("uint"):
+        return 0, 1 << int(typ[4:] or 256)
+    if typ == "address":
+        return 1, 1 << 160
+    if typ.startswith("bytes") and typ != "bytes":
+        return 2, (1 << (8 * (32 - int(typ[5:])))) - 1
+    if typ == "bool":
+        return 3, 2
+    raise _Undecodable(f"unsupported type {typ}")
+
+
 def _static(word: int, typ: str):
     """A 32-byte ABI word as a value of a static type, refusing non-canonical padding."""
-    if typ.startswith("uint"):
-        if word >> int(typ[4:] or 256):
+    kind, bound = _limit(typ)
+    if kind == 0:
+        if word >= bound:
             raise _Undecodable(f"{typ} out of range")
         return word
-    if typ == "address":
-        if word >> 160:
+    if kind == 2:
+        if word & bound:
+            raise _Undecodable(f"{typ} has non-zero padding")
+        return word.to_bytes(32, "big")[:32 - (bound.bit_length() // 8)]
+    if kind == 1:
+        if word >= bound:
             raise _Undecodable("address out of range")
         return _addr(word)
-    if typ.startswith("bytes") and typ != "bytes":
-        n = int(typ[5:])
-        if n < 32 and word & ((1 << (8 * (32 - n))) - 1):
-            raise _Undecodable(f"{typ} has non-zero padding")
-        return word.to_bytes(32, "big")[:n]
-    if typ == "bool":
-        if word > 1:
-            raise _Undecodable("bool out of range")
-        return bool(word)
-    raise _Undecodable(f"unsupported type {typ}")
+    if word >= bound:
+        raise _Undecodable("bool out of range")
+    return bool(word)
 
 
 def decode_log(log: dict, shape: _EventShape) -> dict:
@@ -243,8 +256,8 @@ def decode_log(log: dict, shape: _EventShape) -> dict:
         data = bytes.fromhex(log["data"][2:])
     except ValueError:
         raise _Undecodable("malformed topic or data hex") from None
-    types = [t for _, t in shape.data]
-    if any(t in ("string", "bytes") or t.endswith("]") for t in types):
+    if not shape.static:
+        types = [t for _, t in shape.data]
         from eth_abi import decode
 
         try:
@@ -254,8 +267,8 @@ def decode_log(log: dict, shape: _EventShape) -> dict:
         for (name, typ), v in zip(shape.data, values):
             args[name] = _addr(int(v, 16)) if typ == "address" else v
     else:
-        if len(data) != 32 * len(types):
-            raise _Undecodable(f"{shape.name} data of {len(data)} bytes, expected {32 * len(types)}")
+        if len(data) != 32 * len(shape.data):
+            raise _Undecodable(f"{shape.name} data of {len(data)} bytes, expected {32 * len(shape.data)}")
         for i, (name, typ) in enumerate(shape.data):
             args[name] = _static(_word(data, i), typ)
     return args
