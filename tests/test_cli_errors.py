@@ -188,3 +188,17 @@ def test_errors_in_json_mode_are_one_object(cli, tmp_path):
     r = cli.run("--json", "verify", tmp_path / "missing.jpg", code=1)
     out = json.loads(r.stdout)
     assert out["exit_code"] == 1 and "no such file" in out["error"] and out["schema_version"] == 1
+
+
+def test_global_options_work_after_the_subcommand_too(cli, tmp_path):
+    """People type flags where they think of them: `consentry verify x.jpg --json`."""
+    import json
+
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), "blue").save(tmp_path / "x.png")
+    r = cli.run("verify", tmp_path / "x.png", "--index", tmp_path / "none.db", "--json", code=1)
+    out = json.loads(r.stdout)
+    assert "run `consentry sync` first" in out["error"] and out["exit_code"] == 1
+    r = cli.run("verify", tmp_path / "x.png", f"--index={tmp_path / 'none.db'}", "--json", code=1)
+    assert json.loads(r.stdout)["exit_code"] == 1

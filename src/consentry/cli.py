@@ -68,10 +68,38 @@ def note(text: str) -> None:
         click.echo(text, err=True)
 
 
+GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index")
+GLOBAL_FLAGS = ("--json",)
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Global options are accepted anywhere on the line (`consentry verify x.jpg --json`), as with
+    git and gh: move the ones given after the subcommand to the front. No subcommand has options of
+    these names, so nothing is taken from one; `--` ends the options."""
+    front, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest += argv[i:]
+            break
+        name = a.split("=", 1)[0]
+        if a in GLOBAL_FLAGS:
+            front.append(a)
+        elif name in GLOBAL_VALUE_OPTIONS and "=" in a:
+            front.append(a)
+        elif a in GLOBAL_VALUE_OPTIONS and i + 1 < len(argv):
+            front += [a, argv[i + 1]]
+            i += 1
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
+
+
 class ConsentryGroup(click.Group):
     def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
-        argv = list(args) if args is not None else sys.argv[1:]
+        argv = hoist_global_options(list(args) if args is not None else sys.argv[1:])
         args = argv
         try:
             rv = super().main(argv, *rest, **kwargs)
