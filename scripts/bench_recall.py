@@ -4,9 +4,9 @@ photographs.
 Photos: every distinct photograph scikit-image ships offline, plus the four quadrants of the larger
 ones as further distinct images. Each photo is "published": its pHash indexed (the candidate key) and
 its 32-byte second-stage signature recorded. Every query is looked up with verify's own candidate
-search (as-is, mirrored and crop-compensated pHash variants, the real multi-index search, threshold
-8), then each candidate is checked with `signature.confirm` against its recorded signature; the best
-confirmed candidate wins.
+search (as-is, mirrored and crop-compensated pHash variants, the real multi-index search,
+matcher.DEFAULT_THRESHOLD), then each candidate is checked with `signature.confirm` against its
+recorded signature; the best confirmed candidate wins.
 
 - copies (re-encodes, resizes, tone changes, greyscale, mirror, caption, metadata stripped, crops even
   and uneven) should be *confirmed* as their original;

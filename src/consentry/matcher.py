@@ -19,7 +19,7 @@ import numpy as np
 BANDS = 4
 BAND_BITS = 16
 MAX_RADIUS = 11  # what the band lookup guarantees to find
-DEFAULT_THRESHOLD = 8
+DEFAULT_THRESHOLD = 11
 
 
 @lru_cache(maxsize=1)
