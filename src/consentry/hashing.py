@@ -67,11 +67,11 @@ def _dct_matrix() -> np.ndarray:
 
 
 def _bits(low: np.ndarray) -> int:
-    bits = (low > np.median(low)).flatten()
-    value = 0
-    for b in bits:
-        value = (value << 1) | int(b)
-    return value
+    """Each coefficient above the median (of all 64) is a 1, row-major, first coefficient the MSB."""
+    flat = low.ravel()
+    s = np.sort(flat)
+    median = (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2  # np.median's value, without its overhead
+    return int.from_bytes(np.packbits(flat > median).tobytes(), "big")
 
 
 def _low_dct(grey32: np.ndarray) -> np.ndarray:
@@ -179,6 +179,7 @@ def _pad_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ..
 
 
 PAD_HYPOTHESES = _pad_hypotheses()
+VARIANT_PX = 128  # the crop variants are computed from a copy reduced to about this many pixels a side
 
 
 def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
@@ -191,7 +192,7 @@ def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
     grey = im.convert("L")
     low = _low_dct(_grey32(grey))
     out = [("as-is", _bits(low)), ("mirrored", mirror_phash_from_low(low))]
-    factor = max(1, min(grey.size) // 256)
+    factor = max(1, min(grey.size) // VARIANT_PX)
     arr = np.asarray(grey.reduce(factor) if factor > 1 else grey)
     h, w = arr.shape
     seen = {out[0][1]}

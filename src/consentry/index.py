@@ -25,7 +25,6 @@ from typing import Callable
 
 from . import config
 from .errors import ChainError, FileProblem, IndexError_
-from .rpc import request
 
 # ---------------------------------------------------------------- schema and migrations
 
@@ -449,6 +448,8 @@ class Syncer:
         self.range_size, self.progress = range_size, progress
 
     def rpc(self, method, params=None):
+        from .rpc import request
+
         return request(self.rpc_url, method, params, timeout=60)
 
     def rpc_batch(self, calls):
