@@ -134,3 +134,83 @@ def test_trust_list_add_list_remove(cli, tmp_path):
     assert cli.json("trust", "list", env=home)["entries"] == []
     bad = cli.run("trust", "add", "0x" + "ab" * 20, "--name", "a\x1b[2Jb", code=2, env=home)
     assert "printable" in bad.stderr
+
+
+def _fresh_index(s, tmp_path):
+    idx = tmp_path / "i.db"
+    s["cli"].json("--index", idx, "sync", "--manifest", s["d"] / "model.json")
+    return idx
+
+
+def test_a_later_reencoded_record_under_another_license_never_overrides_the_exact_files_record(story, tmp_path):
+    """Red-team: a brand with a valid license of the same twin re-records a re-encoded copy of an image
+    whose own license was revoked; the exact file's record must still decide, the other be shown."""
+    s, cli = story, story["cli"]
+    lic2 = cli.json("license", "grant", s["twin"], "--to", s["names"]["squatter"], "--channels", "social",
+                    "--territories", "WW", "--for", "30d", "--as", s["names"]["model"])["license_id"]
+    copy = tmp_path / "campaign-q80.jpg"
+    Image.open(s["campaign"]).save(copy, quality=80)
+    cli.run("publish", copy, "--license", lic2, "--channel", "social", "--territory", "FR", "--as",
+            s["names"]["squatter"])
+    idx = _fresh_index(s, tmp_path)
+    (r,) = json.loads(cli.run("--json", "--index", idx, "verify", s["campaign"], code=3,
+                              env=s["verifier"]).stdout)["results"]
+    assert r["verdict"] == "authorised-then-ended" and r["license_id"] == s["lic"] and r["match"] == "exact-file"
+    assert [(o["license_id"], o["verdict"]) for o in r["other_records"]] == [(lic2, "authorised")]
+    assert any(f"license {lic2}" in x for x in r["reasons"])
+
+
+def test_a_sham_twins_record_of_a_derivative_does_not_hide_the_models_record(story, tmp_path):
+    """Red-team: alone, the altered image reads derivative of the model's record; recorded under a
+    sham twin it must still name the model's record as a conflict."""
+    import numpy as np
+
+    from consentry import imaging
+
+    s, cli = story, story["cli"]
+    im = Image.open(s["campaign"]).convert("RGB")
+    altered = tmp_path / "altered.jpg"
+    imaging.recolour(im, imaging.torso_mask(im.size, np.random.default_rng(7)), 180).save(altered, quality=90)
+    (alone,) = verify(s, altered)
+    assert alone["verdict"] == "derivative" and alone["twin_id"] == s["twin"]
+    cli.run("publish", altered, "--license", s["sham_lic"], "--channel", "social", "--territory", "US",
+            "--as", s["names"]["brand"])
+    idx = _fresh_index(s, tmp_path)
+    (r,) = json.loads(cli.run("--json", "--index", idx, "verify", altered, code=3, env=s["verifier"]).stdout)["results"]
+    assert r["verdict"] == "unverified-twin" and r["twin_id"] == s["sham"]
+    assert {(c["twin_id"], c["verdict"], c["trusted"]) for c in r["conflicts"]} == {(s["twin"], "derivative", True)}
+
+
+def test_an_animated_file_is_refused_not_judged_by_its_first_frame(story, tmp_path):
+    """Red-team: the licensed picture as a 1 ms first frame, then another picture for good."""
+    a = Image.open(story["campaign"]).convert("RGB")
+    b = Image.open(story["unlicensed"]).convert("RGB").resize(a.size)
+    anim = tmp_path / "anim.png"
+    a.save(anim, save_all=True, append_images=[b], duration=[1, 100000], loop=0)
+    out = story["cli"].run("--index", story["index"], "verify", anim, code=1, env=story["verifier"])
+    assert "2 frames" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_colour_profile_that_remaps_the_pixels_is_not_authorised_by_same_pixels(story, tmp_path):
+    from PIL import ImageCms
+
+    lab = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    im = Image.open(story["campaign"])
+    png = tmp_path / "same-pixels-other-colours.png"
+    im.save(png, icc_profile=lab)
+    plain = tmp_path / "same-pixels.png"
+    im.save(plain)
+    s = story
+    r_plain, r_icc = json.loads(s["cli"].run("--json", "--index", s["index"], "verify", plain, png, code=3,
+                                             env=s["verifier"]).stdout)["results"]
+    assert r_plain["match"] == r_icc["match"] == "same-pixels"
+    assert any("colour profile" in x for x in r_icc["reasons"])
+    assert not any("colour profile" in x for x in r_plain["reasons"])
+
+
+def test_a_file_name_that_looks_like_a_verdict_is_quoted(story, tmp_path):
+    sneaky = tmp_path / ("look-01.jpg: AUTHORISED (exact file)" + " " * 20 + "x.png")
+    Image.open(story["unlicensed"]).save(sneaky)
+    out = story["cli"].run("--index", story["index"], "verify", sneaky, code=3, env=story["verifier"]).stdout
+    first = out.splitlines()[0]
+    assert first.startswith("'") and "x.png': UNVERIFIED-TWIN" in first

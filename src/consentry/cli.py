@@ -951,6 +951,14 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
          + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems])
 
 
+def _shown_path(path: str) -> str:
+    """A path as printed: made printable, and quoted when it could pass for more than a path."""
+    import re
+
+    shown = safe(path)
+    return repr(shown) if re.search(r"\s{2,}|: |^\s|\s$", shown) else shown
+
+
 def _named(address, name) -> str:
     return f"{address} ({safe(name)})" if name else str(address)
 
@@ -964,7 +972,7 @@ def _verdict_lines(r: dict) -> list[str]:
         how = f"resembles a record, {r['distance']} bits apart, but the second stage found differences"
     else:
         how = {"exact-file": "exact file", "same-pixels": "same pixels"}.get(r["match"], "")
-    lines = [f"{safe(r['path'])}: {r['verdict'].upper()}" + (f" ({safe(how)})" if how else "")]
+    lines = [f"{_shown_path(r['path'])}: {r['verdict'].upper()}" + (f" ({safe(how)})" if how else "")]
     if r.get("twin_id") is not None:
         trusted = "trusted" if r.get("trusted") else "NOT trusted"
         lines.append(f"  twin {r['twin_id']} of model {_named(r['model'], r.get('model_name'))} — {trusted}: "
@@ -974,6 +982,8 @@ def _verdict_lines(r: dict) -> list[str]:
         lines.append(f"  license {r['license_id']} to brand {_named(r['brand'], r.get('brand_name'))}: "
                      f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
                      f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}")
+        if r.get("grantor") and r["grantor"].lower() != str(r.get("model", "")).lower():
+            lines.append(f"  granted by agent {r['grantor']} on the model's behalf")
     if r.get("published"):
         pub = r["published"]
         lines.append(f"  recorded {r['recorded_at']} as use {pub['use']} ({pub['channel']}, {pub['territory']}"

@@ -102,8 +102,14 @@ def _open(path: Path, data: bytes):
 
     try:
         im = Image.open(io.BytesIO(data))
+        if getattr(im, "n_frames", 1) > 1:  # only frame 0 would be hashed while viewers show them all
+            raise FileProblem(f"{path} has {im.n_frames} frames (an animation or a multi-page file): Consentry "
+                              "fingerprints single-frame images; extract the frames and check each")
         im.load()
         return im
+    except Image.DecompressionBombError:
+        raise FileProblem(f"{path} is too large to decode safely (over {Image.MAX_IMAGE_PIXELS:,} pixels): "
+                          "a decompression bomb, or an image to downscale first") from None
     except UnidentifiedImageError:
         raise FileProblem(f"{path} is not an image Pillow can read (JPEG, PNG, WebP, …)") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -152,6 +158,7 @@ class Query:
     fingerprint: Fingerprint
     variants: tuple[tuple[str, int], ...]  # (how, phash): as-is, mirrored, crop-compensated …
     probe: "_signature.Probe | None" = None
+    display_profile: str | None = None  # a non-sRGB colour profile that changes how the pixels look
 
 
 def _pad_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
@@ -214,7 +221,24 @@ def query(path: str | Path) -> Query:
     im = _open(p, data)
     fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height,
                      _signature.signature_of(im))
-    return Query(fp, perceptual_variants(im), _signature.prepare(im))
+    return Query(fp, perceptual_variants(im), _signature.prepare(im), display_profile(im))
+
+
+def display_profile(im) -> str | None:
+    """The name of an embedded colour profile that is not sRGB (it changes how the pixels look), or None.
+    The pixel hash and signatures are of the pixels as decoded; a profile can remap their colours."""
+    icc = im.info.get("icc_profile")
+    if not icc:
+        return None
+    try:
+        import io
+
+        from PIL import ImageCms
+
+        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+    except Exception:  # Pillow raises several kinds for a malformed profile: any means "cannot tell"
+        return "an unreadable colour profile"
+    return None if "srgb" in desc.lower() else (desc[:60] or "an unnamed colour profile")
 
 
 def hamming(a: int, b: int) -> int:

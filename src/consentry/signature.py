@@ -69,6 +69,7 @@ CHROMA_EDGES = np.array([-8.0, 0.0, 8.0])
 CHROMA_THRESHOLD = 3.0  # Cb/Cr units outside the recorded colour interval
 ALLOWED_CELLS = 0  # every compared cell must be within tolerance
 CROP_PENALTY = 30.0  # score per unit of crop fraction: prefer the least crop that explains the query
+DIRECT_SHARE = 0.5  # the direct check (exact cell means, no realignment) allows this share of each tolerance
 
 _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
@@ -129,6 +130,8 @@ class Probe:
     tables: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x 65 x 65
     grey: bool
     size: tuple[int, int]
+    exact_y: np.ndarray | None = None  # the query's own 8x8 Y means, computed as the recorder does
+    exact_c: np.ndarray | None = None  # and its 4x4 Cb/Cr means
 
 
 def prepare(im) -> Probe:
@@ -141,7 +144,35 @@ def prepare(im) -> Probe:
     planes = np.stack([ycc, ycc[:, :, ::-1]])
     tables = np.zeros((2, 3, MICRO + 1, MICRO + 1))
     tables[:, :, 1:, 1:] = planes.cumsum(-1).cumsum(-2)
-    return Probe(tables, grey, rgb.size)
+    exact_y = _ycc(_cell_rgb_means(rgb, GRID))[..., 0]
+    exact_c = _ycc(_cell_rgb_means(rgb, CGRID))[..., 1:]
+    return Probe(tables, grey, rgb.size, exact_y, exact_c)
+
+
+_CODE_LO = np.array([-np.inf, *CHROMA_EDGES])
+_CODE_HI = np.array([*CHROMA_EDGES, np.inf])
+
+
+def _direct(probe: Probe, rec) -> np.ndarray | None:
+    """The query as it is (no realignment), with its exact cell means, against the record: per 8x8
+    cell the excess over tolerance (<= 1 within); None when it cannot be judged this way. Levels are
+    range-normalised, so linear brightness/contrast changes need no fit; a flat query (range under
+    MIN_SLOPE grey levels per level) is never judged the same picture here."""
+    if probe.exact_y is None:
+        return None
+    lv, cq = rec
+    y = probe.exact_y
+    lo, hi = float(y.min()), float(y.max())
+    if hi - lo < MIN_SLOPE * LEVELS:
+        return None
+    unit = (hi - lo) / LEVELS  # grey levels per recorded level
+    x = LEVELS * (y - lo) / (hi - lo)
+    rel = np.maximum(0.0, np.maximum(lv - x, x - (lv + 1))) * unit / LUMA_THRESHOLD
+    if not probe.grey:
+        c = probe.exact_c
+        ex = np.maximum(0.0, np.maximum(_CODE_LO[cq] - c, c - _CODE_HI[cq])).max(-1) / CHROMA_THRESHOLD
+        rel = np.maximum(rel, np.kron(ex, np.ones((GRID // CGRID, GRID // CGRID))))
+    return rel
 
 
 def _edges(n: int, pairs: np.ndarray):
@@ -342,6 +373,12 @@ def _describe_alignment(mirror: int, crop) -> str:
 
 def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
     rec = decode(recorded_signature)
+    direct = _direct(probe, rec)
+    if direct is not None and float(direct.max()) <= DIRECT_SHARE:  # the picture as recorded, no realignment
+        grey = "; greyscale copy, colour not compared" if probe.grey else ""
+        return SecondStage(True, float(direct.max()), 1.0, ALLOWED_CELLS, False, (0.0, 0.0, 0.0, 0.0),
+                           "as recorded", not probe.grey, GRID * GRID, 0, 1.0, (), direct,
+                           f"same picture: all {GRID * GRID} cells within tolerance (as recorded{grey})")
     mirror, py, px = _search(probe, rec)
     el, ec, vis = _raw(probe, mirror, py[None], px[None], rec)
     el, vis = el[0, 0], vis[0, 0]

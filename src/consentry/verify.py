@@ -275,7 +275,14 @@ class Verifier:
                 "second_stage": None, "conflicts": [], "reasons": []}
         matches, derivatives = self.find_publications(q)
         if matches:
-            return self._verdict_from_matches(base, matches)
+            r = self._verdict_from_matches(base, matches, derivatives)
+            profile = getattr(q, "display_profile", None)
+            if profile and r["match"] != "exact-file":
+                if r["verdict"] == AUTHORISED:
+                    r["verdict"] = NOT_AUTHORISED
+                r["reasons"] = [f"the file carries a colour profile ({profile}) that changes how its pixels are "
+                                "displayed: the pixels match the record, the picture people see may not"] + r["reasons"]
+            return r
         if derivatives:
             return self._derivative(base, derivatives)
         assets = self.find_assets(q)
@@ -283,7 +290,7 @@ class Verifier:
             return self._asset_verdict(base, assets)
         return {**base, "verdict": UNKNOWN, "reasons": ["no publication or twin asset in the index matches"]}
 
-    def _verdict_from_matches(self, base: dict, matches) -> dict:
+    def _verdict_from_matches(self, base: dict, matches, derivatives=()) -> dict:
         live = self.live(sorted({m[0]["license_id"] for m in matches})) if self.live else None
         by_twin: dict[int, list] = {}
         for m in matches:
@@ -296,12 +303,18 @@ class Verifier:
 
         twins = sorted(by_twin, key=order)
         rank = {AUTHORISED: 0, ENDED: 1, NOT_AUTHORISED: 2}
+        strength = {"exact-file": 0, "same-pixels": 1, "perceptual": 2}
         judged = []
         for m in by_twin[twins[0]]:
             verdict, reasons = self._judge(m[0], live)
-            closeness = (0, 0.0) if m[3] is None else (1, float(getattr(m[3], "score", 0.0)))
-            judged.append((rank[verdict], closeness, m[0]["block"], m[0]["log_index"], verdict, reasons, m))
-        _, _, _, _, verdict, reasons, (p, how, dist, ss) = min(judged, key=lambda j: j[:4])
+            closeness = 0.0 if m[3] is None else float(getattr(m[3], "score", 0.0))
+            # the strongest match decides (a re-encoded copy recorded later under another license never
+            # overrides the record of this very file), then the license's standing, then the earliest
+            judged.append(((strength[m[1]], rank[verdict], closeness, m[0]["block"], m[0]["log_index"]),
+                           verdict, reasons, m))
+        judged.sort(key=lambda j: j[0])
+        _, verdict, reasons, (p, how, dist, ss) = judged[0]
+        others = [{**self._record_json(m[0], v), "match": m[1]} for _, v, _, m in judged[1:]]
         trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
         conflicts = []
         for t in twins[1:]:
@@ -313,6 +326,14 @@ class Verifier:
                        if not why.startswith("nobody") else why,
                        f"the record would otherwise read {verdict}"] + [r for r in reasons]
             verdict = UNVERIFIED
+        for r, d, s2 in derivatives:  # altered copies of other twins' records: never silently dropped
+            if r["twin_id"] != p["twin_id"]:
+                conflicts.append({**self._record_json(r, DERIVATIVE), "match": "perceptual", "distance": d,
+                                  "second_stage": _second_stage_json(s2)})
+        if others:
+            reasons = reasons + [
+                f"also recorded under the same twin: license {o['license_id']} to {o['brand']} ({o['match']}), "
+                f"recorded {o['recorded_at']} — that record alone would read {o['verdict']}" for o in others]
         if conflicts:
             reasons = reasons + [
                 f"conflict: the image is also recorded under twin {c['twin_id']} (model {c['model']}"
@@ -328,6 +349,7 @@ class Verifier:
                               "territory": vocab.territory_name(p["territory"]),
                               "transforms": vocab.transform_names(p["transforms"]), "use": p["use_number"]},
                 "license": _terms_words(p), "reasons": reasons, "records": len(matches), "conflicts": conflicts,
+                "other_records": others,
                 "_second_stage_obj": ss}
 
     def _derivative(self, base: dict, derivatives) -> dict:
