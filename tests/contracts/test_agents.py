@@ -106,14 +106,18 @@ def test_forward_dated_licenses_cannot_chain_past_the_mandate(registry, agent, b
     assert latest_end <= expiry + max_duration
 
 
-@pytest.mark.xfail(strict=True, reason="contract: 'end' is checked after 'duration' and 'start', which already "
-                                       "imply validUntil < expiry + maxDuration, so the 'end' cap is never named")
-def test_a_license_ending_past_expiry_plus_max_duration_is_refused_as_end(registry, agent, brand, twin, appoint):
+def test_start_and_duration_keep_every_agent_license_inside_expiry_plus_max_duration(registry, agent, brand, twin,
+                                                                                      appoint):
+    """The latest start an agent may give is just before expiry, the longest span maxDuration: a license
+    ending past expiry + maxDuration is refused by one of the two (there is no separate 'end' cap)."""
     expiry, max_duration = appoint(agent, days=30, max_days=30)[:2]
     terms = make_terms(twin, brand, expiry - DAY, days=1)
     terms = terms[:6] + (expiry + max_duration + 1,) + terms[7:]
-    with ape.reverts(registry.MandateExceeded, twinId=twin, agent=agent.address, cap="end"):
+    with ape.reverts(registry.MandateExceeded, twinId=twin, agent=agent.address, cap="duration"):
         registry.grantLicense(terms, sender=agent)
+    late = make_terms(twin, brand, expiry, days=1)
+    with ape.reverts(registry.MandateExceeded, twinId=twin, agent=agent.address, cap="start"):
+        registry.grantLicense(late, sender=agent)
 
 
 # ------------------------------------------------------------------ territories and uses
