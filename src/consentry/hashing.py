@@ -219,9 +219,11 @@ def query(path: str | Path) -> Query:
     p = Path(path)
     data = _read(p)
     im = _open(p, data)
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
+    means = _signature.cell_means(rgb)
     fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height,
-                     _signature.signature_of(im))
-    return Query(fp, perceptual_variants(im), _signature.prepare(im), display_profile(im))
+                     _signature.signature_of(rgb, means))
+    return Query(fp, perceptual_variants(im), _signature.prepare(rgb, means), display_profile(im))
 
 
 def display_profile(im) -> str | None:

@@ -74,20 +74,25 @@ DIRECT_SHARE = 0.5  # the direct check (exact cell means, no realignment) allows
 _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
 
 
-def _cell_rgb_means(im, n: int) -> np.ndarray:
-    rgb = im.convert("RGB")
+def cell_means(im) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB means on Grid(8), RGB means on Grid(4)) from one pass over the pixels: Grid(4)'s cell
+    boundaries floor(i*H/4) are Grid(8)'s floor(2i*H/8), so its sums are 2x2 blocks of Grid(8)'s."""
+    rgb = im if im.mode == "RGB" else im.convert("RGB")
     if rgb.width < GRID or rgb.height < GRID:
         from PIL import Image
 
         rgb = rgb.resize((max(GRID, rgb.width), max(GRID, rgb.height)), Image.Resampling.NEAREST)
     arr = np.asarray(rgb)
     h, w = arr.shape[:2]
-    rows = (np.arange(n + 1) * h) // n
-    cols = (np.arange(n + 1) * w) // n
+    rows = (np.arange(GRID + 1) * h) // GRID
+    cols = (np.arange(GRID + 1) * w) // GRID
     s = np.add.reduceat(arr, rows[:-1], axis=0, dtype=np.int64)
     s = np.add.reduceat(s, cols[:-1], axis=1, dtype=np.int64)
     counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
-    return s / counts[..., None]
+    k = GRID // CGRID
+    s4 = s.reshape(CGRID, k, CGRID, k, 3).sum(axis=(1, 3))
+    c4 = counts.reshape(CGRID, k, CGRID, k).sum(axis=(1, 3))
+    return s / counts[..., None], s4 / c4[..., None]
 
 
 def _ycc(rgb: np.ndarray) -> np.ndarray:
@@ -99,12 +104,14 @@ def levels_of(y: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(np.round(LEVELS * (y - lo) / max(hi - lo, 1e-9), 3)), 0, LEVELS - 1).astype(int)
 
 
-def signature_of(im) -> bytes:
-    y = _ycc(_cell_rgb_means(im, GRID))[..., 0]
+def signature_of(im, means=None) -> bytes:
+    """The 32-byte signature; `means` = cell_means(im) when already computed."""
+    m8, m4 = means if means is not None else cell_means(im)
+    y = _ycc(m8)[..., 0]
     value = 0
     for q in levels_of(y).flatten():
         value = (value << LBITS) | int(q)
-    c = _ycc(_cell_rgb_means(im, CGRID))[..., 1:]
+    c = _ycc(m4)[..., 1:]
     cq = np.searchsorted(CHROMA_EDGES, np.round(c, 3), side="right")
     for i in range(CGRID):
         for j in range(CGRID):
@@ -134,7 +141,7 @@ class Probe:
     exact_c: np.ndarray | None = None  # and its 4x4 Cb/Cr means
 
 
-def prepare(im) -> Probe:
+def prepare(im, means=None) -> Probe:
     from PIL import Image
 
     rgb = im if im.mode == "RGB" else im.convert("RGB")
@@ -144,8 +151,9 @@ def prepare(im) -> Probe:
     planes = np.stack([ycc, ycc[:, :, ::-1]])
     tables = np.zeros((2, 3, MICRO + 1, MICRO + 1))
     tables[:, :, 1:, 1:] = planes.cumsum(-1).cumsum(-2)
-    exact_y = _ycc(_cell_rgb_means(rgb, GRID))[..., 0]
-    exact_c = _ycc(_cell_rgb_means(rgb, CGRID))[..., 1:]
+    m8, m4 = means if means is not None else cell_means(rgb)
+    exact_y = _ycc(m8)[..., 0]
+    exact_c = _ycc(m4)[..., 1:]
     return Probe(tables, grey, rgb.size, exact_y, exact_c)
 
 
