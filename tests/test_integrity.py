@@ -3,31 +3,14 @@
 Each test is an attack that worked on the first registry and CLI: a log filter fooled by a caller-
 chosen topic, an RPC that drops logs, a stale perceptual cache from another chain, a record made
 after the date asked about."""
-import json
 import shutil
 import sqlite3
 
-import pytest
 from eth_account import Account
 
 from consentry import chain as chainmod, index, licenses, node, publications, rpc, twins
 from rpcproxy import RpcProxy
-from test_index import DEV_KEYS, fake_fp, sync
-
-
-@pytest.fixture
-def chain_env():
-    """A fresh anvil with its own registry, a twin and a worldwide license."""
-    with node.EphemeralAnvil() as url:
-        model, brand = (Account.from_key(k) for k in DEV_KEYS)
-        address, _ = chainmod.deploy(url, model)
-        ch = chainmod.connect(url, address)
-        reg = twins.register(ch, model, ["a"], [fake_fp(10**6)])
-        terms, _ = licenses.build_terms(licenses.TermsInput(
-            twin_id=reg.twin_id, licensee=brand.address, channels=["social"], territories=["WW"], transforms=[],
-            valid_from=ch.now(), valid_until=ch.now() + 86400 * 30, max_uses=0, fee_wei=0))
-        lic, _ = licenses.grant(ch, model, terms)
-        yield url, address, ch, model, brand, lic
+from test_index import DEV_KEYS, chain_env, fake_fp, sync  # noqa: F401  (chain_env: a fixture)
 
 
 def _with_content(fp, content: bytes):

@@ -370,15 +370,6 @@ def _describe_alignment(mirror: int, crop) -> str:
     return ", ".join(parts) or "as recorded"
 
 
-
-def _describe_alignment(mirror: int, crop) -> str:
-    parts = ["mirrored"] if mirror else []
-    cut = [f"{name} {v:.1%}" for name, v in zip(("left", "top", "right", "bottom"), crop) if v >= 0.005]
-    if cut:
-        parts.append("cropped " + ", ".join(cut))
-    return ", ".join(parts) or "as recorded"
-
-
 def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
     rec = decode(recorded_signature)
     direct = _direct(probe, rec)

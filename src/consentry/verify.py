@@ -363,7 +363,7 @@ class Verifier:
         differs = ss.summary if ss is not None else "no second-stage signature was recorded to confirm it"
         reasons = [f"resembles publication {p['id']} (use {p['use_number']} of license {p['license_id']}, "
                    f"tx {p['tx']}) — pHash {dist} bits apart — but differs: {differs}",
-                   f"not covered by that record: an altered image needs its own license and record"]
+                   "not covered by that record: an altered image needs its own license and record"]
         others = [{**self._record_json(r), "distance": d, "second_stage": _second_stage_json(s)}
                   for r, d, s in derivatives[1:] if r["twin_id"] != p["twin_id"]]
         return {**base, "verdict": DERIVATIVE, "match": "perceptual", "distance": dist, "twin_id": p["twin_id"],
