@@ -79,3 +79,23 @@ def test_foundry_reads_the_keystore(cli, session_home):
                         str(session_home / "keystore" / "castable.json"), "--password", PASSWORD],
                        capture_output=True, text=True, check=True)
     assert r.stdout.strip().lower() == out["address"].lower()
+
+
+def test_a_key_between_the_group_order_and_the_field_prime_is_refused(cli, tmp_path):
+    """Such a key passed a check against the field prime, then failed later as an internal error."""
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    for i, key in enumerate((n, n + 1, 2**256 - 2**32 - 978)):
+        (tmp_path / "k.txt").write_text(f"{key:064x}")
+        r = cli.run("account", "import", f"over{i}", "--key-file", tmp_path / "k.txt", code=1)
+        assert "out of range" in r.stderr and "internal error" not in r.stderr
+    (tmp_path / "k.txt").write_text(f"{n - 1:064x}")
+    cli.run("account", "import", "justunder", "--key-file", tmp_path / "k.txt")
+
+
+def test_light_kdf_only_when_asked_for(monkeypatch):
+    from consentry import keys
+
+    for value, light in (("1", True), ("true", True), ("YES", True), ("0", False), ("false", False),
+                         ("", False), ("no", False)):
+        monkeypatch.setenv("CONSENTRY_LIGHT_KDF", value)
+        assert keys.light_kdf() is light, value

@@ -202,3 +202,23 @@ def test_global_options_work_after_the_subcommand_too(cli, tmp_path):
     assert "run `consentry sync` first" in out["error"] and out["exit_code"] == 1
     r = cli.run("verify", tmp_path / "x.png", f"--index={tmp_path / 'none.db'}", "--json", code=1)
     assert json.loads(r.stdout)["exit_code"] == 1
+
+
+def test_json_errors_carry_a_stable_error_code(cli, tmp_path, new_account):
+    """Scripts tell an unreachable RPC from a bad file from a reverted transaction without parsing prose."""
+    import json
+
+    r = json.loads(cli.run("--json", "--network", "http://127.0.0.1:9", "--registry", "0x" + "11" * 20,
+                           "--index", tmp_path / "i.db", "sync", code=1).stdout)
+    assert r["error_code"] == "rpc_unreachable" and r["exit_code"] == 1
+    r = json.loads(cli.run("--json", "verify", tmp_path / "missing.jpg", code=1).stdout)
+    assert r["error_code"] == "bad_file"
+    r = json.loads(cli.run("--json", "license", "grant", "1", "--to", "0x" + "22" * 20, "--channels", "nope",
+                           "--territories", "FR", "--for", "1d", "--as", "nobody", code=2).stdout)
+    assert r["error_code"] == "usage" and r["exit_code"] == 2
+    model, _ = new_account("ecmodel")
+    twin = cli.json("twin", "register", tmp_path / "x.png", "--as", model, code=1)  # no such file
+    assert twin["error_code"] == "bad_file"
+    brand, _ = new_account("ecbrand")
+    out = cli.json("license", "revoke", "999999", "--as", brand, code=1)
+    assert out["error_code"] in ("UnknownLicense", "not_found") and isinstance(out["details"], dict)

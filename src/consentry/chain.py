@@ -124,7 +124,8 @@ def _web3(rpc_url: str) -> Web3:
     try:
         w3.eth.chain_id
     except Exception as e:  # connection refused, DNS failure, not JSON-RPC …
-        raise ChainError(f"cannot reach the RPC endpoint {rpc_url} ({type(e).__name__}); check the URL") from None
+        raise ChainError(f"cannot reach the RPC endpoint {rpc_url} ({type(e).__name__}); check the URL",
+                         code="rpc_unreachable") from None
     return w3
 
 

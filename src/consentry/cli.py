@@ -23,12 +23,6 @@ DEV_CHAIN_IDS = (31337, 1337)  # anvil/hardhat and ganache defaults: no reorgs o
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class Failure(Exception):
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
 # ---------------------------------------------------------------- output
 
 def _json_mode() -> bool:
@@ -61,11 +55,6 @@ def progress(length: int, label: str):
             pass
 
     return _Quiet()
-
-
-def note(text: str) -> None:
-    if not _json_mode():
-        click.echo(text, err=True)
 
 
 GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index")
@@ -107,28 +96,33 @@ class ConsentryGroup(click.Group):
         except click.exceptions.Exit as e:
             sys.exit(e.exit_code)
         except click.exceptions.Abort:
-            _fail("aborted", EXIT_ERROR, args)
+            _fail("aborted", EXIT_ERROR, args, "aborted")
         except click.ClickException as e:
-            _fail(e.format_message(), EXIT_USAGE if isinstance(e, click.UsageError) else EXIT_ERROR, args,
-                  usage=e if isinstance(e, click.UsageError) else None)
-        except Failure as e:
-            _fail(str(e), e.code, args)
+            usage = isinstance(e, click.UsageError)
+            _fail(e.format_message(), EXIT_USAGE if usage else EXIT_ERROR, args, "usage" if usage else "error",
+                  usage=e if usage else None)
         except UsageError as e:
-            _fail(str(e), EXIT_USAGE, args)
+            _fail(str(e), EXIT_USAGE, args, e.code)
         except ConsentryError as e:
-            _fail(str(e), EXIT_ERROR, args)
+            details = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v
+                       for k, v in getattr(e, "error_args", {}).items()}
+            _fail(str(e), EXIT_ERROR, args, e.code, details)
         except KeyboardInterrupt:
-            _fail("interrupted", EXIT_ERROR, args)
+            _fail("interrupted", EXIT_ERROR, args, "interrupted")
         except Exception as e:  # a bug: still one line, the traceback only on request
             if os.environ.get("CONSENTRY_DEBUG"):
                 raise
-            _fail(f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR, args)
+            _fail(f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR,
+                  args, "internal")
 
 
-def _fail(message: str, code: int, argv, usage=None):
+def _fail(message: str, code: int, argv, error_code: str = "error", details: dict | None = None, usage=None):
+    """One line on stderr, or with --json one object: error, error_code (stable: the registry's custom
+    error name when it reverted, else the CLI's own), details, exit_code."""
     if "--json" in argv:
-        click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "exit_code": code},
-                              indent=2, sort_keys=True))
+        click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "error_code": error_code,
+                               "details": details or {}, "exit_code": code},
+                              indent=2, sort_keys=True, default=str))
     else:
         if usage is not None and usage.ctx is not None:
             click.echo(usage.ctx.get_usage(), err=True)

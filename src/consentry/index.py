@@ -424,6 +424,8 @@ class SyncResult:
 class IndexMismatch(IndexError_):
     """What the index decoded does not match the registry's own state."""
 
+    code = "index_mismatch"
+
 
 class _ReorgDuringRange(Exception):
     pass

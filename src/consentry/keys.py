@@ -15,6 +15,13 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # scrypt cost: the eth-account default (n = 2**18, ~1 s) unless CONSENTRY_LIGHT_KDF is set, which,
 # like geth's --lightkdf, trades strength for speed (n = 2**12) for tests and throwaway dev keys.
 LIGHT_SCRYPT_N = 2**12
+# a private key is an integer in [1, n) where n is the order of secp256k1's group (not its field prime p)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def light_kdf() -> bool:
+    """Whether CONSENTRY_LIGHT_KDF asks for cheap keystores: only 1, true or yes (any case)."""
+    return os.environ.get("CONSENTRY_LIGHT_KDF", "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def _encrypt_and_write(name: str, private_key: bytes, password: str) -> AccountI
     acct = Account.from_key(private_key)
     if any(a.address == acct.address for a in list_accounts()):
         raise KeystoreError(f"the key of {acct.address} is already stored under another name")
-    iterations = LIGHT_SCRYPT_N if os.environ.get("CONSENTRY_LIGHT_KDF") else None
+    iterations = LIGHT_SCRYPT_N if light_kdf() else None
     keystore = Account.encrypt(private_key, password, kdf="scrypt", iterations=iterations)
     config.keystore_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
@@ -91,7 +98,9 @@ def _encrypt_and_write(name: str, private_key: bytes, password: str) -> AccountI
 def create(name: str, password: str) -> AccountInfo:
     import secrets
 
-    return _encrypt_and_write(name, secrets.token_bytes(32), password)
+    while not 0 < int.from_bytes(key := secrets.token_bytes(32), "big") < SECP256K1_N:
+        pass  # probability ~2**-128: a key outside the group's order is drawn again
+    return _encrypt_and_write(name, key, password)
 
 
 def import_key(name: str, private_key_hex: str, password: str) -> AccountInfo:
@@ -99,8 +108,8 @@ def import_key(name: str, private_key_hex: str, password: str) -> AccountInfo:
     if not re.fullmatch(r"[0-9a-fA-F]{64}", hexkey):
         raise KeystoreError("that is not a private key: expected 64 hex digits (with or without 0x)")
     key = bytes.fromhex(hexkey)
-    if int.from_bytes(key, "big") == 0 or int.from_bytes(key, "big") >= 2**256 - 2**32 - 977:
-        raise KeystoreError("that private key is out of range")
+    if not 0 < int.from_bytes(key, "big") < SECP256K1_N:
+        raise KeystoreError("that private key is out of range: it must be between 1 and the secp256k1 group order - 1")
     return _encrypt_and_write(name, key, password)
 
 

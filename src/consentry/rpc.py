@@ -16,7 +16,7 @@ def request(url: str, method: str, params: list | None = None, timeout: float = 
         with urllib.request.urlopen(req, timeout=timeout) as r:
             reply = json.loads(r.read())
     except (OSError, ValueError) as e:
-        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL") from None
+        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL", code="rpc_unreachable") from None
     if "error" in reply:
         raise ChainError(f"{method} failed: {reply['error'].get('message')}")
     return reply["result"]
@@ -33,7 +33,7 @@ def request_batch(url: str, calls: list[tuple[str, list]], timeout: float = 60) 
         with urllib.request.urlopen(req, timeout=timeout) as r:
             replies = json.loads(r.read())
     except (OSError, ValueError) as e:
-        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL") from None
+        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL", code="rpc_unreachable") from None
     if not isinstance(replies, list):
         raise ChainError("the RPC endpoint does not answer batched requests")
     by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
@@ -84,7 +84,7 @@ def resolve(network: str = "local", registry: str | None = None, chain_id: int |
         raise ChainError(f"--registry {registry!r} is not an address")
     actual = int(request(rpc_url, "eth_chainId"), 16)
     if chain_id is not None and actual != chain_id:
-        raise ChainError(f"wrong chain: {rpc_url} has chain id {actual}, expected {chain_id}")
+        raise ChainError(f"wrong chain: {rpc_url} has chain id {actual}, expected {chain_id}", code="wrong_chain")
     code = request(rpc_url, "eth_getCode", [registry, "latest"])
     if code in ("0x", "", None):
         raise ChainError(f"no contract at {registry} on chain {actual}: check --registry and --network")

@@ -4,7 +4,7 @@ After every step: uses never exceed max uses, the contract's balance equals the 
 not withdrawn, counts() and attestations match the model, counts().events equals the number of logs
 the registry emitted, and every accepted or refused action is the one the rules predict — so no
 publication outside its license is accepted, no agent grants beyond its mandate (duration, start,
-end, channels, transforms, territories, uses, fee), and only an owner or the agent that granted a
+channels, transforms, territories, uses, fee; so none ends past expiry + maxDuration), and only an owner or the agent that granted a
 license, while its mandate lasts, revokes it.
 
 The default run is short; for a long one:
@@ -96,8 +96,6 @@ class Registry(RuleBasedStateMachine):
             return "duration"
         if lic["from"] >= m["expiry"]:
             return "start"
-        if lic["until"] > m["expiry"] + m["max_duration"]:
-            return "end"
         if lic["channels"] & ~m["channels"]:
             return "channels"
         if lic["transforms"] & ~m["transforms"]:
@@ -187,7 +185,7 @@ class Registry(RuleBasedStateMachine):
         if cap == "start":  # on or after the expiry, however short
             picks["offset"] = -(-(m["expiry"] - t) // DAY) + data.draw(st.integers(0, 3), label='late')
             picks["days"] = 1
-        elif cap == "end":  # from the last day of the mandate, a day longer than allowed
+        elif cap == "end":  # past expiry + maxDuration from the mandate's last day: refused as "duration"
             picks["offset"], picks["days"] = max(0, (m["expiry"] - t) // DAY - 1), max_days + 1
         elif cap == "duration":
             picks["days"] = max_days + data.draw(st.integers(1, 10), label='extra')
@@ -284,6 +282,8 @@ class Registry(RuleBasedStateMachine):
         assert self.reg.getLicense(lid).licensee == self.people[licensee].address
         grantor = lic["agent"] if lic["agent"] is not None else owner
         assert self.reg.grantorOf(lid) == self.people[grantor].address
+        if lic["agent"] is not None:  # the mandate bounds the span: no chain of forward-dated licenses
+            assert lic["from"] < m["expiry"] and lic["until"] <= m["expiry"] + m["max_duration"]
 
     def revoke(self, data):
         sender = data.draw(st.integers(0, 4), label='sender')
