@@ -42,7 +42,8 @@ def world(tmp_path_factory, photos, local_node):
     for name, data in imaging.variants(photos["coffee"]).items():
         (copies / f"coffee-{name}.jpg").write_bytes(data)
     return {"index": index, "verifier": verifier, "rpc_url": local_node["rpc_url"],
-            "registry": local_node["registry"], "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b, "tx": pub["tx"], "copies": copies,
+            "registry": local_node["registry"], "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b,
+            "tx": pub["tx"], "copies": copies,
             "model": model, "brand": brand}
 
 

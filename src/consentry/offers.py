@@ -45,7 +45,8 @@ def recover(offer: dict) -> str:
     from eth_account.messages import encode_typed_data
 
     t = typed_data(offer["terms"], offer["nonce"], offer["deadline"], offer["chain_id"], offer["registry"])
-    return Account.recover_message(encode_typed_data(full_message=t), signature=bytes.fromhex(offer["signature"].removeprefix("0x")))
+    signature = bytes.fromhex(offer["signature"].removeprefix("0x"))
+    return Account.recover_message(encode_typed_data(full_message=t), signature=signature)
 
 
 def terms_tuple(terms: dict) -> tuple:

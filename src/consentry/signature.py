@@ -45,7 +45,8 @@ patches, 3 darkenings. Crops that cut a strong edge, clipped highlights and capt
 contrasty bottom row can fail to confirm (reported as derivatives). The 8x8 layout is what the
 pHash's low band imprints, so a forger who shades another photo to the target's pHash also moves
 toward its levels; the tight tolerance, the colour cells and MIN_SLOPE stopped all 56 bench
-forgeries, but a forger who knows the algorithm can aim at both. For stronger guarantees verify the exact pixel hash, or C2PA manifests.
+forgeries, but a forger who knows the algorithm can aim at both. For stronger guarantees verify the exact
+pixel hash, or C2PA manifests.
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ After every step: uses never exceed max uses, the contract's balance equals the 
 not withdrawn, counts() and attestations match the model, counts().events equals the number of logs
 the registry emitted, and every accepted or refused action is the one the rules predict — so no
 publication outside its license is accepted, no agent grants beyond its mandate (duration, start,
-channels, transforms, territories, uses, fee; so none ends past expiry + maxDuration), and only an owner or the agent that granted a
-license, while its mandate lasts, revokes it.
+channels, transforms, territories, uses, fee; so none ends past expiry + maxDuration), and only an
+owner or the agent that granted a license, while its mandate lasts, revokes it.
 
 The default run is short; for a long one:
   CONSENTRY_STATEFUL_EXAMPLES=500 ape test tests/contracts/test_stateful.py
