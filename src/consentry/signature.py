@@ -87,8 +87,10 @@ def cell_means(im) -> tuple[np.ndarray, np.ndarray]:
     h, w = arr.shape[:2]
     rows = (np.arange(GRID + 1) * h) // GRID
     cols = (np.arange(GRID + 1) * w) // GRID
-    s = np.add.reduceat(arr, rows[:-1], axis=0, dtype=np.int64)
-    s = np.add.reduceat(s, cols[:-1], axis=1, dtype=np.int64)
+    s = np.empty((GRID, GRID, 3), dtype=np.int64)
+    for i in range(GRID):  # exact integer sums, a row band at a time (no full-size int64 copy)
+        band = arr[rows[i]:rows[i + 1]].sum(axis=0, dtype=np.uint64)
+        s[i] = np.add.reduceat(band, cols[:-1], axis=0)
     counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
     k = GRID // CGRID
     s4 = s.reshape(CGRID, k, CGRID, k, 3).sum(axis=(1, 3))
