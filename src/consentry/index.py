@@ -658,8 +658,8 @@ class Syncer:
         at = hex(synced)
         out = []
 
-        def call(sig: str, types: list[str], args: list, returns: list[str]) -> list:
-            return [c for c in (sig, types, args, returns)]
+        def call(sig: str, types: list[str], args: list, returns: list[str]) -> tuple:
+            return sig, types, args, returns
 
         def run(calls: list) -> list:
             data = [("eth_call", [{"to": self.registry,
