@@ -8,11 +8,12 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// withdrawal, mandates, license terms and use counts, fee balances and offer nonces. Asset roots,
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
-    string private constant _VERSION = "2.0.0";
-    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, pHash 8, signature 32.
-    uint256 public constant IMPRINT_BYTES = 56;
-    // keccak256("Published(bytes32,bytes24,bytes32)")
-    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes24,bytes32)");
+    string private constant _VERSION = "2.1.0";
+    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, pHash 8, central pHash 8,
+    /// signature 32.
+    uint256 public constant IMPRINT_BYTES = 64;
+    // keccak256("Published(bytes32,bytes32,bytes32)")
+    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes32,bytes32)");
 
     // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
@@ -134,6 +135,7 @@ contract ConsentRegistry is IConsentRegistry {
     /// @inheritdoc IConsentRegistry
     function revokeAgent(uint256 twinId, address agent) external {
         _ownedTwin(twinId);
+        if (_mandates[twinId][agent].expiry == 0) revert NotAuthorisedForTwin(twinId, agent);
         delete _mandates[twinId][agent];
         ++_eventCount;
         emit AgentRevoked(twinId, agent);
@@ -226,16 +228,14 @@ contract ConsentRegistry is IConsentRegistry {
         }
         _eventCount += uint64(n + 1);
         emit PublicationsRecorded(licenseId, channel, territory, transforms, l.uses + 1, uint32(n));
-        // emit Published(contentHashes[i], imprint[0:24], imprint[24:56]) for each image, in the
+        // emit Published(contentHashes[i], imprint[0:32], imprint[32:64]) for each image, in the
         // scratch space (no per-event memory growth)
         bytes32 topic0 = _PUBLISHED_TOPIC;
         assembly ("memory-safe") {
             let hashes := contentHashes.offset
             let prints := imprints.offset
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let p := add(prints, mul(i, 56))
-                mstore(0, and(calldataload(p), not(0xffffffffffffffff)))
-                mstore(32, calldataload(add(p, 24)))
+                calldatacopy(0, add(prints, shl(6, i)), 64)
                 log2(0, 64, topic0, calldataload(add(hashes, shl(5, i))))
             }
         }
@@ -258,6 +258,7 @@ contract ConsentRegistry is IConsentRegistry {
     /// @inheritdoc IConsentRegistry
     function attestTwin(uint256 twinId, bytes32 statementHash) external {
         Twin memory twin = _existingTwin(twinId);
+        if (twin.withdrawAt != 0) revert TwinWithdrawnAt(twinId, twin.withdrawAt);
         if (_attestations[twinId][msg.sender] != 0) revert AlreadyAttested(twinId, msg.sender);
         _attestations[twinId][msg.sender] = _time();
         ++_eventCount;
@@ -523,8 +524,10 @@ contract ConsentRegistry is IConsentRegistry {
         return true;
     }
 
+    /// @dev A publication's territory is a country, or a region (EU, WW) whose whole audience the
+    /// license must cover: EU needs EU or WW among its territories, WW needs WW.
     function _covers(uint56 territories, uint16 territory) private pure returns (bool) {
-        if (territory == 0 || territory >= _TERRITORY_CODES || territory == _EU || territory == _WW) return false;
+        if (territory == 0 || territory >= _TERRITORY_CODES) return false;
         return _coversCode(territories, territory);
     }
 

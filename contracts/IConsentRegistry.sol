@@ -13,10 +13,11 @@ pragma solidity ^0.8.24;
 ///    "EU" (124) covers the EU member states, "WW" (594) covers every territory.
 ///  - a license's territories: up to 5 codes of 10 bits each, code k at bits [10k, 10k+10),
 ///    0 marks an empty place.
-///  - imprint of a published image (56 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
-///    pixel sha256, then its 64-bit perceptual hash (big-endian), then its 32-byte second-stage
-///    signature (see README "Two-stage matching"). {Published} carries the first 24 bytes as
-///    `imprint` and the last 32 as `signature`.
+///  - imprint of a published image (64 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
+///    pixel sha256, its 64-bit perceptual hash (big-endian), the 64-bit perceptual hash of its central
+///    region (the middle 80 % of each side, found again in crops of up to 10 % a side), then its
+///    32-byte second-stage signature (see README "Two-stage matching"). {Published} carries the
+///    first 32 bytes as `imprint` and the last 32 as `signature`.
 ///  - every event the registry emits is counted: `counts().events` at a block equals the number of
 ///    logs the registry emitted up to that block, so an indexer can prove it saw every log.
 ///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
@@ -126,8 +127,9 @@ interface IConsentRegistry {
     /// @notice One published image, with the image file's sha256 as an indexed topic: any client finds
     /// it with eth_getLogs(address = registry, topics = [Published.selector, contentHash]). It follows
     /// the {PublicationsRecorded} event of its batch in the same transaction. `imprint` is the pixel
-    /// hash prefix (16 bytes) and the pHash (8 bytes); `signature` the 32-byte second-stage signature.
-    event Published(bytes32 indexed contentHash, bytes24 imprint, bytes32 signature);
+    /// hash prefix (16 bytes), the pHash (8) and the central pHash (8); `signature` the 32-byte
+    /// second-stage signature.
+    event Published(bytes32 indexed contentHash, bytes32 imprint, bytes32 signature);
     /// @notice `attester` vouches that twin `twinId`'s owner `owner` is the person its assets depict;
     /// `statementHash` commits to the attester's statement (keccak256 of its text, or zero).
     event TwinAttested(uint256 indexed twinId, address indexed attester, address owner, bytes32 statementHash);
@@ -233,7 +235,7 @@ interface IConsentRegistry {
     /// expiry and ends no later than expiry + maxDuration.
     function appointAgent(uint256 twinId, address agent, Mandate calldata caps) external;
 
-    /// @notice Ends `agent`'s mandate for a twin (owner only).
+    /// @notice Ends `agent`'s mandate for a twin (owner only); NotAuthorisedForTwin when `agent` holds none.
     function revokeAgent(uint256 twinId, address agent) external;
 
     // ------------------------------------------------------------------ licenses
@@ -262,11 +264,13 @@ interface IConsentRegistry {
 
     /// @notice Records images published under a license (licensee only), paying feePerUse per image.
     /// @param channel channel index (0..5)
-    /// @param territory territory code where the images are published (not EU/WW)
+    /// @param territory territory code where the images are published: a country, or a region (EU, WW)
+    /// shown to its whole audience, allowed only when the license covers all of it (EU: EU or WW among its
+    /// territories; WW: WW)
     /// @param transforms bitmask of the AI transformations applied
     /// @param contentHashes sha256 of each image file
-    /// @param imprints the images' imprints (56 bytes each: pixel-hash prefix, perceptual hash,
-    /// second-stage signature), concatenated
+    /// @param imprints the images' imprints (64 bytes each: pixel-hash prefix, perceptual hash, central
+    /// perceptual hash, second-stage signature), concatenated
     function publish(
         uint256 licenseId,
         uint8 channel,
@@ -283,6 +287,7 @@ interface IConsentRegistry {
 
     /// @notice The caller vouches that twin `twinId`'s owner is the person its assets depict.
     /// A verifier that trusts the caller (an agency, a union, the capture studio) then trusts the twin.
+    /// A withdrawn twin cannot be attested (TwinWithdrawnAt).
     function attestTwin(uint256 twinId, bytes32 statementHash) external;
 
     /// @notice The caller withdraws its attestation of twin `twinId`.

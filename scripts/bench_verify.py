@@ -82,13 +82,26 @@ def build_index(path: Path, n: int, real_fp) -> None:
 
 
 def refresh_record(path: Path, real_fp) -> None:
-    """The real image's record carries the signature of the current definition (cached indexes outlive it)."""
+    """The real image's record carries the signature and central pHash of the current definition (cached
+    indexes outlive it); synthetic records made before central pHashes existed get random ones, and the
+    central matcher's cache is built as the first verify would build it."""
     import sqlite3
 
+    from consentry import index, verify
+
+    index.open_db(path).conn.close()  # migrations (the central_phash column)
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("UPDATE publications SET signature = ? WHERE tx = '0x04'", [real_fp.signature])
+        conn.execute("UPDATE publications SET central_phash = random() WHERE central_phash IS NULL")
+        conn.execute("UPDATE publications SET signature = ?, central_phash = ? WHERE tx = '0x04'",
+                     [real_fp.signature, index._signed64(real_fp.central_phash)])
     conn.close()
+    import shutil
+
+    shutil.rmtree(verify._cache_dir(path, "central_phash"), ignore_errors=True)  # rows changed under its stamp
+    db = index.open_db(path)
+    verify.publication_matcher(db, path, "central_phash")
+    db.conn.close()
 
 
 def sample_images(folder: Path):

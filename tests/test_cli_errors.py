@@ -78,7 +78,8 @@ def test_rpc_unreachable(cli):
 
 
 def test_not_an_rpc_url(cli):
-    one_line_error(cli.run("--network", "mainnet", "license", "show", "1", code=1), "'local' or an http(s) RPC URL")
+    one_line_error(cli.run("--network", "mainnet", "license", "show", "1", code=2), "unknown network 'mainnet'",
+                   "'local', an http(s) RPC URL, or a saved network")
 
 
 def test_wrong_chain_id(cli, local_node):

@@ -5,7 +5,9 @@ import click
 
 from consentry import cli as cli_module
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+# the README, and the guides in docs/ it points to (deploying to a public chain: docs/DEPLOYING.md)
+README = (ROOT / "README.md").read_text() + "".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.md")))
 
 
 def documented() -> set[str]:

@@ -85,3 +85,26 @@ def test_copies_of_the_record_are_authorised_with_second_stage_figures(recorded,
     for r in results:
         assert r["verdict"] == "authorised" and r["match"] == "perceptual", r
         assert r["second_stage"]["confirmed"] is True and r["second_stage"]["summary"]
+
+
+def test_a_replaced_background_border_is_not_explained_away_as_a_crop(recorded, photos, tmp_path):
+    """The 8x8 cells alone read this border replacement as a 3 % crop and confirmed it; the recorded central
+    pHash sits where it was recorded (no crop), so the border cells must be compared, and differ."""
+    look = Image.open(recorded["look"]).convert("RGB")
+    donor = Image.open(photos["astronaut"]).convert("RGB")
+    fake = tmp_path / "new-background.jpg"
+    imaging.replace_border(look, donor, 0.10, np.random.default_rng(1)).save(fake, quality=88)
+    (r,) = verify(recorded, fake)
+    assert r["verdict"] == "derivative" and r["license_id"] == recorded["lic"], r
+    ss = r["second_stage"]
+    assert ss["confirmed"] is False and ss["alignment"] == "as recorded"
+    assert {"top", "bottom"} & set(" ".join(ss["regions"]).split()), ss
+
+
+@pytest.mark.parametrize("sides", [(0.0, 0.0, 0.10, 0.10), (0.10, 0.025, 0.0, 0.05), (0.05, 0.05, 0.05, 0.05)])
+def test_crops_of_up_to_ten_percent_a_side_are_authorised(recorded, tmp_path, sides):
+    """Found through the central region's pHash (the whole picture's pHash misses uneven crops), then confirmed."""
+    p = tmp_path / "cropped.jpg"
+    imaging.crop_sides(Image.open(recorded["look"]).convert("RGB"), sides).save(p, quality=85)
+    (r,) = verify(recorded, p, code=0)
+    assert r["verdict"] == "authorised" and r["match"] == "perceptual" and r["second_stage"]["confirmed"], r

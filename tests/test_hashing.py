@@ -2,8 +2,10 @@
 import os
 
 import imagehash
+import numpy as np
 import pytest
 from PIL import Image
+from skimage import data
 
 from consentry import hashing, imaging, merkle
 from consentry.errors import FileProblem
@@ -41,13 +43,37 @@ def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
     assert hashing.fingerprint(tmp_path / "x.png").pixel_hash != hashing.fingerprint(photos["coffee"]).pixel_hash
 
 
-def test_imprint_packs_pixel_prefix_phash_and_signature(photos):
+def test_imprint_packs_pixel_prefix_phash_central_phash_and_signature(photos):
     fp = hashing.fingerprint(photos["rocket"])
-    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 56
+    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 64
     assert fp.imprint[16:24] == fp.phash.to_bytes(8, "big")
-    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash, fp.signature)
-    with pytest.raises(ValueError):
-        hashing.split_imprint(fp.imprint[:24])
+    assert fp.imprint[24:32] == fp.central_phash.to_bytes(8, "big") and fp.central_phash != fp.phash
+    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash, fp.central_phash, fp.signature)
+    for short in (fp.imprint[:24], fp.imprint[:56], fp.imprint + b"\0"):
+        with pytest.raises(ValueError):
+            hashing.split_imprint(short)
+
+
+def test_the_central_phash_is_the_middle_80_percent(photos):
+    im = Image.open(photos["rocket"])
+    w, h = im.size
+    assert hashing.central_box(w, h) == (round(w / 10), round(h / 10), round(w * 0.9), round(h * 0.9))
+    # the 32x32 grid of area averages, as Pillow's BOX reduction computes them (up to rounding to 8 bits)
+    box = im.convert("L").crop(hashing.central_box(w, h)).resize((32, 32), Image.Resampling.BOX)
+    low = hashing._low_dct(np.asarray(box, dtype=np.float64))
+    assert hashing.hamming(hashing.central_phash_of(im), hashing._bits(low)) <= 2
+
+
+@pytest.mark.parametrize("sides", [(0.0, 0.0, 0.10, 0.10), (0.10, 0.025, 0.0, 0.05), (0.025, 0.10, 0.05, 0.0),
+                                   (0.05, 0.05, 0.05, 0.05)])
+@pytest.mark.parametrize("name", ["grass", "brick", "astronaut"])
+def test_crops_find_the_central_region_again(photos, name, sides):
+    """Textures (grass, brick) defeat padding a crop back out for the whole picture's pHash; the
+    central region, cut out where each crop hypothesis puts it, is the same pixels."""
+    im = Image.open(photos[name]) if name in photos else Image.fromarray(getattr(data, name)())
+    cropped = imaging.crop_sides(im.convert("RGB"), sides)
+    best = min(hashing.hamming(v, hashing.central_phash_of(im)) for _, v in hashing.central_variants(cropped))
+    assert best <= 6
 
 
 @pytest.mark.parametrize("sides", [(0.10, 0.025, 0.0, 0.05), (0.025, 0.0, 0.0, 0.05)])

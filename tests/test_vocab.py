@@ -34,8 +34,10 @@ def test_territories_pack_and_cover():
         vocab.pack_territories(["FR", "DE", "IT", "ES", "PT", "NL"])
     with pytest.raises(UsageError, match="unknown territory"):
         vocab.pack_territories(["ZZ"])
-    with pytest.raises(UsageError, match="not the region"):
-        vocab.territory_code("EU", allow_regions=False)
+    # a publication may name a region; the license must then cover all of it
+    assert vocab.territory_code("EU") == 124 and vocab.territory_code("WW") == 594
+    assert vocab.territory_covered(packed, "EU") and not vocab.territory_covered(packed, "WW")
+    assert not vocab.territory_covered(vocab.pack_territories(["FR", "DE"]), "EU")
 
 
 def test_names_and_masks_round_trip():

@@ -1,17 +1,20 @@
-"""Talking to an EVM JSON-RPC endpoint: connect, check the chain and the registry, send signed
-transactions, and turn the registry's custom-error reverts into readable errors. web3 is imported
-here and in nothing that a chain-free command loads."""
+"""Talking to an EVM JSON-RPC endpoint through web3, over the one endpoint layer (`endpoint.py`):
+connect, check the chain and the registry, deploy, send signed transactions, and turn the registry's
+custom-error reverts into readable errors. web3 is imported here and in nothing that a chain-free
+command loads."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError, Web3RPCError
+from web3.providers.base import JSONBaseProvider
 
-from . import config, node
-from .errors import ChainError, Reverted
+from . import node, txs
 from .chain_artifact import artifact
+from .endpoint import Endpoint, RangeSizer
+from .errors import ChainError, Reverted, UsageError
 from .revert_messages import describe_revert
 
 GAS_HEADROOM = 1.2
@@ -55,6 +58,30 @@ def _revert_from(exc: Exception) -> Reverted:
     return Reverted(f"the registry refused the transaction: {exc}")
 
 
+class EndpointProvider(JSONBaseProvider):
+    """web3's requests go through the one endpoint layer: its retries, deadline and host-only
+    errors, the process's cached chain id, and eth_getLogs split into ranges the provider accepts."""
+
+    def __init__(self, ep: Endpoint, log_range: int | None = None):
+        super().__init__()
+        self.ep = ep
+        self.log_range = log_range
+
+    def make_request(self, method, params):
+        if method == "eth_getLogs" and params and isinstance(params[0], dict):
+            size = self.log_range or 10_000
+            logs = self.ep.get_logs(params[0], RangeSizer(size, size if self.log_range else size * 2**10))
+            return {"jsonrpc": "2.0", "id": 0, "result": logs}
+        return self.ep.raw(method, params)
+
+    def is_connected(self, show_traceback: bool = False) -> bool:
+        return True
+
+
+def web3_for(ep: Endpoint, log_range: int | None = None) -> Web3:
+    return Web3(EndpointProvider(ep, log_range))
+
+
 @dataclass
 class Chain:
     w3: Web3
@@ -62,6 +89,14 @@ class Chain:
     chain_id: int
     rpc_url: str
     deploy_block: int
+    ep: Endpoint | None = None
+    fees: txs.FeeOptions = field(default_factory=txs.FeeOptions)
+    local: bool = False
+    dev: bool = False  # a development node (anvil, hardhat): fixed tip, --fund allowed
+
+    def __post_init__(self):
+        if self.ep is None:
+            self.ep = Endpoint.for_url(self.rpc_url)
 
     @property
     def address(self) -> str:
@@ -78,92 +113,173 @@ class Chain:
 
     def send(self, fn, account, value: int = 0) -> dict:
         """Sign and send a contract call; return the receipt. Reverts are decoded before sending."""
-        w3 = self.w3
         sender = account.address
-        tx = {"from": sender, "value": value, "chainId": self.chain_id,
-              "nonce": w3.eth.get_transaction_count(sender, "pending")}
+        tx = {"from": sender, "value": value, "chainId": self.chain_id}
         try:
             gas = fn.estimate_gas(tx)
         except (ContractCustomError, ContractLogicError, ContractPanicError) as e:
             raise _revert_from(e) from None
         except Web3RPCError as e:
-            raise _rpc_error(e, sender) from None
-        tx = fn.build_transaction({**tx, "gas": int(gas * GAS_HEADROOM)})
-        return self.send_raw(tx, account)
+            if txs.is_funds_problem(str(e)):
+                raise txs.no_funds(self.ep, self.chain_id, sender, {**tx, "gas": 0}, self.local) from None
+            raise _rpc_error(e, self) from None
+        fields = {**tx, "gas": int(gas * GAS_HEADROOM), **txs.fee_fields(self.ep, self.fees, self.dev)}
+        return self.send_raw(fn.build_transaction({**fields, "nonce": 0}), account)
 
     def send_raw(self, tx: dict, account) -> dict:
-        w3 = self.w3
+        """Fill fees and nonce if missing, sign, send, wait for the receipt. A nonce the node calls
+        used (another command or wallet got there first) is fetched again, twice at most."""
+        tx = dict(tx)
         if "maxFeePerGas" not in tx and "gasPrice" not in tx:
-            base = w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
-            tip = 10**9 if self.chain_id == config.LOCAL_CHAIN_ID else w3.eth.max_priority_fee
-            tx["maxPriorityFeePerGas"] = tip
-            tx["maxFeePerGas"] = 2 * base + tip
-        signed = account.sign_transaction(tx)
+            tx.update(txs.fee_fields(self.ep, self.fees, self.dev))
+        floor = 0
+        for attempt in range(3):
+            tx["nonce"] = txs.next_nonce(self.ep, account.address, floor)
+            signed = account.sign_transaction(tx)
+            tx_hash = bytes(signed.hash)
+            try:
+                self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                break
+            except Web3RPCError as e:
+                msg = str(e)
+                if txs.is_funds_problem(msg):
+                    raise txs.no_funds(self.ep, self.chain_id, account.address, tx, self.local) from None
+                if not txs.is_nonce_problem(msg) or attempt == 2:
+                    raise _rpc_error(e, self) from None
+                # a resend after a dropped connection finds its own transaction: wait for that one
+                # (never send the same action twice); otherwise the nonce was taken: take the next
+                if "already known" in msg.lower() or "known transaction" in msg.lower() or \
+                        self.ep.call("eth_getTransactionByHash", ["0x" + tx_hash.hex()]) is not None:
+                    break
+                floor = tx["nonce"] + 1
         try:
-            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-        except Web3RPCError as e:
-            raise _rpc_error(e, account.address) from None
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=300, poll_latency=0.2)
+        except Exception as e:  # web3's TimeExhausted
+            if isinstance(e, ChainError):
+                raise
+            raise ChainError(f"transaction 0x{tx_hash.hex()} was sent but not mined within 5 minutes on "
+                             f"{self.ep.host}: check it later, or send again with a higher --max-fee") from None
         if receipt["status"] != 1:
-            raise Reverted(f"transaction {tx_hash.hex()} reverted")
+            raise Reverted(f"transaction 0x{tx_hash.hex()} reverted")
         return receipt
 
 
-def _rpc_error(e: Exception, sender: str) -> ChainError:
-    msg = str(e)
-    if "insufficient funds" in msg.lower() or "lack of funds" in msg.lower():
-        return ChainError(
-            f"insufficient funds: {sender} cannot pay for this transaction; fund the account"
-            " (on the local chain, make accounts with `consentry account create NAME --fund`)"
-        )
-    return ChainError(f"the node refused the transaction: {msg}")
+def _rpc_error(e: Exception, ch: "Chain") -> ChainError:
+    resp = getattr(e, "rpc_response", None)
+    err = resp.get("error") if isinstance(resp, dict) else None
+    msg = err.get("message") if isinstance(err, dict) else None
+    if not msg:
+        import ast
+
+        msg = str(e)
+        try:  # web3 puts the error object's repr in the text
+            parsed = ast.literal_eval(msg)
+            msg = parsed.get("message", msg) if isinstance(parsed, dict) else msg
+        except (ValueError, SyntaxError):
+            pass
+    return ChainError(f"the node at {ch.ep.host} refused the transaction: {str(msg)[:200]}")
 
 
-def _web3(rpc_url: str) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    try:
-        w3.eth.chain_id
-    except Exception as e:  # connection refused, DNS failure, not JSON-RPC …
-        raise ChainError(f"cannot reach the RPC endpoint {rpc_url} ({type(e).__name__}); check the URL",
-                         code="rpc_unreachable") from None
-    return w3
+def _is_dev_node(ep: Endpoint) -> bool:
+    v = ep.client_version().lower()
+    return any(w in v for w in ("anvil", "hardhat", "ganache", "ethereumjs testrpc"))
 
 
-def connect(network: str = "local", registry: str | None = None, chain_id: int | None = None) -> Chain:
-    """Connect to the local node (`local`) or an RPC URL and check the registry is there."""
+def connect(network: str = "local", registry: str | None = None, chain_id: int | None = None,
+            fees: txs.FeeOptions | None = None) -> Chain:
+    """Connect to the local node (`local`), an RPC URL or a saved network, and check the registry:
+    one eth_chainId (per process) and one version() call."""
     from .rpc import resolve
 
-    ep = resolve(network, registry, chain_id)
-    w3 = _web3(ep.rpc_url)
-    address = Web3.to_checksum_address(ep.registry)
-    contract = w3.eth.contract(address=address, abi=artifact()["abi"])
-    try:
-        contract.functions.version().call()
-    except Exception:
-        raise ChainError(f"the contract at {address} is not a Consentry registry") from None
-    return Chain(w3=w3, registry=contract, chain_id=ep.chain_id, rpc_url=ep.rpc_url, deploy_block=ep.deploy_block)
+    r = resolve(network, registry, chain_id)
+    w3 = web3_for(r.ep, r.target.log_range)
+    contract = w3.eth.contract(address=Web3.to_checksum_address(r.registry), abi=artifact()["abi"])
+    dev = r.target.local or r.chain_id in node.DEV_CHAIN_IDS
+    return Chain(w3=w3, registry=contract, chain_id=r.chain_id, rpc_url=r.rpc_url, deploy_block=r.deploy_block,
+                 ep=r.ep, fees=fees or txs.FeeOptions(), local=r.target.local, dev=dev)
 
 
-def deploy(rpc_url: str, account) -> tuple[str, int]:
+def bare(url: str, fees: txs.FeeOptions | None = None, local: bool = False) -> Chain:
+    """A chain without a registry (for deploying and funding)."""
+    ep = Endpoint.for_url(url)
+    chain_id = ep.chain_id
+    return Chain(w3=web3_for(ep), registry=None, chain_id=chain_id, rpc_url=url, deploy_block=0, ep=ep,
+                 fees=fees or txs.FeeOptions(), local=local, dev=local or chain_id in node.DEV_CHAIN_IDS)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    registry: str
+    block: int
+    tx: str
+    chain_id: int
+    gas_used: int
+    version: str
+
+
+def deploy(rpc_url: str, account, fees: txs.FeeOptions | None = None, local: bool = False) -> tuple[str, int]:
     """Deploy the registry from the committed artifact; returns (address, block number)."""
-    w3 = _web3(rpc_url)
+    d = deploy_checked(bare(rpc_url, fees, local), account)
+    return d.registry, d.block
+
+
+def deploy_checked(ch: Chain, account) -> Deployed:
+    """Deploy, wait for the receipt, then prove this node runs the code: version() must answer."""
+    from .rpc import evm_unsupported
+
     art = artifact()
-    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    ch = Chain(w3=w3, registry=None, chain_id=w3.eth.chain_id, rpc_url=rpc_url, deploy_block=0)
-    tx = factory.constructor().build_transaction({
-        "from": account.address, "chainId": ch.chain_id,
-        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-    })
-    receipt = ch.send_raw(tx, account)
-    return receipt["contractAddress"], receipt["blockNumber"]
+    tx = {"from": account.address, "chainId": ch.chain_id, "value": 0, "data": art["bytecode"]}
+    try:
+        gas = int(ch.w3.eth.estimate_gas(tx))
+    except (ContractLogicError, Web3RPCError) as e:
+        msg = str(e)
+        if txs.is_funds_problem(msg):
+            raise txs.no_funds(ch.ep, ch.chain_id, account.address, None, ch.local) from None
+        raise evm_unsupported(ch.ep, f"deployment fails: {msg[:80]}") from None
+    try:
+        receipt = ch.send_raw({**tx, "gas": int(gas * GAS_HEADROOM)}, account)
+    except Reverted:
+        raise evm_unsupported(ch.ep, "the deployment reverted") from None
+    address = receipt["contractAddress"]
+    contract = ch.w3.eth.contract(address=address, abi=art["abi"])
+    try:
+        version = contract.functions.version().call()
+    except ChainError:
+        raise
+    except Exception as e:  # invalid opcode, empty code, undecodable answer
+        raise evm_unsupported(ch.ep, f"version() fails on the deployed code: {str(e)[:60]}") from None
+    return Deployed(address, receipt["blockNumber"], "0x" + bytes(receipt["transactionHash"]).hex(), ch.chain_id,
+                    receipt["gasUsed"], str(version))
 
 
 def deploy_local(rpc_url: str, existing: str | None) -> tuple[str, int]:
     """For node.start: deploy unless the recorded registry survives in the persisted state."""
     from eth_account import Account
 
-    w3 = _web3(rpc_url)
-    if existing and len(w3.eth.get_code(Web3.to_checksum_address(existing))) > 0:
+    from .chain_artifact import artifact
+
+    ep = Endpoint.for_url(rpc_url)
+    code = ep.call("eth_getCode", [existing, "latest"]) if existing else None
+    if code and code.lower().removeprefix("0x") == artifact()["deployedBytecode"].lower().removeprefix("0x"):
         info = node.read_info() or {}
         return existing, info.get("deploy_block") or 0
-    return deploy(rpc_url, Account.from_key(node.DEV_KEY))
+    # none yet, or one an older version of Consentry deployed: this version's registry, at a new address
+    return deploy(rpc_url, Account.from_key(node.DEV_KEY), local=True)
+
+
+def require_fundable(ch: Chain) -> None:
+    """--fund spends the well-known dev key's ether: only the local chain or a development node has it."""
+    if not (ch.local or _is_dev_node(ch.ep)):
+        raise UsageError(f"--fund works only on the embedded local chain or a development node (anvil, hardhat); "
+                         f"{ch.ep.host} (chain {ch.chain_id}) is neither: send the account funds on that chain "
+                         "yourself (a faucet on a testnet)")
+
+
+def fund(ch: Chain, address: str, amount_wei: int) -> str:
+    """Send ether from the well-known dev account: only on the local chain or a development node."""
+    from eth_account import Account
+
+    require_fundable(ch)
+    dev = Account.from_key(node.DEV_KEY)
+    tx = {"from": dev.address, "to": address, "value": amount_wei, "gas": 21000, "chainId": ch.chain_id}
+    return "0x" + bytes(ch.send_raw(tx, dev)["transactionHash"]).hex()

@@ -20,6 +20,7 @@ from .text import safe
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
 DEV_CHAIN_IDS = (31337, 1337)  # anvil/hardhat and ganache defaults: no reorgs of their own
+PUBLIC_CONFIRMATIONS = 12  # default on any other chain
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -57,7 +58,8 @@ def progress(length: int, label: str):
     return _Quiet()
 
 
-GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index")
+GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index", "--max-fee", "--priority-fee",
+                        "--gas-price")
 GLOBAL_FLAGS = ("--json",)
 
 
@@ -86,8 +88,24 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 class ConsentryGroup(click.Group):
+    LAZY = {"serve": ("consentry.serve", "serve_command")}  # imported when used (a web stack costs start-up)
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
     def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
+        from . import endpoint
+
+        endpoint.reset()  # one chain id per endpoint and process: a CliRunner test is many "processes"
         argv = hoist_global_options(list(args) if args is not None else sys.argv[1:])
         args = argv
         try:
@@ -118,7 +136,9 @@ class ConsentryGroup(click.Group):
 
 def _fail(message: str, code: int, argv, error_code: str = "error", details: dict | None = None, usage=None):
     """One line on stderr, or with --json one object: error, error_code (stable: the registry's custom
-    error name when it reverted, else the CLI's own), details, exit_code."""
+    error name when it reverted, else the CLI's own), details, exit_code. RPC URLs (which carry API
+    keys) are shown by host only."""
+    message = _hide_urls(message)
     if "--json" in argv:
         click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "error_code": error_code,
                                "details": details or {}, "exit_code": code},
@@ -128,6 +148,14 @@ def _fail(message: str, code: int, argv, error_code: str = "error", details: dic
             click.echo(usage.ctx.get_usage(), err=True)
         click.echo(f"Error: {safe(message)}", err=True)
     sys.exit(code)
+
+
+def _hide_urls(text: str) -> str:
+    import re
+
+    from .endpoint import host_of
+
+    return re.sub(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)]+", lambda m: host_of(m.group(0)), text)
 
 
 # ---------------------------------------------------------------- shared options
@@ -177,12 +205,32 @@ def address_of(name_or_address: str) -> str:
     return keys.find(s).address
 
 
+def _root() -> dict:
+    return click.get_current_context().find_root().params
+
+
+def fee_options():
+    from .txs import FeeOptions
+
+    root = _root()
+    return FeeOptions.parse(root.get("max_fee"), root.get("priority_fee"), root.get("gas_price"))
+
+
 def connect():
     from . import chain
 
-    root = click.get_current_context().find_root().params
+    root = _root()
     registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
-    return chain.connect(root.get("network") or "local", registry, root.get("chain_id"))
+    return chain.connect(root.get("network") or "local", registry, root.get("chain_id"), fee_options())
+
+
+def target(need_registry: bool = False):
+    """--network/--registry/--chain-id as a networks.Target (no network call)."""
+    from . import networks
+
+    root = _root()
+    registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
+    return networks.resolve(root.get("network") or "local", registry, root.get("chain_id"))
 
 
 def tx_fields(receipt) -> dict:
@@ -194,13 +242,19 @@ def tx_fields(receipt) -> dict:
 
 @click.group(cls=ConsentryGroup, context_settings=CONTEXT)
 @click.option("--network", default="local", show_default=True, envvar="CONSENTRY_NETWORK",
-              help="'local' (the embedded chain) or an EVM JSON-RPC URL.")
+              help="'local' (the embedded chain), an EVM JSON-RPC URL, or a saved network's name.")
 @click.option("--registry", metavar="ADDRESS", help="Registry address (needed with an RPC URL).")
 @click.option("--chain-id", type=int, help="Refuse to act unless the RPC's chain id is this.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False), help="SQLite index (default $CONSENTRY_HOME/index.db).")
+@click.option("--max-fee", metavar="AMOUNT", envvar="CONSENTRY_MAX_FEE",
+              help="EIP-1559 maxFeePerGas for transactions, e.g. 3gwei [default: 2 x base fee + tip].")
+@click.option("--priority-fee", metavar="AMOUNT", envvar="CONSENTRY_PRIORITY_FEE",
+              help="EIP-1559 maxPriorityFeePerGas (tip), e.g. 0.01gwei [default: the node's suggestion].")
+@click.option("--gas-price", metavar="AMOUNT", envvar="CONSENTRY_GAS_PRICE",
+              help="Send legacy transactions at this gasPrice [default on chains without EIP-1559: eth_gasPrice].")
 @click.option("json_output", "--json", is_flag=True, help="Print one JSON object (errors too).")
 @click.version_option(version=__version__, prog_name="consentry")
-def cli(network, registry, chain_id, index_path, json_output):
+def cli(network, registry, chain_id, index_path, max_fee, priority_fee, gas_price, json_output):
     """Consentry: consent records for fashion models' digital twins, anchored on an EVM chain.
 
     Example:
@@ -272,6 +326,158 @@ def node_status():
           f"block     {block}", f"registry  {info['registry']}"])
 
 
+# ---------------------------------------------------------------- deploy and networks
+
+@cli.command("deploy")
+@signer_options
+@click.option("--name", "save_as", help="Save the network profile under this name [default: the --network "
+              "name when it is a saved network, else chain-<id>; nothing is saved for 'local' without --name].")
+@click.option("--rpc-env", metavar="VAR", help="Read the RPC URL from this environment variable, and save the "
+              "variable's name in the profile instead of the URL (which may hold an API key).")
+@click.option("--confirmations", type=click.IntRange(0), help="Saved for `sync` [default: 0 on development "
+              f"chains, {PUBLIC_CONFIRMATIONS} elsewhere].")
+@click.option("--log-range", type=click.IntRange(1), help="Saved for `sync`: the provider's eth_getLogs block cap.")
+def deploy_cmd(as_, password_file, save_as, rpc_env, confirmations, log_range):
+    """Deploy the registry from the committed artifact, check the node runs it, and save a network
+    profile (RPC, chain id, registry, deploy block) that --network NAME then uses.
+
+    \b
+    Example:
+        export BASE_SEPOLIA_RPC=https://...        # your provider's URL, with its key
+        consentry deploy --rpc-env BASE_SEPOLIA_RPC --name base-sepolia --as deployer
+        consentry --network base-sepolia sync
+    """
+    from . import chain, networks
+
+    root = _root()
+    network = root.get("network") or "local"
+    profile = None
+    if rpc_env:
+        url = os.environ.get(rpc_env, "").strip()
+        if not url:
+            raise UsageError(f"${rpc_env} is not set: export it with your RPC URL")
+        local = False
+    else:
+        if network not in ("local",) and "://" not in network:
+            profile = networks.get(network)
+        t = networks.resolve(network, None, None)
+        url, local = t.url, t.local
+    expected = root.get("chain_id") or (profile.chain_id if profile else None)
+    account_ = signer(as_, password_file)
+    ch = chain.bare(url, fee_options(), local=local)
+    if expected is not None and ch.chain_id != expected:
+        raise click.ClickException(f"wrong chain: {ch.ep.host} has chain id {ch.chain_id}, expected {expected}")
+    click.echo(f"deploying the registry to chain {ch.chain_id} ({ch.ep.host}) from {account_.address}…", err=True)
+    d = chain.deploy_checked(ch, account_)
+    name = save_as or (profile.name if profile else (None if local else f"chain-{d.chain_id}"))
+    if confirmations is None:
+        confirmations = profile.confirmations if profile and profile.confirmations is not None else (
+            0 if local or d.chain_id in DEV_CHAIN_IDS or chain._is_dev_node(ch.ep) else PUBLIC_CONFIRMATIONS)
+    if name:
+        keep = profile if profile and profile.name == name else None
+        net = networks.Network(
+            name=networks.check_name(name),
+            rpc=None if rpc_env else (keep.rpc if keep else url),
+            rpc_env=rpc_env or (keep.rpc_env if keep else None),
+            chain_id=d.chain_id, registry=d.registry, deploy_block=d.block, confirmations=confirmations,
+            log_range=log_range or (keep.log_range if keep else None))
+        networks.save(net)
+    emit({"registry": d.registry, "block": d.block, "tx": d.tx, "chain_id": d.chain_id, "gas_used": d.gas_used,
+          "version": d.version, "network": name, "host": ch.ep.host},
+         [f"registry {d.registry} deployed on chain {d.chain_id} ({ch.ep.host}) at block {d.block}",
+          f"tx {d.tx} (gas {d.gas_used:,}); version() answers {d.version!r}"]
+         + ([f"saved network '{name}' in {networks.path()}: use --network {name}"] if name else []))
+
+
+@cli.group("network")
+def network_group():
+    """Saved networks: RPC URL (or the variable holding it), chain id, registry, deploy block."""
+
+
+@network_group.command("add")
+@click.argument("name")
+@click.option("--rpc", "rpc", metavar="URL", help="The RPC URL (stored in the file, mode 0600).")
+@click.option("--rpc-env", metavar="VAR", help="The environment variable holding the RPC URL (stored instead).")
+@click.option("--deploy-block", type=click.IntRange(0), default=0, show_default=True,
+              help="The registry's deployment block: where sync starts.")
+@click.option("--confirmations", type=click.IntRange(0), help="Blocks sync waits for [default: 0 on development "
+              f"chains, {PUBLIC_CONFIRMATIONS} elsewhere].")
+@click.option("--log-range", type=click.IntRange(1), help="The provider's eth_getLogs block cap, if known.")
+@click.option("--no-check", is_flag=True, help="Save without asking the endpoint (chain id from --chain-id).")
+def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_check):
+    """Save a network: give --registry and --chain-id as usual; the endpoint is asked for its chain
+    id and the registry is checked unless --no-check.
+
+    \b
+    Example:
+        consentry network add base-sepolia --rpc-env BASE_SEPOLIA_RPC --registry 0x... --deploy-block 18234567
+    """
+    from . import networks
+    from .endpoint import Endpoint
+    from .rpc import check_chain, check_registry
+
+    networks.check_name(name)
+    if bool(rpc) == bool(rpc_env):
+        raise UsageError("give the RPC as --rpc URL or --rpc-env VAR (one of them)")
+    root = _root()
+    registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
+    if registry:
+        import re
+
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", registry):
+            raise UsageError(f"--registry {registry!r} is not an address")
+    net = networks.Network(name=name, rpc=rpc, rpc_env=rpc_env, chain_id=root.get("chain_id"), registry=registry,
+                           deploy_block=deploy_block, confirmations=confirmations, log_range=log_range)
+    if rpc and not (rpc.startswith("http://") or rpc.startswith("https://")):
+        raise UsageError("--rpc takes an http(s) URL")
+    if not no_check:
+        ep = Endpoint.for_url(net.url())
+        chain_id = check_chain(ep, net.chain_id, name)
+        if registry:
+            check_registry(ep, registry, chain_id)
+        net = networks.Network(**{**net.__dict__, "chain_id": chain_id})
+    elif net.chain_id is None:
+        raise UsageError("--no-check needs --chain-id")
+    if net.confirmations is None:
+        net = networks.Network(**{**net.__dict__, "confirmations": 0 if net.chain_id in DEV_CHAIN_IDS
+                                  else PUBLIC_CONFIRMATIONS})
+    networks.save(net)
+    emit({"network": net.public()}, f"saved network '{name}' (chain {net.chain_id}) in {networks.path()}")
+
+
+@network_group.command("list")
+def network_list():
+    """The saved networks (RPC URLs shown by host only).
+
+    \b
+    Example:
+        consentry network list
+    """
+    from . import networks
+
+    nets = networks.load()
+    rows = [n.public() for n in nets.values()]
+    emit({"networks": rows},
+         [f"{n.name:16} chain {n.chain_id!s:>8}  {n.public().get('rpc') or '$' + str(n.rpc_env):28} "
+          f"registry {n.registry or '-'} from block {n.deploy_block}" for n in nets.values()]
+         or ["no saved networks (`consentry deploy` or `consentry network add` saves one)"])
+
+
+@network_group.command("show")
+@click.argument("name")
+def network_show(name):
+    """One saved network's profile (the RPC URL by host only).
+
+    \b
+    Example:
+        consentry network show base-sepolia
+    """
+    from . import networks
+
+    d = networks.get(name).public()
+    emit({"network": d}, [f"{k:14} {v}" for k, v in d.items()])
+
+
 # ---------------------------------------------------------------- accounts
 
 @cli.group()
@@ -279,25 +485,35 @@ def account():
     """Encrypted keystores (Ethereum V3 JSON) in $CONSENTRY_HOME/keystore."""
 
 
-def _fund(address: str, amount_wei: int) -> str:
-    from eth_account import Account
+def _funding_chain():
+    """For --fund: the chosen network, which must be the local chain or a development node (checked
+    before any keystore is written)."""
+    from . import chain, networks
 
-    from . import chain, node as nodemod
+    root = _root()
+    network = root.get("network") or "local"
+    if network == "local":
+        from . import node as nodemod
 
-    info = nodemod.running()
-    if not info:
-        raise UsageError("--fund needs the local chain: start it with `consentry node start`")
-    w3 = chain._web3(info["rpc_url"])
-    dev = Account.from_key(nodemod.DEV_KEY)
-    ch = chain.Chain(w3=w3, registry=None, chain_id=w3.eth.chain_id, rpc_url=info["rpc_url"], deploy_block=0)
-    tx = {"from": dev.address, "to": address, "value": amount_wei, "gas": 21000, "chainId": ch.chain_id,
-          "nonce": w3.eth.get_transaction_count(dev.address, "pending")}
-    return "0x" + bytes(ch.send_raw(tx, dev)["transactionHash"]).hex()
+        if not nodemod.running():
+            raise UsageError("--fund needs the local chain: start it with `consentry node start`")
+    t = networks.resolve(network, None, root.get("chain_id"))
+    ch = chain.bare(t.url, fee_options(), local=t.local)
+    if t.chain_id is not None and ch.chain_id != t.chain_id:
+        raise UsageError(f"wrong chain: {ch.ep.host} has chain id {ch.chain_id}, expected {t.chain_id}")
+    chain.require_fundable(ch)
+    return ch
+
+
+def _fund(ch, address: str, amount_wei: int) -> str:
+    from . import chain
+
+    return chain.fund(ch, address, amount_wei)
 
 
 @account.command("create")
 @click.argument("name")
-@click.option("--fund", is_flag=True, help="On the local chain, send it 100 ether from the node's dev account.")
+@click.option("--fund", is_flag=True, help="On the local chain (or a dev node), send it 100 ether from the dev account.")
 @click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the new password.")
 def account_create(name, fund, password_file):
     """Create a new account with a random key, encrypted with a password.
@@ -309,13 +525,9 @@ def account_create(name, fund, password_file):
     from . import keys
 
     keys.check_name(name)
-    if fund:
-        from . import node as nodemod
-
-        if not nodemod.running():
-            raise UsageError("--fund needs the local chain: start it with `consentry node start`")
+    ch = _funding_chain() if fund else None
     info = keys.create(name, _read_password(password_file, confirm=True))
-    funded = _fund(info.address, 100 * 10**18) if fund else None
+    funded = _fund(ch, info.address, 100 * 10**18) if fund else None
     emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
          f"created {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""))
 
@@ -323,7 +535,7 @@ def account_create(name, fund, password_file):
 @account.command("import")
 @click.argument("name")
 @click.option("--key-file", type=click.Path(dir_okay=False), help="File holding the private key (hex); else a hidden prompt.")
-@click.option("--fund", is_flag=True, help="On the local chain, send it 100 ether from the node's dev account.")
+@click.option("--fund", is_flag=True, help="On the local chain (or a dev node), send it 100 ether from the dev account.")
 @click.option("--password-file", type=click.Path(dir_okay=False), help="File holding the new password.")
 def account_import(name, key_file, fund, password_file):
     """Import a private key into an encrypted keystore.
@@ -335,6 +547,7 @@ def account_import(name, key_file, fund, password_file):
     from . import keys
 
     keys.check_name(name)
+    ch = _funding_chain() if fund else None
     if key_file:
         try:
             key = Path(key_file).read_text()
@@ -345,9 +558,9 @@ def account_import(name, key_file, fund, password_file):
     else:
         raise UsageError("give the key with --key-file (or run in a terminal for a hidden prompt)")
     info = keys.import_key(name, key, _read_password(password_file, confirm=True))
-    funded = _fund(info.address, 100 * 10**18) if fund else None
+    funded = _fund(ch, info.address, 100 * 10**18) if fund else None
     emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
-         f"imported {info.name} {info.address}")
+         f"imported {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""))
 
 
 @account.command("list")
@@ -790,7 +1003,7 @@ def use_options(fn):
 
 def _validate_use(channel, territory, transforms):
     vocab.channel_index(channel)
-    vocab.territory_code(territory, allow_regions=False)
+    vocab.territory_code(territory)
     vocab.transform_mask(list(transforms))
 
 
@@ -879,9 +1092,11 @@ def _index_path() -> Path:
 @click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
               help="Import a twin manifest (checked against the root anchored on chain). Repeatable.")
 @click.option("--confirmations", type=click.IntRange(0), default=None,
-              help="Blocks to wait before indexing [default: 0 on development chains, 12 elsewhere].")
-@click.option("--range", "range_size", type=click.IntRange(1), default=2000, show_default=True,
-              help="Blocks per eth_getLogs call.")
+              help="Blocks to wait before indexing [default: the network's profile, else 0 on development chains, "
+                   "12 elsewhere].")
+@click.option("--range", "range_size", type=click.IntRange(1), default=None,
+              help="Most blocks per eth_getLogs call [default: the network's log_range, else 2000]; shrinks by "
+                   "itself while the provider refuses ranges.")
 @click.option("--from-block", type=click.IntRange(0), help="Where a new index starts reading (the registry's "
               "deployment block; the local chain knows its own).")
 @click.option("--check", "check_only", is_flag=True,
@@ -915,9 +1130,13 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
 
     start = from_block if from_block is not None else ep.deploy_block
     if confirmations is None:  # reorgs are routine on public chains; dev chains never reorganise by themselves
-        confirmations = 0 if ep.chain_id in DEV_CHAIN_IDS else 12
-    syncer = index.Syncer(db, ep.rpc_url, ep.registry, ep.chain_id, start, confirmations=confirmations,
-                          range_size=range_size, progress=on_progress)
+        confirmations = ep.target.confirmations
+    if confirmations is None:
+        confirmations = 0 if ep.target.local or ep.chain_id in DEV_CHAIN_IDS else PUBLIC_CONFIRMATIONS
+    range_size = range_size or ep.target.log_range or 2000
+    syncer = index.Syncer(db, ep.ep, ep.registry, ep.chain_id, start, confirmations=confirmations,
+                          range_size=range_size, progress=on_progress,
+                          deployed_at_start=from_block is None and start > 0)
     if check_only:
         syncer.check_identity()
         problems = syncer.check()
@@ -1049,7 +1268,7 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
     if channel:
         vocab.channel_index(channel)
     if territory:
-        vocab.territory_code(territory, allow_regions=False)
+        vocab.territory_code(territory)
     vocab.transform_mask(list(transforms))
     when = vocab.parse_time(at, now=int(time.time())) if at else None
     from .hashing import query as hash_query

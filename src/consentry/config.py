@@ -40,9 +40,13 @@ def manifests_dir() -> Path:
     return home() / "manifests"
 
 
+def project_root() -> Path:
+    # src/consentry/config.py -> <repo> (an editable install inside the repo)
+    return Path(__file__).resolve().parent.parent.parent
+
+
 def _project_tools() -> Path:
-    # src/consentry/config.py -> <repo>/.tools/bin (an editable install inside the repo)
-    return Path(__file__).resolve().parent.parent.parent / ".tools" / "bin"
+    return project_root() / ".tools" / "bin"
 
 
 def tool(name: str) -> str:

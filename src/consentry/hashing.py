@@ -1,5 +1,5 @@
-"""Image fingerprints: the file's sha256, a canonical pixel sha256, a 64-bit perceptual hash and a
-32-byte second-stage signature (`signature.py`).
+"""Image fingerprints: the file's sha256, a canonical pixel sha256, two 64-bit perceptual hashes (of the
+whole picture and of its central region) and a 32-byte second-stage signature (`signature.py`).
 
 - content hash: sha256 of the file's bytes (survives nothing, proves the exact file);
 - pixel hash: sha256 over a fixed header, width, height and the RGBA bytes as decoded with fixed
@@ -7,6 +7,11 @@
 - pHash: the DCT perceptual hash (imagehash.phash's algorithm: 32x32 greyscale, 2-D DCT-II, the
   8x8 low frequencies against their median), computed with numpy alone. Its mirror image comes for
   free: flipping an image left-right negates the DCT's odd columns.
+- central pHash: the same hash of the central region, pixel box (round(W/10), round(H/10),
+  round(9W/10), round(9H/10)) of the image as published. A copy cropped by up to 10 % on any side
+  still shows all of that region, so a query finds it again *exactly* by cutting out where the region
+  lies under each crop hypothesis (`central_variants`), where padding a crop back out for the whole
+  picture's pHash can only approximate the missing edges.
 """
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from .errors import FileProblem
 from . import signature as _signature
 
 PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
-IMPRINT_BYTES = 56
+IMPRINT_BYTES = 64
+CENTRAL_MARGIN = 0.1  # the central region leaves this fraction of each side out
 NO_SIGNATURE = bytes(_signature.SIGNATURE_BYTES)
 HASH_SIZE = 8
 IMG_SIZE = 32
@@ -38,24 +44,25 @@ class Fingerprint:
     width: int
     height: int
     signature: bytes = NO_SIGNATURE  # 32, `signature.signature_of`
+    central_phash: int = 0  # unsigned 64-bit, `central_phash_of`
 
     @property
     def imprint(self) -> bytes:
-        """The 56 bytes recorded on chain: pixel-hash prefix (16), pHash (8), signature (32)."""
-        return imprint(self.pixel_hash, self.phash, self.signature)
+        """The 64 bytes recorded on chain: pixel-hash prefix (16), pHash (8), central pHash (8), signature (32)."""
+        return imprint(self.pixel_hash, self.phash, self.signature, self.central_phash)
 
 
-def imprint(pixel_hash: bytes, phash: int, signature: bytes = NO_SIGNATURE) -> bytes:
+def imprint(pixel_hash: bytes, phash: int, signature: bytes = NO_SIGNATURE, central_phash: int = 0) -> bytes:
     if len(signature) != _signature.SIGNATURE_BYTES:
         raise ValueError(f"a signature is {_signature.SIGNATURE_BYTES} bytes, not {len(signature)}")
-    return pixel_hash[:16] + phash.to_bytes(8, "big") + signature
+    return pixel_hash[:16] + phash.to_bytes(8, "big") + central_phash.to_bytes(8, "big") + signature
 
 
-def split_imprint(data: bytes) -> tuple[bytes, int, bytes]:
-    """(pixel-hash prefix (16), pHash, signature (32)) of a 56-byte imprint."""
+def split_imprint(data: bytes) -> tuple[bytes, int, int, bytes]:
+    """(pixel-hash prefix (16), pHash, central pHash, signature (32)) of a 64-byte imprint."""
     if len(data) != IMPRINT_BYTES:
         raise ValueError(f"an imprint is {IMPRINT_BYTES} bytes, not {len(data)}")
-    return data[:16], int.from_bytes(data[16:24], "big"), data[24:56]
+    return data[:16], int.from_bytes(data[16:24], "big"), int.from_bytes(data[24:32], "big"), data[32:64]
 
 
 @lru_cache(maxsize=1)
@@ -87,6 +94,51 @@ def _grey32(im) -> np.ndarray:
 
 def phash_of(im) -> int:
     return _bits(_low_dct(_grey32(im)))
+
+
+def central_box(width: int, height: int) -> tuple[int, int, int, int]:
+    m = CENTRAL_MARGIN
+    return round(width * m), round(height * m), round(width * (1 - m)), round(height * (1 - m))
+
+
+def _sat(grey) -> np.ndarray:
+    """Summed-area table of a greyscale image, (H+1) x (W+1): S[y, x] = sum of pixels above and left of (x, y)."""
+    arr = np.asarray(grey, dtype=np.float64)
+    t = np.zeros((arr.shape[0] + 1, arr.shape[1] + 1))
+    t[1:, 1:] = arr.cumsum(0).cumsum(1)
+    return t
+
+
+def _area_grids(sat: np.ndarray, boxes: np.ndarray, n: int = IMG_SIZE) -> np.ndarray:
+    """(K, n, n) area averages over an n x n grid of each box (x0, y0, x1, y1), in pixels, fractional edges
+    allowed: the image taken as constant over each pixel, whose integral the bilinearly interpolated table
+    gives exactly."""
+    f = np.arange(n + 1) / n
+    xs = boxes[:, :1] + (boxes[:, 2:3] - boxes[:, :1]) * f  # (K, n+1)
+    ys = boxes[:, 1:2] + (boxes[:, 3:4] - boxes[:, 1:2]) * f
+    h, w = sat.shape[0] - 1, sat.shape[1] - 1
+    xs, ys = np.clip(xs, 0, w), np.clip(ys, 0, h)
+    xi = np.minimum(np.floor(xs).astype(np.int64), w - 1)[:, None, :]
+    yi = np.minimum(np.floor(ys).astype(np.int64), h - 1)[:, :, None]
+    fx, fy = (xs[:, None, :] - xi), (ys[:, :, None] - yi)
+    s = ((sat[yi, xi] * (1 - fx) + sat[yi, xi + 1] * fx) * (1 - fy)
+         + (sat[yi + 1, xi] * (1 - fx) + sat[yi + 1, xi + 1] * fx) * fy)  # (K, n+1 ys, n+1 xs)
+    sums = s[:, 1:, 1:] - s[:, :-1, 1:] - s[:, 1:, :-1] + s[:, :-1, :-1]
+    area = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
+    return sums / np.maximum(area, 1e-12)
+
+
+def _grid_phashes(grids: np.ndarray) -> list[int]:
+    c = _dct_matrix()[:HASH_SIZE]
+    lows = np.einsum("ui,kij,vj->kuv", c, grids, c)
+    return [_bits(low) for low in lows]
+
+
+def central_phash_of(im) -> int:
+    """The central pHash: the DCT pHash (as `phash_of`, low 8x8 against their median) of the 32x32 grid of
+    area averages of the greyscale image (Pillow's convert("L")) over `central_box`."""
+    box = np.array([central_box(im.width, im.height)], dtype=np.float64)
+    return _grid_phashes(_area_grids(_sat(im.convert("L")), box))[0]
 
 
 def mirror_phash_from_low(low: np.ndarray) -> int:
@@ -147,6 +199,7 @@ def fingerprint(path: str | Path) -> Fingerprint:
         width=im.width,
         height=im.height,
         signature=_signature.signature_of(im),
+        central_phash=central_phash_of(im),
     )
 
 
@@ -159,6 +212,9 @@ class Query:
     variants: tuple[tuple[str, int], ...]  # (how, phash): as-is, mirrored, crop-compensated …
     probe: "_signature.Probe | None" = None
     display_profile: str | None = None  # a non-sRGB colour profile that changes how the pixels look
+    central_variants: tuple[tuple[str, int], ...] = ()  # (how, central pHash) per crop hypothesis
+    central_source: object = None  # `central_source(im)`, to read the central region at a given alignment
+    padded_variants: object = None  # () -> `perceptual_variants(im)`: crop-padded pHashes, for twin assets
 
 
 def _pad_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
@@ -186,10 +242,80 @@ def _pad_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ..
 
 
 PAD_HYPOTHESES = _pad_hypotheses()
+
+
+def _central_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]], ...]:
+    """PAD_HYPOTHESES, plus one side 10 % with unequal neighbours (2.5 % / 5 %) and opposite sides 5 %:
+    each is exact for the central region (no padding), so a denser set pays off."""
+    sides = ("left", "top", "right", "bottom")
+    out = list(PAD_HYPOTHESES)
+    for k in range(4):
+        for fa, fb in ((0.025, 0.05), (0.05, 0.025)):
+            v = [0.0] * 4
+            v[k], v[(k + 1) % 4], v[(k + 3) % 4] = 0.1, fa, fb
+            out.append((f"uncropped {sides[k]} 10.0%, {sides[(k + 1) % 4]} {fa:.1%}, {sides[(k + 3) % 4]} {fb:.1%}",
+                        tuple(v)))
+    out += [("uncropped left and right 5.0%", (0.05, 0.0, 0.05, 0.0)),
+            ("uncropped top and bottom 5.0%", (0.0, 0.05, 0.0, 0.05))]
+    return tuple(out)
+
+
+CENTRAL_HYPOTHESES = _central_hypotheses()
 VARIANT_PX = 128  # the crop variants are computed from a copy reduced to about this many pixels a side
+CENTRAL_PX = 256  # the central variants from a copy reduced to about this many
 
 
-def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
+def central_variants(im) -> tuple[tuple[str, int], ...]:
+    """Where the original's central region lies in the query under each crop hypothesis (none, and
+    CENTRAL_HYPOTHESES' fractions cut from the sides), averaged onto the 32x32 grid and hashed; plus the
+    mirror image's, as is. A crop of up to 10 % a side shows the whole region, so the right hypothesis sees
+    the same pixels the publisher hashed, up to resampling. `im`: an image, or `central_source`'s table."""
+    sat = im if isinstance(im, np.ndarray) else central_source(im)
+    hyps = [("as-is", (0.0, 0.0, 0.0, 0.0)), *CENTRAL_HYPOTHESES]
+    boxes = np.array([_box_under(sat, crop) for _, crop in hyps])
+    values = _grid_phashes(_area_grids(sat, boxes))
+    c = _dct_matrix()[:HASH_SIZE]
+    low = c @ _area_grids(sat, boxes[:1])[0] @ c.T
+    out, seen = [], set()
+    for (name, _), v in [(hyps[0], values[0]), (("mirrored", None), mirror_phash_from_low(low)),
+                         *zip(hyps[1:], values[1:])]:
+        if v not in seen:
+            seen.add(v)
+            out.append((name, v))
+    return tuple(out)
+
+
+def central_source(im) -> np.ndarray:
+    """The summed-area table of the query in greyscale, reduced to about CENTRAL_PX a side (crop hypotheses
+    are read from it)."""
+    grey = im.convert("L")
+    factor = max(1, min(grey.size) // CENTRAL_PX)
+    return _sat(grey.reduce(factor) if factor > 1 else grey)
+
+
+def _box_under(sat: np.ndarray, crop) -> tuple[float, float, float, float]:
+    """Where the original's central box lies in a query of the table's size that lost `crop` of each side."""
+    h, w = sat.shape[0] - 1, sat.shape[1] - 1
+    l, t, r, b = crop
+    m = CENTRAL_MARGIN
+    kx, ky = 1 - l - r, 1 - t - b
+    return ((m - l) / kx * w, (m - t) / ky * h, (1 - m - l) / kx * w, (1 - m - t) / ky * h)
+
+
+def central_phash_at(sat: np.ndarray, crop: tuple[float, float, float, float], mirrored: bool = False) -> int:
+    """The central pHash of the original, read from a query's `central_source` table on the hypothesis that
+    `crop` = (left, top, right, bottom) fractions of the original were cut off (in the original's
+    orientation; `mirrored`: the query is its mirror image)."""
+    l, t, r, b = crop
+    if mirrored:  # the mirrored query's left is the original's right
+        l, r = r, l
+    grid = _area_grids(sat, np.array([_box_under(sat, (l, t, r, b))]))[0]
+    if mirrored:
+        grid = grid[:, ::-1]
+    return _grid_phashes(grid[None])[0]
+
+
+def perceptual_variants(im, padded: bool = True) -> tuple[tuple[str, int], ...]:
     """The image's pHash, its mirror's, and the pHashes of the image padded back out (edge pixels
     repeated) as if PAD_HYPOTHESES' fractions had been cut from its sides: even crops, one side, a
     corner, a side and its neighbours. The padded variants are computed from a copy reduced to about
@@ -199,6 +325,8 @@ def perceptual_variants(im) -> tuple[tuple[str, int], ...]:
     grey = im.convert("L")
     low = _low_dct(_grey32(grey))
     out = [("as-is", _bits(low)), ("mirrored", mirror_phash_from_low(low))]
+    if not padded:
+        return tuple(out)
     factor = max(1, min(grey.size) // VARIANT_PX)
     arr = np.asarray(grey.reduce(factor) if factor > 1 else grey)
     h, w = arr.shape
@@ -221,9 +349,15 @@ def query(path: str | Path) -> Query:
     im = _open(p, data)
     rgb = im if im.mode == "RGB" else im.convert("RGB")
     means = _signature.cell_means(rgb)
+    sat = central_source(im)
+    central = central_variants(sat)
+    # the query's own central pHash, read from the reduced copy (it is looked up, never recorded)
     fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height,
-                     _signature.signature_of(rgb, means))
-    return Query(fp, perceptual_variants(im), _signature.prepare(rgb, means), display_profile(im))
+                     _signature.signature_of(rgb, means), central[0][1])
+    # publications are found through the central region under crops; the whole picture's padded crop
+    # variants (slow, approximate) only serve twin assets, which record no central pHash
+    return Query(fp, perceptual_variants(im, padded=False), _signature.prepare(rgb, means), display_profile(im),
+                 central, sat, lambda: perceptual_variants(im))
 
 
 def display_profile(im) -> str | None:

@@ -47,7 +47,27 @@ def _migrations():
             if statement.strip():
                 db.execute(statement)
 
+    @m()
+    def m003_central_phash(db):
+        for statement in _SCHEMA_V3.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
     return m
+
+
+_SCHEMA_V3 = """
+        ALTER TABLE publications ADD COLUMN central_phash INTEGER;
+        DROP VIEW publications_readable;
+        CREATE VIEW publications_readable AS
+            SELECT id, license_id, '0x' || lower(hex(content_hash)) AS content_hash,
+                   '0x' || lower(hex(pixel_prefix)) AS pixel_prefix,
+                   printf('%016x', phash) AS phash, printf('%016x', central_phash) AS central_phash,
+                   '0x' || lower(hex(signature)) AS signature,
+                   channel, territory, transforms, use_number, block,
+                   datetime(block_time, 'unixepoch') AS published_at, tx
+            FROM publications
+"""
 
 
 _SCHEMA_V2 = """
@@ -127,7 +147,8 @@ _SCHEMA_V1 = """
 """
 
 
-MIGRATIONS = ("m001_initial_schema", "m002_registry_v2")  # every migration's name, in order (checked by a test)
+# every migration's name, in order (checked by a test)
+MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_central_phash")
 
 # tables holding chain facts with a block column: what a reorg rolls back
 CHAIN_TABLES = ("twins", "twin_roots", "twin_withdrawals", "agent_events", "licenses", "license_revocations",
@@ -334,10 +355,10 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
         try:
             if shape is None:
                 raise _Undecodable("not an event of the registry's ABI")
-            if (shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130
-                    and data_hex[50:66] == "0" * 16):  # the bulk of all logs: checked and split directly
+            if shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130:
+                # the bulk of all logs: checked and split directly
                 try:
-                    a = {"contentHash": bytes.fromhex(topics[1][2:]), "imprint": bytes.fromhex(data_hex[2:50]),
+                    a = {"contentHash": bytes.fromhex(topics[1][2:]), "imprint": bytes.fromhex(data_hex[2:66]),
                          "signature": bytes.fromhex(data_hex[66:130])}
                 except ValueError:
                     raise _Undecodable("malformed topic or data hex") from None
@@ -359,7 +380,7 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
             rows["publications"].append((header["license_id"], a["contentHash"], imp[:16],
                                          _signed64(int.from_bytes(imp[16:24], "big")), header["channel"],
                                          header["territory"], header["transforms"], header["next_use"], block, ts,
-                                         tx, li, a["signature"]))
+                                         tx, li, a["signature"], _signed64(int.from_bytes(imp[24:32], "big"))))
             header["next_use"] += 1
             continue
         header = None
@@ -403,7 +424,7 @@ _INSERTS = {
     "license_revocations": 6, "fee_withdrawals": 5, "attestations": 9,
 }
 _PUB_COLUMNS = ("license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
-                "block_time, tx, log_index, signature")
+                "block_time, tx, log_index, signature, central_phash")
 
 
 # ---------------------------------------------------------------- sync
@@ -442,22 +463,27 @@ class Syncer:
     the canonical one, and each range's first block must link by parent hash to the last block of
     the range before."""
 
-    def __init__(self, db, rpc_url: str, registry: str, chain_id: int, deploy_block: int = 0,
+    def __init__(self, db, rpc_url, registry: str, chain_id: int, deploy_block: int = 0,
                  confirmations: int = 0, range_size: int = 2000,
-                 progress: Callable[[int, int], None] | None = None):
-        self.db, self.rpc_url, self.registry = db, rpc_url, registry
+                 progress: Callable[[int, int], None] | None = None, deployed_at_start: bool = False):
+        """`rpc_url`: a URL or an `endpoint.Endpoint`. `range_size`: blocks per eth_getLogs call at
+        most; fewer while the provider refuses ranges (its caps are learnt, and forgotten again)."""
+        from .endpoint import Endpoint, RangeSizer
+
+        self.ep = rpc_url if isinstance(rpc_url, Endpoint) else Endpoint.for_url(rpc_url)
+        self.db, self.rpc_url, self.registry = db, self.ep.url, registry
         self.chain_id, self.deploy_block, self.confirmations = chain_id, deploy_block, confirmations
         self.range_size, self.progress = range_size, progress
+        self.sizer = RangeSizer(range_size, range_size)
+        # `deploy_block` is the registry's own deployment block: nothing before it to count (and a
+        # non-archive node could not answer a call at the block before it)
+        self.deployed_at_start = deployed_at_start
 
     def rpc(self, method, params=None):
-        from .rpc import request
-
-        return request(self.rpc_url, method, params, timeout=60)
+        return self.ep.call(method, params)
 
     def rpc_batch(self, calls):
-        from .rpc import request_batch
-
-        return request_batch(self.rpc_url, calls, timeout=60)
+        return self.ep.batch(calls)
 
     def check_identity(self) -> None:
         """One index, one registry on one chain (told apart by its genesis block, too: dev chains
@@ -467,7 +493,7 @@ class Syncer:
         if reg is None:
             start = self.deploy_block
             # a new index starting after the deployment counts from the registry's counter there
-            seen = self._event_counter(hex(start - 1)) if start > 0 else 0
+            seen = self._event_counter(hex(start - 1)) if start > 0 and not self.deployed_at_start else 0
             with self.db.atomic():
                 set_meta(self.db, "registry", self.registry)
                 set_meta(self.db, "chain_id", self.chain_id)
@@ -533,10 +559,8 @@ class Syncer:
         set_meta(self.db, "generation", get_meta(self.db, "generation", 0) + 1)
 
     def _logs(self, start: int, end: int) -> list[dict]:
-        logs = self.rpc("eth_getLogs", [{"address": self.registry, "fromBlock": hex(start), "toBlock": hex(end)}])
-        if not isinstance(logs, list):
-            raise ChainError("the RPC answered eth_getLogs with something other than a list of logs")
-        return logs
+        """The registry's logs of blocks start..end in one call (RangeTooLarge if the provider caps it)."""
+        return self.ep.logs_once({"address": self.registry}, start, end)
 
     def _headers(self, numbers: list[int]) -> dict[int, dict]:
         got = self.rpc_batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
@@ -588,7 +612,7 @@ class Syncer:
                     self.db.conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])
             if rows["publications"]:
                 self.db.conn.executemany(
-                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 13)})", rows["publications"])
+                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 14)})", rows["publications"])
             if batch.problems:
                 self.db.conn.executemany("INSERT INTO sync_problems VALUES (?, ?, ?, ?)", batch.problems)
             if any(rows.values()):
@@ -601,6 +625,8 @@ class Syncer:
     def run(self, manifests: list[Path] = ()) -> SyncResult:
         import time
 
+        from .endpoint import RangeTooLarge
+
         t0 = time.perf_counter()
         self.check_identity()
         reorg = self.detect_reorg()
@@ -609,14 +635,15 @@ class Syncer:
         start = get_meta(self.db, "synced_block", -1) + 1
         first, events, problems, retries = start, 0, [], 0
         while start <= target:
-            end = min(start + self.range_size - 1, target)
+            end = min(start + self.sizer.size - 1, target)
             try:
                 logs = self._logs(start, end)
-            except ChainError as e:
-                if end > start and ("too many" in str(e).lower() or "limit" in str(e).lower()):
-                    self.range_size = max(1, (end - start + 1) // 2)
-                    continue
-                raise
+            except RangeTooLarge as e:  # rate limits never get here: the endpoint retries them
+                if end == start:
+                    raise
+                self.sizer.refused(end - start + 1, e.limit)
+                continue
+            self.sizer.served(end - start + 1, len(logs))
             batch = _Batch({t: [] for t in (*_INSERTS, "publications")}, {}, [])
             n = _decode(logs, batch, self.registry)
             try:

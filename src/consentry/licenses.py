@@ -183,7 +183,7 @@ def show(chain, license_id: int) -> dict:
 def check(chain, license_id: int, licensee: str, channel: str, territory: str, transforms: list[str],
           count: int = 1) -> tuple[bool, list[dict]]:
     ch = vocab.channel_index(channel)
-    terr = vocab.territory_code(territory, allow_regions=False)
+    terr = vocab.territory_code(territory)
     tr = vocab.transform_mask(transforms)
     now = chain.now()
     bits = chain.call(chain.registry.functions.checkPublication(license_id, licensee, ch, terr, tr, count, now))

@@ -15,6 +15,7 @@ from .errors import ChainError
 
 # anvil's well-known first dev account (mnemonic "test test ... junk"): public, local chain only.
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_CHAIN_IDS = (31337, 1337)  # anvil/hardhat and ganache defaults: no reorgs of their own
 
 
 def _info_path() -> Path:
@@ -137,7 +138,8 @@ def free_port() -> int:
 class EphemeralAnvil:
     """A throwaway anvil on a free port, for tests and benchmarks: `with EphemeralAnvil() as url:`."""
 
-    def __init__(self, *extra_args: str):
+    def __init__(self, *extra_args: str, chain_id: int = config.LOCAL_CHAIN_ID):
+        self.chain_id = chain_id
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra = list(extra_args)
@@ -146,7 +148,7 @@ class EphemeralAnvil:
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(
             [config.tool("anvil"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--chain-id", str(config.LOCAL_CHAIN_ID), "--silent", *self.extra],
+             "--chain-id", str(self.chain_id), "--silent", *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 15
@@ -165,3 +167,58 @@ class EphemeralAnvil:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+class EphemeralHardhat:
+    """A throwaway Hardhat node (a second, independent EVM implementation) on a free port, with its
+    own chain id: `with EphemeralHardhat(chain_id=4242) as url:`. Its funded default accounts use the
+    same well-known mnemonic as anvil's, so DEV_KEY pays here too. `hardfork` picks its rules."""
+
+    def __init__(self, chain_id: int = 4242, hardfork: str | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.chain_id, self.hardfork = chain_id, hardfork
+        self.proc: subprocess.Popen | None = None
+        self._dir: str | None = None
+
+    def __enter__(self) -> str:
+        import tempfile
+
+        root = config.project_root()
+        hardhat = root / "node_modules" / ".bin" / "hardhat"
+        if not hardhat.exists():
+            raise ChainError("hardhat is not installed: run scripts/setup (npm install)")
+        self._dir = tempfile.mkdtemp(prefix="consentry-hardhat-")
+        net = {"chainId": self.chain_id, **({"hardfork": self.hardfork} if self.hardfork else {})}
+        cfg = Path(self._dir) / "hardhat.config.js"
+        cfg.write_text(f"module.exports = {{ networks: {{ hardhat: {json.dumps(net)} }} }};\n")
+        # run from the project (hardhat refuses a non-local installation), config from the temp folder
+        self.proc = subprocess.Popen(
+            [str(hardhat), "--config", str(cfg), "node", "--hostname", "127.0.0.1", "--port", str(self.port)],
+            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while not _port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise ChainError("the hardhat node did not start")
+            time.sleep(0.1)
+        return self.url
+
+    def __exit__(self, *exc) -> None:
+        import shutil
+
+        if self.proc:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            self.proc = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)

@@ -25,7 +25,7 @@ def publish(chain, account, license_id: int, fps: list[Fingerprint], channel: st
     lic = licenses.get(chain, license_id)
     fee = lic["fee_per_use"] * len(fps)
     fn = chain.registry.functions.publish(
-        license_id, vocab.channel_index(channel), vocab.territory_code(territory, allow_regions=False),
+        license_id, vocab.channel_index(channel), vocab.territory_code(territory),
         vocab.transform_mask(transforms), [f.content_hash for f in fps], b"".join(f.imprint for f in fps))
     receipt = chain.send(fn, account, value=fee)
     return Published("0x" + bytes(receipt["transactionHash"]).hex(), receipt["gasUsed"], fee, receipt["blockNumber"])

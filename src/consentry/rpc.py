@@ -1,91 +1,114 @@
-"""Minimal JSON-RPC over urllib for chain-free fast paths (no web3 import)."""
+"""Chain-free fast paths (no web3 import): plain JSON-RPC calls through the one endpoint layer
+(`endpoint.py`: retries, deadline, host-only errors), and `resolve`, which turns `--network`,
+`--registry` and `--chain-id` into a checked target: the chain id asked once, and the registry
+proven by one `version()` call."""
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from dataclasses import dataclass
 
+from .endpoint import Endpoint, RpcError
 from .errors import ChainError
+from .networks import Target, resolve as resolve_target
+
+_VERSION = "0x54fd4d50"  # keccak256("version()")[:4]
+_EVM_WORDS = re.compile(r"invalid opcode|opcode.*(not|in)valid|not ?activated|unknown opcode|undefined instruction|"
+                        r"invalid instruction|bad instruction|unsupported opcode", re.I)
+
+
+def endpoint(url: str) -> Endpoint:
+    return Endpoint.for_url(url)
 
 
 def request(url: str, method: str, params: list | None = None, timeout: float = 10):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            reply = json.loads(r.read())
-    except (OSError, ValueError) as e:
-        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL", code="rpc_unreachable") from None
-    if "error" in reply:
-        raise ChainError(f"{method} failed: {reply['error'].get('message')}")
-    return reply["result"]
+    return Endpoint.for_url(url).call(method, params)
 
 
 def request_batch(url: str, calls: list[tuple[str, list]], timeout: float = 60) -> list:
-    """Several JSON-RPC calls in one HTTP request; results in the order of `calls`. Any error
-    (or a reply that does not answer every call) is a ChainError."""
-    if not calls:
-        return []
-    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)])
-    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            replies = json.loads(r.read())
-    except (OSError, ValueError) as e:
-        raise ChainError(f"cannot reach the RPC endpoint {url} ({e}); check the URL", code="rpc_unreachable") from None
-    if not isinstance(replies, list):
-        raise ChainError("the RPC endpoint does not answer batched requests")
-    by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
-    out = []
-    for i, (method, _) in enumerate(calls):
-        r = by_id.get(i)
-        if r is None or ("result" not in r and "error" not in r):
-            raise ChainError(f"the RPC endpoint left {method} unanswered in a batch")
-        if "error" in r:
-            raise ChainError(f"{method} failed: {(r['error'] or {}).get('message')}")
-        out.append(r["result"])
-    return out
+    """Several JSON-RPC calls in batched HTTP requests; results in the order of `calls`."""
+    return Endpoint.for_url(url).batch(calls) if calls else []
 
 
 def block_number(url: str) -> int:
-    return int(request(url, "eth_blockNumber"), 16)
+    return Endpoint.for_url(url).block_number()
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class Resolved:
     rpc_url: str
     registry: str
     chain_id: int
     deploy_block: int
+    target: Target
+    ep: Endpoint
+
+    @property
+    def host(self) -> str:
+        return self.ep.host
 
 
-def resolve(network: str = "local", registry: str | None = None, chain_id: int | None = None) -> Endpoint:
-    """Where the registry is: the local node's record, or an RPC URL with --registry; checks the
-    chain id and that contract code is at the address."""
-    from . import node
+def check_chain(ep: Endpoint, expected: int | None, name: str = "") -> int:
+    actual = ep.chain_id
+    if expected is not None and actual != expected:
+        where = f"network {name!r} ({ep.host})" if name and name != ep.host else ep.host
+        raise ChainError(f"wrong chain: {where} has chain id {actual}, expected {expected}", code="wrong_chain")
+    return actual
 
-    deploy_block = 0
-    if network == "local":
-        info = node.running()
-        if not info:
-            raise ChainError("no local node running: start one with `consentry node start`")
-        rpc_url = info["rpc_url"]
-        registry = registry or info.get("registry")
-        deploy_block = info.get("deploy_block") or 0
-        chain_id = chain_id or info.get("chain_id")
-    else:
-        rpc_url = network
-        if not (rpc_url.startswith("http://") or rpc_url.startswith("https://")):
-            raise ChainError(f"--network takes 'local' or an http(s) RPC URL, not {network!r}")
-    if not registry:
-        raise ChainError("no registry address: pass --registry ADDRESS (or set CONSENTRY_REGISTRY)")
-    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", registry):
-        raise ChainError(f"--registry {registry!r} is not an address")
-    actual = int(request(rpc_url, "eth_chainId"), 16)
-    if chain_id is not None and actual != chain_id:
-        raise ChainError(f"wrong chain: {rpc_url} has chain id {actual}, expected {chain_id}", code="wrong_chain")
-    code = request(rpc_url, "eth_getCode", [registry, "latest"])
-    if code in ("0x", "", None):
-        raise ChainError(f"no contract at {registry} on chain {actual}: check --registry and --network")
-    return Endpoint(rpc_url, registry, actual, deploy_block)
+
+def check_registry(ep: Endpoint, registry: str, chain_id: int) -> None:
+    """One eth_call of version(): code is there, it is a registry, and this node can run it."""
+    try:
+        out = ep.call("eth_call", [{"to": registry, "data": _VERSION}, "latest"])
+    except RpcError as e:
+        if _EVM_WORDS.search(e.rpc_message):
+            raise evm_unsupported(ep, e.rpc_message) from None
+        raise ChainError(f"the contract at {registry} on chain {chain_id} is not a Consentry registry "
+                         f"({e.rpc_message[:80]})") from None
+    if out in ("0x", "", None):
+        raise ChainError(f"no contract at {registry} on chain {chain_id} ({ep.host}): check --registry and --network")
+    if not isinstance(out, str) or len(out) < 2 + 128:
+        raise ChainError(f"the contract at {registry} on chain {chain_id} is not a Consentry registry")
+    version = _abi_string(out)
+    if version is None or not version.startswith(COMPATIBLE_REGISTRY):
+        raise ChainError(f"the registry at {registry} on chain {chain_id} is version {version!r}; this Consentry "
+                         f"speaks {COMPATIBLE_REGISTRY}x (its events and imprints differ): use a matching client, "
+                         "or deploy this version's registry with `consentry deploy`", code="registry_version")
+
+
+COMPATIBLE_REGISTRY = "2.1."  # the registry versions this client reads and writes (contracts/ConsentRegistry.sol)
+
+
+def _abi_string(out: str) -> str | None:
+    """An ABI-encoded string return value, or None when it is not one."""
+    try:
+        raw = bytes.fromhex(out[2:])
+        offset = int.from_bytes(raw[:32], "big")
+        length = int.from_bytes(raw[offset:offset + 32], "big")
+        if offset != 32 or length > 64 or len(raw) < offset + 32 + length:
+            return None
+        return raw[offset + 32:offset + 32 + length].decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def evm_unsupported(ep: Endpoint, why: str) -> ChainError:
+    from .chain_artifact import artifact
+
+    target = artifact().get("compiler", {}).get("settings", {}).get("evmVersion", "?")
+    return ChainError(f"the node at {ep.host} cannot run the registry's code, built for the '{target}' EVM "
+                      f"({why[:80]}): use a node or chain that supports it", code="evm_unsupported")
+
+
+def resolve(network: str = "local", registry: str | None = None, chain_id: int | None = None) -> Resolved:
+    """Where the registry is (the local node, an RPC URL with --registry, or a saved network);
+    checks the chain id (once per process) and that the registry answers."""
+    t = resolve_target(network, registry, chain_id)
+    if not t.registry:
+        raise ChainError("no registry address: pass --registry ADDRESS (or set CONSENTRY_REGISTRY), or use a "
+                         "network saved by `consentry deploy` / `consentry network add`")
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", t.registry):
+        raise ChainError(f"--registry {t.registry!r} is not an address")
+    ep = Endpoint.for_url(t.url)
+    actual = check_chain(ep, t.chain_id, t.name)
+    check_registry(ep, t.registry, actual)
+    return Resolved(t.url, t.registry, actual, t.deploy_block, t, ep)

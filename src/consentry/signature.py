@@ -293,7 +293,11 @@ def _score(ey, py=None, px=None):
     return s
 
 
-def _search(probe, rec):
+def _search(probe, rec, cropped: bool = True):
+    if not cropped:  # the picture's full extent: only mirroring is searched
+        zero = np.zeros((1, 2))
+        scores = [float(_score(_evaluate(probe, m, zero, zero, rec)[0])[0, 0]) for m in (0, 1)]
+        return int(np.argmin(scores)), zero[0], zero[0]
     coarse = _pairs(0.05)
     starts = []
     for mirror in (0, 1):
@@ -373,7 +377,9 @@ def _describe_alignment(mirror: int, crop) -> str:
     return ", ".join(parts) or "as recorded"
 
 
-def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
+def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) -> SecondStage:
+    """`cropped=False`: the query is known to show the recorded picture's full extent (another recorded
+    fingerprint says so), so a crop may not explain away differing border cells."""
     rec = decode(recorded_signature)
     direct = _direct(probe, rec)
     if direct is not None and float(direct.max()) <= DIRECT_SHARE:  # the picture as recorded, no realignment
@@ -381,7 +387,7 @@ def confirm(probe: Probe, recorded_signature: bytes) -> SecondStage:
         return SecondStage(True, float(direct.max()), 1.0, ALLOWED_CELLS, False, (0.0, 0.0, 0.0, 0.0),
                            "as recorded", not probe.grey, GRID * GRID, 0, 1.0, (), direct,
                            f"same picture: all {GRID * GRID} cells within tolerance (as recorded{grey})")
-    mirror, py, px = _search(probe, rec)
+    mirror, py, px = _search(probe, rec, cropped)
     el, ec, vis = _raw(probe, mirror, py[None], px[None], rec)
     el, vis = el[0, 0], vis[0, 0]
     ec = None if ec is None else ec[0, 0]

@@ -75,12 +75,10 @@ def split_list(value: str | None) -> list[str]:
 
 # ---------------------------------------------------------------- territories
 
-def territory_code(name: str, *, allow_regions: bool = True) -> int:
+def territory_code(name: str) -> int:
+    """A country's code, or a region's (EU, WW: a publication there must be covered for all of it)."""
     t = name.strip().upper()
-    if t in REGIONS:
-        if not allow_regions:
-            raise UsageError(f"publish in a country, not the region {t!r} (e.g. --territory FR)")
-    elif t not in ISO_CODES:
+    if t not in REGIONS and t not in ISO_CODES:
         raise UsageError(f"unknown territory {name!r}: use an ISO 3166-1 alpha-2 code (FR, US…), EU or WW")
     return (ord(t[0]) - 65) * 26 + (ord(t[1]) - 65)
 

@@ -32,6 +32,18 @@ def test_only_the_owner_appoints_and_revokes_agents(registry, other, agent, twin
         registry.revokeAgent(twin, agent, sender=other)
 
 
+def test_revoking_an_agent_without_a_mandate_is_refused_and_emits_nothing(registry, model, agent, twin, caps):
+    """A stray revocation would put a misleading AgentRevoked in the log (and in the event count)."""
+    events = registry.counts()[2]
+    with ape.reverts(registry.NotAuthorisedForTwin, twinId=twin, account=agent.address):
+        registry.revokeAgent(twin, agent, sender=model)
+    assert registry.counts()[2] == events
+    registry.appointAgent(twin, agent, caps, sender=model)
+    registry.revokeAgent(twin, agent, sender=model)
+    with ape.reverts(registry.NotAuthorisedForTwin, twinId=twin, account=agent.address):
+        registry.revokeAgent(twin, agent, sender=model)  # not twice
+
+
 def test_a_mandate_must_expire_in_the_future_and_name_channels_and_territories(registry, model, agent, twin, caps,
                                                                                chain):
     past = chain.pending_timestamp - 1

@@ -55,6 +55,15 @@ def test_an_unknown_twin_cannot_be_attested(registry, attester):
         registry.attestTwin(7, STATEMENT, sender=attester)
 
 
+def test_a_withdrawn_twin_cannot_be_attested(registry, model, attester, twin, chain):
+    """Vouching for a twin its owner has withdrawn would lend trust to a record that no longer consents."""
+    registry.withdrawTwin(twin, 0, sender=model)
+    withdraw_at = registry.getTwin(twin).withdrawAt
+    with ape.reverts(registry.TwinWithdrawnAt, twinId=twin, withdrawAt=withdraw_at):
+        registry.attestTwin(twin, STATEMENT, sender=attester)
+    assert registry.attestedAt(twin, attester) == 0
+
+
 def test_an_attester_revokes_its_attestation(registry, attester, twin):
     registry.attestTwin(twin, STATEMENT, sender=attester)
     tx = registry.revokeAttestation(twin, sender=attester)

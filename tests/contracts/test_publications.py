@@ -9,7 +9,7 @@ from consentry import vocab
 
 SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
 OUTFIT = vocab.transform_mask(["outfit"])
-PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes24,bytes32)").hex()
+PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes32,bytes32)").hex()
 
 
 def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0):
@@ -25,7 +25,7 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
     assert tx.events == [
         registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT,
                                       firstUse=1, count=3),
-        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:])
+        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:32], signature=imprint(i)[32:])
           for i in range(3)],
     ]
     w3 = chain.provider.web3
@@ -37,12 +37,12 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
 
 
 def test_published_logs_carry_the_content_hash_as_topic_and_the_imprint_as_two_words(registry, brand, license_id):
-    """topic0 = keccak256("Published(bytes32,bytes24,bytes32)"), topic1 = content hash; data word 1 = the
-    first 24 bytes of the imprint, left-aligned and zero-padded; word 2 = its last 32 bytes."""
+    """topic0 = keccak256("Published(bytes32,bytes32,bytes32)"), topic1 = content hash; data = the 64-byte
+    imprint as it was sent: word 1 its first 32 bytes, word 2 its last 32."""
     tx = publish(registry, brand, license_id, 2, start=5)
     for i, log in zip((5, 6), tx.logs[1:]):
         assert [bytes(t) for t in log["topics"]] == [bytes.fromhex(PUBLISHED_TOPIC[2:]), content(i)]
-        assert bytes(log["data"]) == imprint(i)[:24] + b"\x00" * 8 + imprint(i)[24:]
+        assert bytes(log["data"]) == imprint(i)
     assert len(tx.logs) == 3
 
 
@@ -56,8 +56,8 @@ def test_a_content_hash_alone_no_longer_matches_the_first_topic(registry, brand,
     assert "0x" + log["topics"][0].hex().removeprefix("0x") == PUBLISHED_TOPIC
 
 
-def test_imprints_are_56_bytes(registry):
-    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 56
+def test_imprints_are_64_bytes(registry):
+    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 64
 
 
 def test_uses_count_across_batches(registry, brand, license_id):
@@ -171,11 +171,31 @@ def test_territories_cover_eu_members_and_named_countries(registry, brand, licen
             publish(registry, brand, license_id, where=where)
 
 
-def test_worldwide_covers_every_country_but_a_region_is_no_place_to_publish(registry, model, brand, twin, chain):
+def test_worldwide_covers_every_country_and_both_regions(registry, model, brand, twin, chain):
     registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, where=("WW",)), sender=model)
     publish(registry, brand, 1, where="JP")
-    with ape.reverts(registry.TerritoryNotAllowed, licenseId=1, territory=code("EU")):
-        publish(registry, brand, 1, where="EU", start=1)
+    publish(registry, brand, 1, where="EU", start=1)
+    tx = publish(registry, brand, 1, where="WW", start=2)
+    assert tx.events[0].territory == code("WW")
+
+
+@pytest.mark.parametrize("licensed, where, ok", [
+    (("EU", "US"), "EU", True),    # a post shown to the whole EU, under an EU license
+    (("EU", "US"), "WW", False),   # a worldwide audience is wider than EU + US
+    (("FR", "DE"), "EU", False),   # some member states are not the whole EU
+    (("US",), "EU", False),
+    (("WW",), "WW", True),
+])
+def test_a_region_is_allowed_only_when_the_license_covers_all_of_it(registry, model, brand, twin, chain, licensed,
+                                                                    where, ok):
+    registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, where=licensed), sender=model)
+    if ok:
+        publish(registry, brand, 1, where=where)
+    else:
+        with ape.reverts(registry.TerritoryNotAllowed, licenseId=1, territory=code(where)):
+            publish(registry, brand, 1, where=where)
+    reasons = registry.checkPublication(1, brand, 0, code(where), OUTFIT, 1, chain.pending_timestamp)
+    assert (reasons == 0) == ok
 
 
 def test_a_transformation_outside_the_license_is_refused(registry, brand, license_id):
@@ -214,11 +234,12 @@ def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
 def test_malformed_batches_are_refused(registry, brand, license_id):
     with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [], b"", sender=brand)
-    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=56):
+    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=64):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0), content(1)], imprint(0),
                          value=2 * FEE, sender=brand)
-    # the old 24-byte stride, and one byte off either way
-    for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:24], imprint(0)[:55], imprint(0) + b"\x00"):
+    # a word short, the old 56-byte stride, and one byte off either way
+    for prints in (imprint(0)[:32], imprint(0) + imprint(1)[:32], imprint(0)[:56], imprint(0)[:63],
+                   imprint(0) + b"\x00"):
         with ape.reverts(registry.InvalidBatch, contentHashes=1, imprintBytes=len(prints)):
             registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0)], prints, value=FEE, sender=brand)
     assert registry.getLicense(license_id).uses == 0

@@ -354,7 +354,7 @@ class Registry(RuleBasedStateMachine):
               and transforms & ~lic["transforms"] == 0
               and (lic["max"] == 0 or lic["uses"] + n <= lic["max"]))
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
-        args = (lid, channel, code(where), transforms, hashes, b"\x05" * 56 * n)
+        args = (lid, channel, code(where), transforms, hashes, b"\x05" * 64 * n)
         if not ok:
             with ape.reverts():
                 self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
