@@ -9,11 +9,10 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
     string private constant _VERSION = "2.1.0";
-    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, pHash 8, central pHash 8,
-    /// signature 32.
-    uint256 public constant IMPRINT_BYTES = 64;
-    // keccak256("Published(bytes32,bytes32,bytes32)")
-    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes32,bytes32)");
+    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 32.
+    uint256 public constant IMPRINT_BYTES = 56;
+    // keccak256("Published(bytes32,bytes24,bytes32)")
+    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes24,bytes32)");
 
     // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
@@ -26,6 +25,7 @@ contract ConsentRegistry is IConsentRegistry {
     );
 
     uint8 private constant _ALL_CHANNELS = 0x3f;
+    uint8 private constant _ALL_DISCLOSURES = 0x07; // metadata 1, C2PA manifest 2, visible label 4
     uint16 private constant _TERRITORY_CODES = 676; // 26 * 26
     uint16 private constant _EU = 124; // "EU"
     uint16 private constant _WW = 594; // "WW"
@@ -201,6 +201,7 @@ contract ConsentRegistry is IConsentRegistry {
         uint8 channel,
         uint16 territory,
         uint8 transforms,
+        uint8 disclosures,
         bytes32[] calldata contentHashes,
         bytes calldata imprints
     ) external payable {
@@ -208,6 +209,7 @@ contract ConsentRegistry is IConsentRegistry {
         if (n == 0 || imprints.length != IMPRINT_BYTES * n || n > type(uint32).max) {
             revert InvalidBatch(n, imprints.length);
         }
+        if (disclosures & ~_ALL_DISCLOSURES != 0) revert InvalidDisclosures(disclosures);
         License storage lic = _licenses[licenseId];
         License memory l = lic;
         if (l.twinId == 0) revert UnknownLicense(licenseId);
@@ -227,15 +229,17 @@ contract ConsentRegistry is IConsentRegistry {
             _credits[model] = (credit == 0 ? 1 : credit) + fee;
         }
         _eventCount += uint64(n + 1);
-        emit PublicationsRecorded(licenseId, channel, territory, transforms, l.uses + 1, uint32(n));
-        // emit Published(contentHashes[i], imprint[0:32], imprint[32:64]) for each image, in the
+        emit PublicationsRecorded(licenseId, channel, territory, transforms, disclosures, l.uses + 1, uint32(n));
+        // emit Published(contentHashes[i], imprint[0:24], imprint[24:56]) for each image, in the
         // scratch space (no per-event memory growth)
         bytes32 topic0 = _PUBLISHED_TOPIC;
         assembly ("memory-safe") {
             let hashes := contentHashes.offset
             let prints := imprints.offset
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                calldatacopy(0, add(prints, shl(6, i)), 64)
+                let p := add(prints, mul(i, 56))
+                mstore(0, and(calldataload(p), not(0xffffffffffffffff)))
+                mstore(32, calldataload(add(p, 24)))
                 log2(0, 64, topic0, calldataload(add(hashes, shl(5, i))))
             }
         }

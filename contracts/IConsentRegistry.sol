@@ -13,11 +13,11 @@ pragma solidity ^0.8.24;
 ///    "EU" (124) covers the EU member states, "WW" (594) covers every territory.
 ///  - a license's territories: up to 5 codes of 10 bits each, code k at bits [10k, 10k+10),
 ///    0 marks an empty place.
-///  - imprint of a published image (64 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
-///    pixel sha256, its 64-bit perceptual hash (big-endian), the 64-bit perceptual hash of its central
-///    region (the middle 80 % of each side, found again in crops of up to 10 % a side), then its
-///    32-byte second-stage signature (see README "Two-stage matching"). {Published} carries the
-///    first 32 bytes as `imprint` and the last 32 as `signature`.
+///  - imprint of a published image (56 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
+///    pixel sha256, the 64-bit perceptual hash of its central region (the middle 80 % of each side,
+///    which a crop of up to 10 % a side still shows whole; big-endian), then its 32-byte second-stage
+///    signature (see README "Two-stage matching"). {Published} carries the first 24 bytes as
+///    `imprint` and the last 32 as `signature`.
 ///  - every event the registry emits is counted: `counts().events` at a block equals the number of
 ///    logs the registry emitted up to that block, so an indexer can prove it saw every log.
 ///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
@@ -120,16 +120,23 @@ interface IConsentRegistry {
     event LicenseRevoked(uint256 indexed licenseId, address indexed by, uint40 effectiveAt);
     /// @notice A licensee recorded `count` publications (uses firstUse .. firstUse+count-1); one
     /// {Published} event per image follows in the same transaction.
-    /// The fee paid is count times the license's feePerUse.
+    /// The fee paid is count times the license's feePerUse. `disclosures`: what the images carried when
+    /// published (bitmask: 1 machine-readable AI disclosure in XMP/IPTC, 2 a signed C2PA manifest, 4 a
+    /// visible label), so a stripped copy found later can still be shown to have been disclosed.
     event PublicationsRecorded(
-        uint256 indexed licenseId, uint8 channel, uint16 territory, uint8 transforms, uint32 firstUse, uint32 count
+        uint256 indexed licenseId,
+        uint8 channel,
+        uint16 territory,
+        uint8 transforms,
+        uint8 disclosures,
+        uint32 firstUse,
+        uint32 count
     );
     /// @notice One published image, with the image file's sha256 as an indexed topic: any client finds
     /// it with eth_getLogs(address = registry, topics = [Published.selector, contentHash]). It follows
     /// the {PublicationsRecorded} event of its batch in the same transaction. `imprint` is the pixel
-    /// hash prefix (16 bytes), the pHash (8) and the central pHash (8); `signature` the 32-byte
-    /// second-stage signature.
-    event Published(bytes32 indexed contentHash, bytes32 imprint, bytes32 signature);
+    /// hash prefix (16 bytes) and the central pHash (8); `signature` the 32-byte second-stage signature.
+    event Published(bytes32 indexed contentHash, bytes24 imprint, bytes32 signature);
     /// @notice `attester` vouches that twin `twinId`'s owner `owner` is the person its assets depict;
     /// `statementHash` commits to the attester's statement (keccak256 of its text, or zero).
     event TwinAttested(uint256 indexed twinId, address indexed attester, address owner, bytes32 statementHash);
@@ -198,6 +205,8 @@ interface IConsentRegistry {
     error WrongFee(uint256 expected, uint256 sent);
     /// @notice Thrown when a publication batch is empty or its arrays differ in length.
     error InvalidBatch(uint256 contentHashes, uint256 imprintBytes);
+    /// @notice A disclosure bit outside 1 | 2 | 4.
+    error InvalidDisclosures(uint8 disclosures);
     /// @notice Thrown when a model with no accrued fees asks to withdraw.
     error NothingToWithdraw(address model);
     /// @notice Thrown when sending the fees to the model fails.
@@ -268,14 +277,16 @@ interface IConsentRegistry {
     /// shown to its whole audience, allowed only when the license covers all of it (EU: EU or WW among its
     /// territories; WW: WW)
     /// @param transforms bitmask of the AI transformations applied
+    /// @param disclosures bitmask of the disclosures the images carry (see {PublicationsRecorded})
     /// @param contentHashes sha256 of each image file
-    /// @param imprints the images' imprints (64 bytes each: pixel-hash prefix, perceptual hash, central
-    /// perceptual hash, second-stage signature), concatenated
+    /// @param imprints the images' imprints (56 bytes each: pixel-hash prefix, central perceptual hash,
+    /// second-stage signature), concatenated
     function publish(
         uint256 licenseId,
         uint8 channel,
         uint16 territory,
         uint8 transforms,
+        uint8 disclosures,
         bytes32[] calldata contentHashes,
         bytes calldata imprints
     ) external payable;

@@ -5,7 +5,7 @@ import sys
 
 from eth_account import Account
 
-from consentry import chain as chainmod, node, offers, rpc
+from consentry import chain as chainmod, hashing, node, offers, rpc
 
 # anvil's public dev keys (mnemonic "test test ... junk"), local chain only
 KEYS = [node.DEV_KEY,
@@ -43,10 +43,10 @@ def main() -> int:
             gas[key] = g(f.grantLicenseWithSignature(offers.terms_tuple(terms), nonce, deadline, sig), brand)
         fr = 5 * 26 + 17  # "FR"
 
-        def publish(lic, n):
+        def publish(lic, n, disclosures=0b011):  # XMP metadata and a C2PA manifest, as `publish --out` records
             hashes = [os.urandom(32) for _ in range(n)]
-            imprints = os.urandom(56 * n)
-            return g(f.publish(lic, 0, fr, 0b1, hashes, imprints), brand, value=n * terms["feePerUse"])
+            imprints = os.urandom(hashing.IMPRINT_BYTES * n)
+            return g(f.publish(lic, 0, fr, 0b1, disclosures, hashes, imprints), brand, value=n * terms["feePerUse"])
 
         gas["publish_one_first"] = publish(1, 1)
         gas["publish_one"] = publish(1, 1)

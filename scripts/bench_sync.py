@@ -40,7 +40,7 @@ def populate(url: str) -> tuple[str, int]:
     fr = 5 * 26 + 17
     width = c.call(f.IMPRINT_BYTES())
     for b in range(BATCHES):
-        c.send(f.publish(1, 0, fr, 0, [os.urandom(32) for _ in range(PER_BATCH)], os.urandom(width * PER_BATCH)),
+        c.send(f.publish(1, 0, fr, 0, 0, [os.urandom(32) for _ in range(PER_BATCH)], os.urandom(width * PER_BATCH)),
                model)
         rpc.request(url, "anvil_mine", [hex(GAP)])
     return address, block

@@ -66,7 +66,7 @@ def build_index(path: Path, n: int, real_fp) -> None:
         conn.execute("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel, territory,"
                      " transforms, use_number, block, block_time, tx, log_index, signature) VALUES (1,?,?,?,0,131,0,"
                      "?,9,1700000000,'0x04',0,?)",
-                     [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.phash), n + 1,
+                     [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.central_phash), n + 1,
                       real_fp.signature])
     print("  creating indexes", file=sys.stderr)
     conn.execute("CREATE INDEX publications_content ON publications(content_hash)")
@@ -82,25 +82,21 @@ def build_index(path: Path, n: int, real_fp) -> None:
 
 
 def refresh_record(path: Path, real_fp) -> None:
-    """The real image's record carries the signature and central pHash of the current definition (cached
-    indexes outlive it); synthetic records made before central pHashes existed get random ones, and the
-    central matcher's cache is built as the first verify would build it."""
+    """The real image's record carries the signature and recorded (central) pHash of the current definition
+    (cached indexes outlive it); the perceptual cache is rebuilt as the first verify would build it."""
+    import shutil
     import sqlite3
 
     from consentry import index, verify
 
-    index.open_db(path).conn.close()  # migrations (the central_phash column)
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("UPDATE publications SET central_phash = random() WHERE central_phash IS NULL")
-        conn.execute("UPDATE publications SET signature = ?, central_phash = ? WHERE tx = '0x04'",
+        conn.execute("UPDATE publications SET signature = ?, phash = ? WHERE tx = '0x04'",
                      [real_fp.signature, index._signed64(real_fp.central_phash)])
     conn.close()
-    import shutil
-
-    shutil.rmtree(verify._cache_dir(path, "central_phash"), ignore_errors=True)  # rows changed under its stamp
+    shutil.rmtree(verify._cache_dir(path), ignore_errors=True)  # a row changed under its stamp
     db = index.open_db(path)
-    verify.publication_matcher(db, path, "central_phash")
+    verify.publication_matcher(db, path)
     db.conn.close()
 
 

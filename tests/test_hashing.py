@@ -43,13 +43,12 @@ def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
     assert hashing.fingerprint(tmp_path / "x.png").pixel_hash != hashing.fingerprint(photos["coffee"]).pixel_hash
 
 
-def test_imprint_packs_pixel_prefix_phash_central_phash_and_signature(photos):
+def test_imprint_packs_pixel_prefix_central_phash_and_signature(photos):
     fp = hashing.fingerprint(photos["rocket"])
-    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 64
-    assert fp.imprint[16:24] == fp.phash.to_bytes(8, "big")
-    assert fp.imprint[24:32] == fp.central_phash.to_bytes(8, "big") and fp.central_phash != fp.phash
-    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.phash, fp.central_phash, fp.signature)
-    for short in (fp.imprint[:24], fp.imprint[:56], fp.imprint + b"\0"):
+    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 56
+    assert fp.imprint[16:24] == fp.central_phash.to_bytes(8, "big") and fp.central_phash != fp.phash
+    assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.central_phash, fp.signature)
+    for short in (fp.imprint[:24], fp.imprint[:55], fp.imprint + b"\0"):
         with pytest.raises(ValueError):
             hashing.split_imprint(short)
 

@@ -23,7 +23,8 @@ SPOOF = "x.jpg\r\x1b[2K\x1b[32mfound.jpg: AUTHORISED (exact file)\x1b[0m\n"
 
 
 def fake_fp(i: int) -> Fingerprint:
-    return Fingerprint(i.to_bytes(32, "big"), (i * 7 + 1).to_bytes(32, "big"), (i * 0x9E3779B97F4A7C15) % 2**64, 64, 48)
+    h = (i * 0x9E3779B97F4A7C15) % 2**64
+    return Fingerprint(i.to_bytes(32, "big"), (i * 7 + 1).to_bytes(32, "big"), h, 64, 48, central_phash=h)
 
 
 def good_manifest(n=3, twin_id=1) -> dict:

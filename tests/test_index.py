@@ -16,7 +16,8 @@ DEV_KEYS = [node.DEV_KEY,
 
 
 def fake_fp(i: int) -> Fingerprint:
-    return Fingerprint(i.to_bytes(32, "big"), (i * 7 + 1).to_bytes(32, "big"), (i * 0x9E3779B97F4A7C15) % 2**64, 1, 1)
+    h = (i * 0x9E3779B97F4A7C15) % 2**64
+    return Fingerprint(i.to_bytes(32, "big"), (i * 7 + 1).to_bytes(32, "big"), h, 1, 1, central_phash=h)
 
 
 @pytest.fixture

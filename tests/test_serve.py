@@ -64,7 +64,7 @@ def world(tmp_path_factory, photos, local_node):
     return {"cli": cli, "d": d, "index": index, "verifier": verifier, "twin": twin, "lic": lic, "tx": pub["tx"],
             "look": look, "altered": altered, "capture": capture, "unknown": photos["camera"],
             "rpc_url": local_node["rpc_url"], "content_hash": pub["images"][0]["content_hash"],
-            "phash": pub["images"][0]["phash"]}
+            "phash": pub["images"][0]["phash"], "recorded_phash": pub["images"][0]["recorded_phash"]}
 
 
 def _sha(path: Path) -> str:
@@ -223,7 +223,8 @@ def test_requests_without_an_image_are_refused_plainly(server):
 def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     c = server["client"]
     algs = c.get("/services/supportedAlgorithms").json()
-    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1", "org.consentry.phash-signature.2"}
+    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1",
+                                                         "org.consentry.central-phash-signature.3"}
     by_content = c.post("/matches/byContent", content=world["look"].read_bytes(),
                         headers={"content-type": "image/jpeg"}).json()
     (m,) = by_content["matches"]
@@ -235,8 +236,8 @@ def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     altered = c.post("/matches/byContent", content=world["altered"].read_bytes(),
                      headers={"content-type": "image/jpeg"}).json()["matches"]
     assert altered and altered[0]["manifestId"] == m["manifestId"] and altered[0]["similarityScore"] < 50
-    ph = base64.b64encode(bytes.fromhex(world["phash"].removeprefix("0x"))).decode()
-    near = c.post("/matches/byBinding", json={"alg": "org.consentry.phash-signature.2", "value": ph}).json()
+    ph = base64.b64encode(bytes.fromhex(world["recorded_phash"].removeprefix("0x"))).decode()
+    near = c.post("/matches/byBinding", json={"alg": "org.consentry.central-phash-signature.3", "value": ph}).json()
     assert near["matches"][0]["manifestId"] == m["manifestId"] and near["matches"][0]["similarityScore"] < 50
     record = c.get("/manifests/" + m["manifestId"]).json()
     assert record["kind"] == "publication" and record["license"]["license_id"] == world["lic"]

@@ -256,14 +256,17 @@ def deploy_local(rpc_url: str, existing: str | None) -> tuple[str, int]:
     """For node.start: deploy unless the recorded registry survives in the persisted state."""
     from eth_account import Account
 
-    from .chain_artifact import artifact
+    from . import rpc
+    from .errors import ChainError
 
     ep = Endpoint.for_url(rpc_url)
-    code = ep.call("eth_getCode", [existing, "latest"]) if existing else None
-    if code and code.lower().removeprefix("0x") == artifact()["deployedBytecode"].lower().removeprefix("0x"):
-        info = node.read_info() or {}
-        return existing, info.get("deploy_block") or 0
-    # none yet, or one an older version of Consentry deployed: this version's registry, at a new address
+    if existing and ep.call("eth_getCode", [existing, "latest"]) not in ("0x", "", None):
+        try:
+            rpc.check_registry(ep, existing, ep.chain_id)
+            info = node.read_info() or {}
+            return existing, info.get("deploy_block") or 0
+        except ChainError:
+            pass  # one an older version of Consentry deployed: this version's registry, at a new address
     return deploy(rpc_url, Account.from_key(node.DEV_KEY), local=True)
 
 

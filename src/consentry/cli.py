@@ -257,8 +257,8 @@ def tx_fields(receipt) -> dict:
 def cli(network, registry, chain_id, index_path, max_fee, priority_fee, gas_price, json_output):
     """Consentry: consent records for fashion models' digital twins, anchored on an EVM chain.
 
+    \b
     Example:
-
         consentry node start && consentry account create ana --fund
     """
 
@@ -275,8 +275,8 @@ def node():
 def node_start(port):
     """Start the local chain (state kept in $CONSENTRY_HOME/node) and deploy the registry once.
 
+    \b
     Example:
-
         consentry node start
     """
     from . import chain, node as nodemod
@@ -295,8 +295,8 @@ def _node_fields(info):
 def node_stop():
     """Stop the local chain, saving its state.
 
+    \b
     Example:
-
         consentry node stop
     """
     from . import node as nodemod
@@ -309,8 +309,8 @@ def node_stop():
 def node_status():
     """Show the local chain's RPC URL, chain id, block and registry.
 
+    \b
     Example:
-
         consentry node status
     """
     from . import node as nodemod
@@ -518,8 +518,8 @@ def _fund(ch, address: str, amount_wei: int) -> str:
 def account_create(name, fund, password_file):
     """Create a new account with a random key, encrypted with a password.
 
+    \b
     Example:
-
         consentry account create ana --fund
     """
     from . import keys
@@ -540,8 +540,8 @@ def account_create(name, fund, password_file):
 def account_import(name, key_file, fund, password_file):
     """Import a private key into an encrypted keystore.
 
+    \b
     Example:
-
         consentry account import agency --key-file key.txt
     """
     from . import keys
@@ -567,8 +567,8 @@ def account_import(name, key_file, fund, password_file):
 def account_list():
     """List the accounts in the keystore folder.
 
+    \b
     Example:
-
         consentry account list
     """
     from . import keys
@@ -603,8 +603,8 @@ def _fingerprints(paths, label):
 def twin_register(paths, as_, password_file, name, agency, notes, metadata_uri, manifest_out):
     """Hash the capture assets, anchor their Merkle root and write the twin manifest.
 
+    \b
     Example:
-
         consentry twin register captures/*.jpg --as ana --name "Ana M." --manifest ana-twin.json
     """
     from . import twins
@@ -632,8 +632,8 @@ def _at(value: str | None, ch) -> int:
 def twin_withdraw(twin_id, as_, password_file, at):
     """Withdraw a twin: no new licenses or publications from then on (forward-only).
 
+    \b
     Example:
-
         consentry twin withdraw 1 --as ana --at 30d
     """
     from . import twins
@@ -764,8 +764,8 @@ def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, t
                   territories, max_uses):
     """Let an agency grant and revoke licenses for a twin, within caps.
 
+    \b
     Example:
-
         consentry agent appoint 1 agency --as ana --for 180d --channels social,ecommerce --min-fee 0.001ether
     """
     from . import licenses
@@ -793,8 +793,8 @@ def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, t
 def agent_revoke(twin_id, address, as_, password_file):
     """End an agent's mandate for a twin.
 
+    \b
     Example:
-
         consentry agent revoke 1 agency --as ana
     """
     from . import licenses
@@ -868,8 +868,8 @@ def _validate_terms_offline(channels, territories, transforms, fee, max_uses):
 def license_grant(twin_id, as_, password_file, **t):
     """Grant a license as the model, or as an agent within its mandate.
 
+    \b
     Example:
-
         consentry license grant 1 --to brand --channels social,ecommerce --territories EU,US \\
             --transforms outfit,background --for 90d --max-uses 100 --fee 0.001ether --as ana
     """
@@ -893,8 +893,8 @@ def license_grant(twin_id, as_, password_file, **t):
 def license_offer(twin_id, as_, password_file, out, valid_for, **t):
     """Sign a license offer (EIP-712, no gas); the brand submits it with `license accept`.
 
+    \b
     Example:
-
         consentry license offer 1 --to brand --channels social --for 30d --fee 0.002ether --as ana --out offer.json
     """
     from . import licenses, twins
@@ -921,8 +921,8 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
 def license_accept(file, as_, password_file):
     """Submit a model's signed offer and receive the license.
 
+    \b
     Example:
-
         consentry license accept offer.json --as brand
     """
     from . import licenses, offers
@@ -942,8 +942,8 @@ def license_accept(file, as_, password_file):
 def license_revoke(license_id, as_, password_file, at):
     """Revoke a license (forward-only: earlier publications stay authorised when published).
 
+    \b
     Example:
-
         consentry license revoke 3 --as ana --at 14d
     """
     from . import licenses
@@ -978,8 +978,8 @@ def license_words(s: dict) -> list[str]:
 def license_show(license_id):
     """Show a license's terms in words, its use count and whether it is valid now.
 
+    \b
     Example:
-
         consentry license show 3
     """
     from . import licenses
@@ -1014,8 +1014,8 @@ def _validate_use(channel, territory, transforms):
 def check_cmd(image, license_id, channel, territory, transforms, as_):
     """Would publishing IMAGE now be accepted? Reads the chain, sends nothing. Exit 3 if not.
 
+    \b
     Example:
-
         consentry check look-01.jpg --license 3 --channel social --territory FR --transform outfit
     """
     from . import hashing, licenses
@@ -1035,26 +1035,94 @@ def check_cmd(image, license_id, channel, territory, transforms, as_):
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @use_options
 @signer_options
-def publish_cmd(images, license_id, channel, territory, transforms, as_, password_file):
-    """Record published images under a license in one transaction and pay the fees.
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write a disclosed copy of each image here (AI disclosure in XMP/IPTC, a pointer to this record, "
+                   "and a C2PA manifest with --c2pa-cert) and record that copy: the file people will see.")
+@click.option("--source-type", type=click.Choice(["trained", "composite"]), default="trained", show_default=True,
+              help="IPTC digital source type: trainedAlgorithmicMedia, or compositeWithTrainedAlgorithmicMedia.")
+@click.option("--label", is_flag=True, help="Also draw a visible 'AI-generated' badge in a corner (with --out).")
+@click.option("--c2pa-cert", type=click.Path(dir_okay=False), metavar="CHAIN.pem",
+              help="Sign a C2PA manifest with this certificate chain (leaf first; with --c2pa-key and --out).")
+@click.option("--c2pa-key", type=click.Path(dir_okay=False), metavar="KEY.pem", help="The C2PA signing key (PKCS#8 PEM).")
+@click.option("--verifier-url", metavar="URL", help="A page where people check the image (xmpRights:WebStatement).")
+@click.option("--no-embed", is_flag=True,
+              help="Record the files as they are (a pipeline already disclosed them): what they carry is read and "
+                   "recorded. The default without --out.")
+def publish_cmd(images, license_id, channel, territory, transforms, as_, password_file, out_dir, source_type, label,
+                c2pa_cert, c2pa_key, verifier_url, no_embed):
+    """Record published images under a license in one transaction and pay the fees. With --out, the images
+    published are disclosed copies: AI-generated per IPTC, pointing back to this record, C2PA-signed with
+    --c2pa-cert/--c2pa-key; the registry records which disclosures they carried.
 
+    \b
     Example:
-
-        consentry publish look-01.jpg look-02.jpg --license 3 --channel social --territory FR --transform outfit --as brand
+        consentry publish look-01.jpg --license 3 --channel social --territory FR --transform outfit \\
+            --as brand --out published/ --c2pa-cert chain.pem --c2pa-key key.pem
     """
-    from . import publications
+    from . import disclosure, licenses, publications
 
     _validate_use(channel, territory, transforms)
-    fps = _fingerprints(list(images), "hashing images")
+    if (c2pa_cert is None) != (c2pa_key is None):
+        raise UsageError("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
+    embeds = [n for n, v in (("--label", label), ("--c2pa-cert", c2pa_cert), ("--verifier-url", verifier_url),
+                             ("--source-type", source_type != "trained")) if v]
+    if out_dir is None and embeds:
+        raise UsageError(f"{embeds[0]} is written into disclosed copies: add --out DIR")
+    if out_dir is not None and no_embed:
+        raise UsageError("--out writes disclosed copies and --no-embed records files as they are: choose one")
+    c2pa_signer = disclosure.Signer.from_files(c2pa_cert, c2pa_key) if c2pa_cert else None  # before any gas
+    dests = []
+    if out_dir is not None:
+        dests = [Path(out_dir) / Path(p).name for p in images]
+        clash = next((d for d in dests if d.exists()), None) or (len(set(dests)) < len(dests) and dests[0])
+        if clash:
+            raise UsageError(f"{clash} exists already (or two images share a name): choose an empty --out folder")
     account_ = signer(as_, password_file)
     ch = connect()
-    r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms))
-    rows = [{"path": p, "content_hash": "0x" + f.content_hash.hex(), "pixel_hash": "0x" + f.pixel_hash.hex(),
-             "phash": f"{f.phash:016x}", "tx": r.tx} for p, f in zip(images, fps)]
-    emit({"images": rows, "fee_paid_wei": r.fee_paid_wei, "tx": r.tx, "gas_used": r.gas_used, "license_id": license_id},
-         [f"{x['path']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}" for x in rows]
-         + [f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(r.fee_paid_wei)}",
-            f"tx {r.tx} (gas {r.gas_used:,})"])
+    written: list[Path] = []
+    try:
+        if dests:
+            lic = licenses.show(ch, license_id)
+            pointer = disclosure.Pointer(ch.chain_id, ch.registry.address, lic["twin_id"], license_id,
+                                         bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
+                                         transforms=tuple(transforms))
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            kind = {"trained": "trainedAlgorithmicMedia", "composite": "compositeWithTrainedAlgorithmicMedia"}
+            bits = 0
+            for src, dest in zip(images, dests):
+                d = disclosure.embed(src, dest, pointer, source_type=kind[source_type], label=label,
+                                     signer=c2pa_signer, verifier_url=verifier_url)
+                written.append(d.path)
+                bits = d.applied
+                for w in d.warnings:
+                    click.echo(f"warning: {src}: {safe(w)}", err=True)
+            groups = {bits: list(zip(images, written))}
+        else:
+            groups: dict[int, list] = {}
+            for src in images:
+                groups.setdefault(disclosure.read(src).carried, []).append((src, Path(src)))
+        rows, txs_, fee, gas = [], [], 0, 0
+        for bits, pairs in groups.items():  # one transaction per set of disclosures (usually one)
+            fps = _fingerprints([str(f) for _, f in pairs], "hashing images")
+            r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms), bits)
+            txs_.append(r.tx)
+            fee, gas = fee + r.fee_paid_wei, gas + r.gas_used
+            rows += [{"path": src, "file": str(f), "content_hash": "0x" + fp.content_hash.hex(),
+                      "pixel_hash": "0x" + fp.pixel_hash.hex(), "phash": f"{fp.phash:016x}",
+                      "recorded_phash": f"{fp.central_phash:016x}",
+                      "disclosures": disclosure.disclosure_names(bits), "tx": r.tx}
+                     for (src, f), fp in zip(pairs, fps)]
+    except BaseException:
+        for w in written:  # nothing half-done: copies of a publication that was not recorded are removed
+            w.unlink(missing_ok=True)
+        raise
+    emit({"images": rows, "fee_paid_wei": fee, "tx": txs_[0], "txs": txs_, "gas_used": gas, "license_id": license_id},
+         [f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
+          f"disclosed: {', '.join(x['disclosures']) or 'nothing'}" for x in rows]
+         + [f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(fee)}",
+            *[f"tx {t}" for t in txs_], f"gas {gas:,}"]
+         + ([] if dests or any(x["disclosures"] for x in rows) else
+            ["note: nothing in these files says they are AI-generated; `--out DIR` writes disclosed copies"]))
 
 
 @cli.command("earnings")
@@ -1063,8 +1131,8 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
 def earnings_cmd(as_, password_file, withdraw):
     """Show (and with --withdraw collect) the per-use fees credited to a model.
 
+    \b
     Example:
-
         consentry earnings --as ana --withdraw
     """
     from . import publications
@@ -1104,8 +1172,8 @@ def _index_path() -> Path:
 def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
     """Bring the local index up to date from the registry's events (and twin manifests).
 
+    \b
     Example:
-
         consentry sync --manifest ana-twin.json
     """
     from . import index
@@ -1256,8 +1324,8 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
 
     Exit 0 when every image is authorised, 3 otherwise.
 
+    \b
     Example:
-
         consentry verify found-on-social.jpg
     """
     import time

@@ -1,5 +1,6 @@
 """Image fingerprints: the file's sha256, a canonical pixel sha256, two 64-bit perceptual hashes (of the
-whole picture and of its central region) and a 32-byte second-stage signature (`signature.py`).
+whole picture, for twin assets; of its central region, recorded for publications) and a 32-byte
+second-stage signature (`signature.py`).
 
 - content hash: sha256 of the file's bytes (survives nothing, proves the exact file);
 - pixel hash: sha256 over a fixed header, width, height and the RGBA bytes as decoded with fixed
@@ -27,7 +28,7 @@ from .errors import FileProblem
 from . import signature as _signature
 
 PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
-IMPRINT_BYTES = 64
+IMPRINT_BYTES = 56
 CENTRAL_MARGIN = 0.1  # the central region leaves this fraction of each side out
 NO_SIGNATURE = bytes(_signature.SIGNATURE_BYTES)
 HASH_SIZE = 8
@@ -48,21 +49,21 @@ class Fingerprint:
 
     @property
     def imprint(self) -> bytes:
-        """The 64 bytes recorded on chain: pixel-hash prefix (16), pHash (8), central pHash (8), signature (32)."""
-        return imprint(self.pixel_hash, self.phash, self.signature, self.central_phash)
+        """The 56 bytes recorded on chain: pixel-hash prefix (16), central pHash (8), signature (32)."""
+        return imprint(self.pixel_hash, self.central_phash, self.signature)
 
 
-def imprint(pixel_hash: bytes, phash: int, signature: bytes = NO_SIGNATURE, central_phash: int = 0) -> bytes:
+def imprint(pixel_hash: bytes, central_phash: int, signature: bytes = NO_SIGNATURE) -> bytes:
     if len(signature) != _signature.SIGNATURE_BYTES:
         raise ValueError(f"a signature is {_signature.SIGNATURE_BYTES} bytes, not {len(signature)}")
-    return pixel_hash[:16] + phash.to_bytes(8, "big") + central_phash.to_bytes(8, "big") + signature
+    return pixel_hash[:16] + central_phash.to_bytes(8, "big") + signature
 
 
-def split_imprint(data: bytes) -> tuple[bytes, int, int, bytes]:
-    """(pixel-hash prefix (16), pHash, central pHash, signature (32)) of a 64-byte imprint."""
+def split_imprint(data: bytes) -> tuple[bytes, int, bytes]:
+    """(pixel-hash prefix (16), central pHash, signature (32)) of a 56-byte imprint."""
     if len(data) != IMPRINT_BYTES:
         raise ValueError(f"an imprint is {IMPRINT_BYTES} bytes, not {len(data)}")
-    return data[:16], int.from_bytes(data[16:24], "big"), int.from_bytes(data[24:32], "big"), data[32:64]
+    return data[:16], int.from_bytes(data[16:24], "big"), data[24:56]
 
 
 @lru_cache(maxsize=1)

@@ -270,3 +270,14 @@ def forge_phash(source_im: Image.Image, target_phash: int, max_rounds: int = 30)
         fix[0, 0] = 0.0 if want[0, 0] else fix[0, 0]
         coef += fix
     return out
+
+
+def forge_central_phash(source_im: Image.Image, target_phash: int) -> Image.Image:
+    """`forge_phash` aimed at the recorded hash of a publication, the central region's pHash: the central
+    box of `source_im` is shaded until its pHash is `target_phash`, the border left as it was."""
+    from . import hashing
+
+    im = source_im.convert("RGB").copy()
+    box = hashing.central_box(*im.size)
+    im.paste(forge_phash(im.crop(box), target_phash), box[:2])
+    return im

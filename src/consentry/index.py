@@ -48,26 +48,10 @@ def _migrations():
                 db.execute(statement)
 
     @m()
-    def m003_central_phash(db):
-        for statement in _SCHEMA_V3.split(";"):
-            if statement.strip():
-                db.execute(statement)
+    def m003_registry_v21(db):
+        db.execute("ALTER TABLE publications ADD COLUMN disclosures INTEGER")
 
     return m
-
-
-_SCHEMA_V3 = """
-        ALTER TABLE publications ADD COLUMN central_phash INTEGER;
-        DROP VIEW publications_readable;
-        CREATE VIEW publications_readable AS
-            SELECT id, license_id, '0x' || lower(hex(content_hash)) AS content_hash,
-                   '0x' || lower(hex(pixel_prefix)) AS pixel_prefix,
-                   printf('%016x', phash) AS phash, printf('%016x', central_phash) AS central_phash,
-                   '0x' || lower(hex(signature)) AS signature,
-                   channel, territory, transforms, use_number, block,
-                   datetime(block_time, 'unixepoch') AS published_at, tx
-            FROM publications
-"""
 
 
 _SCHEMA_V2 = """
@@ -148,7 +132,7 @@ _SCHEMA_V1 = """
 
 
 # every migration's name, in order (checked by a test)
-MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_central_phash")
+MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_registry_v21")
 
 # tables holding chain facts with a block column: what a reorg rolls back
 CHAIN_TABLES = ("twins", "twin_roots", "twin_withdrawals", "agent_events", "licenses", "license_revocations",
@@ -355,10 +339,10 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
         try:
             if shape is None:
                 raise _Undecodable("not an event of the registry's ABI")
-            if shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130:
-                # the bulk of all logs: checked and split directly
+            if (shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130
+                    and data_hex[50:66] == "0" * 16):  # the bulk of all logs: checked and split directly
                 try:
-                    a = {"contentHash": bytes.fromhex(topics[1][2:]), "imprint": bytes.fromhex(data_hex[2:66]),
+                    a = {"contentHash": bytes.fromhex(topics[1][2:]), "imprint": bytes.fromhex(data_hex[2:50]),
                          "signature": bytes.fromhex(data_hex[66:130])}
                 except ValueError:
                     raise _Undecodable("malformed topic or data hex") from None
@@ -380,13 +364,13 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
             rows["publications"].append((header["license_id"], a["contentHash"], imp[:16],
                                          _signed64(int.from_bytes(imp[16:24], "big")), header["channel"],
                                          header["territory"], header["transforms"], header["next_use"], block, ts,
-                                         tx, li, a["signature"], _signed64(int.from_bytes(imp[24:32], "big"))))
+                                         tx, li, a["signature"], header["disclosures"]))
             header["next_use"] += 1
             continue
         header = None
         if name == "PublicationsRecorded":
             header = {"tx": tx, "license_id": a["licenseId"], "channel": a["channel"], "territory": a["territory"],
-                      "transforms": a["transforms"], "next_use": a["firstUse"]}
+                      "transforms": a["transforms"], "disclosures": a["disclosures"], "next_use": a["firstUse"]}
         elif name == "TwinRegistered":
             rows["twins"].append((a["twinId"], a["owner"], _hex(a["assetRoot"]), a["assetCount"],
                                   _hex(a["metadataHash"]), a["metadataURI"], block, ts, tx))
@@ -424,7 +408,7 @@ _INSERTS = {
     "license_revocations": 6, "fee_withdrawals": 5, "attestations": 9,
 }
 _PUB_COLUMNS = ("license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
-                "block_time, tx, log_index, signature, central_phash")
+                "block_time, tx, log_index, signature, disclosures")
 
 
 # ---------------------------------------------------------------- sync

@@ -18,7 +18,9 @@ class Published:
 
 
 def publish(chain, account, license_id: int, fps: list[Fingerprint], channel: str, territory: str,
-            transforms: list[str]) -> Published:
+            transforms: list[str], disclosures: int = 0) -> Published:
+    """Records `fps` as one batch; `disclosures`: the bits (disclosure.METADATA | C2PA | LABEL) every image
+    of the batch carries."""
     ok, reasons = licenses.check(chain, license_id, account.address, channel, territory, transforms, len(fps))
     if not ok:
         raise Reverted("; ".join(r["message"] for r in reasons), "checkPublication", {"reasons": reasons})
@@ -26,7 +28,7 @@ def publish(chain, account, license_id: int, fps: list[Fingerprint], channel: st
     fee = lic["fee_per_use"] * len(fps)
     fn = chain.registry.functions.publish(
         license_id, vocab.channel_index(channel), vocab.territory_code(territory),
-        vocab.transform_mask(transforms), [f.content_hash for f in fps], b"".join(f.imprint for f in fps))
+        vocab.transform_mask(transforms), disclosures, [f.content_hash for f in fps], b"".join(f.imprint for f in fps))
     receipt = chain.send(fn, account, value=fee)
     return Published("0x" + bytes(receipt["transactionHash"]).hex(), receipt["gasUsed"], fee, receipt["blockNumber"])
 

@@ -45,7 +45,7 @@ SCHEMA_VERSION = 1
 # the registry's soft-binding algorithms (C2PA alg names; not on the C2PA list, which needs its TWG)
 ALG_FILE = "org.consentry.file-sha256.1"
 ALG_PIXELS = "org.consentry.pixel-sha256.1"
-ALG_PHASH = "org.consentry.phash-signature.2"
+ALG_PHASH = "org.consentry.central-phash-signature.3"
 ALGORITHMS = (ALG_FILE, ALG_PIXELS, ALG_PHASH)
 SAME_PICTURE = 50  # similarityScore >= this: the same picture (file, pixels, or confirmed); below: resembles only
 
@@ -141,8 +141,6 @@ class Service:
         """Load every perceptual index a verification uses before the first request."""
         v = self.verifier()
         v.pub_index()
-        if hasattr(v, "central_index"):
-            v.central_index()
 
     def now(self, db) -> int:
         """The wall clock, or the chain's clock when it runs ahead (a dev chain), as `verify` judges."""
@@ -174,10 +172,6 @@ class Service:
         class _Shared(Verifier):
             def pub_index(self):
                 return service.shared_index("pub_index", super().pub_index, db)
-
-            if hasattr(Verifier, "central_index"):  # the central region's pHash, where verify.py has it
-                def central_index(self):
-                    return service.shared_index("central_index", super().central_index, db)
 
         return _Shared(db, self.index_path, at=self.now(db), trust=self.trust_view())
 
@@ -221,7 +215,13 @@ class Service:
         v = self.verifier(db)
         results = []
         for (name, data), q in zip(uploads, queries):
-            r = v.verify(name, q)
+            fd, tmp = tempfile.mkstemp(dir=self._tmp, suffix=".upload")
+            try:  # the file's own disclosure (XMP, C2PA) is read from its bytes
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                r = v.verify(name, q, file=tmp)
+            finally:
+                os.unlink(tmp)
             ss = r.pop("_second_stage_obj", None)
             if explain and ss is not None:
                 r["explain"] = explain_data_url(data, ss)

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import hashing, status, vocab
 from .hashing import query as hash_query
+from .errors import ConsentryError
 from .index import get_meta
 from .matcher import DEFAULT_THRESHOLD, PerceptualIndex
 from .trust import TrustView
@@ -50,11 +51,8 @@ class UseContext:
     transforms: tuple[str, ...] = ()
 
 
-MATCHED_COLUMNS = {"phash": ".phash", "central_phash": ".central"}  # indexed hash -> cache folder suffix
-
-
-def _cache_dir(db_path: Path, column: str = "phash") -> Path:
-    return db_path.with_name(db_path.name + MATCHED_COLUMNS[column])
+def _cache_dir(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".phash")
 
 
 def cache_stamp(db) -> dict:
@@ -65,18 +63,18 @@ def cache_stamp(db) -> dict:
             "genesis": get_meta(db, "genesis")}
 
 
-def publication_matcher(db, db_path: Path, column: str = "phash") -> PerceptualIndex:
-    """The perceptual index over all publications' `column` (the pHash, or the central region's), from
-    the cache when it is bound to this index."""
+def publication_matcher(db, db_path: Path) -> PerceptualIndex:
+    """The perceptual index over all publications' recorded pHash (of the central region), from the cache
+    when it is bound to this index."""
     stamp = cache_stamp(db)
-    folder = _cache_dir(db_path, column)
+    folder = _cache_dir(db_path)
     idx = PerceptualIndex.load(folder, stamp) if stamp["index_id"] else None
     if idx is not None:
         return idx
-    n = db.execute(f"SELECT count(*) FROM publications WHERE {column} IS NOT NULL").fetchone()[0]
+    n = db.execute("SELECT count(*) FROM publications").fetchone()[0]
     ids = np.empty(n, dtype=np.int64)
     hashes = np.empty(n, dtype=np.int64)
-    cur = db.execute(f"SELECT id, {column} FROM publications WHERE {column} IS NOT NULL ORDER BY id")
+    cur = db.execute("SELECT id, phash FROM publications ORDER BY id")
     i = 0
     while rows := cur.fetchmany(100_000):
         arr = np.array(rows, dtype=np.int64)
@@ -112,13 +110,13 @@ def _best_perceptual(idx: PerceptualIndex, variants, threshold: int) -> dict[int
 PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.use_number, p.block, p.block_time,
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
-       p.signature, l.grantor, p.central_phash
+       p.signature, l.grantor, p.disclosures, p.phash
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = ["id", "license_id", "channel", "territory", "transforms", "use_number", "block", "block_time", "tx",
             "twin_id", "licensee", "lic_channels", "lic_territories", "lic_transforms", "valid_from", "ends_at",
             "revoked", "twin_withdrawn_at", "owner", "max_uses", "fee_per_use", "terms_hash", "valid_until",
-            "log_index", "signature", "grantor", "central_phash"]
+            "log_index", "signature", "grantor", "disclosures", "phash"]
 
 
 CROP_CHECK_MIN = 0.015  # a second-stage crop of at least this much (a side) is checked against the central pHash
@@ -138,6 +136,43 @@ def _crop_contradicted(q, ss, recorded_central) -> bool:
     if at_crop is None or at_full is None:
         return False
     return hashing.hamming(at_full, rec) + CROP_CHECK_MARGIN < hashing.hamming(at_crop, rec)
+
+
+def _disclosed_at_publication(p: dict) -> dict:
+    """What the record says the images carried when published (the registry's disclosure bits)."""
+    from . import disclosure
+
+    bits = p.get("disclosures")
+    return {"disclosed_at_publication": None if bits is None else bool(bits),
+            "disclosures_at_publication": [] if not bits else disclosure.disclosure_names(bits)}
+
+
+def _with_file_disclosure(r: dict, path, shown: str | None = None) -> dict:
+    """`disclosed_in_file` (an AI digital source type in the file's XMP or C2PA manifest), the manifest's
+    validation state and signer, and any registry record the file claims that is not the one its pixels
+    matched (a claim is the file's word; the hashes decide)."""
+    from . import disclosure, text
+
+    def said(message: str) -> str:
+        return text.safe(message.replace(str(path), shown) if shown else message)
+
+    try:
+        fd = disclosure.read(path)
+    except ConsentryError as e:  # the image was hashed; its metadata may still be unreadable
+        return {**r, "disclosed_in_file": False, "c2pa": None, "disclosure_warnings": [said(str(e))]}
+    m = fd.manifest
+    out = {**r, "disclosed_in_file": fd.disclosed_in_file,
+           "c2pa": None if m is None else {"state": m.state, "signer": text.safe(m.signer or ""),
+                                           "signer_org": text.safe(m.signer_org or "")},
+           "disclosure_warnings": [said(w) for w in fd.warnings]}
+    if r.get("license_id") is not None:
+        wrong = [c for c in fd.claims if c.license_id is not None and c.license_id != r["license_id"]]
+        if wrong:
+            c = wrong[0]
+            out["reasons"] = list(r.get("reasons", [])) + [
+                f"the file's {c.source.upper()} metadata claims license {c.license_id}, but its pixels match "
+                f"license {r['license_id']}: the claim is not evidence"]
+    return out
 
 
 def license_times(p: dict, at: int) -> status.LicenseTimes:
@@ -194,7 +229,6 @@ class Verifier:
         self.live = live  # callable(license_ids) -> {id: valid now}, for --live
         self.trust = trust or TrustView({}, {})
         self._pub_idx = None
-        self._central_idx = None
         self._asset_idx = None
         self._twin_trust: dict[int, tuple[bool, str, list[str]]] = {}
 
@@ -202,11 +236,6 @@ class Verifier:
         if self._pub_idx is None:
             self._pub_idx = publication_matcher(self.db, self.db_path)
         return self._pub_idx
-
-    def central_index(self) -> PerceptualIndex:
-        if self._central_idx is None:
-            self._central_idx = publication_matcher(self.db, self.db_path, "central_phash")
-        return self._central_idx
 
     # ------------------------------------------------------------ lookups
 
@@ -238,12 +267,8 @@ class Verifier:
                     seen.add(r["id"])
                     matches.append((r, how, 0, None))
         derivatives = []
-        best = _best_perceptual(self.pub_index(), q.variants, self.threshold)
-        central = getattr(q, "central_variants", ())
-        if central:  # the central region's pHash, found again exactly under crops of up to 10 % a side
-            for pid, (d, how) in _best_perceptual(self.central_index(), central, self.threshold).items():
-                if pid not in best or d < best[pid][0]:
-                    best[pid] = (d, f"central region, {how}")
+        # the recorded pHash is the central region's: found again exactly under crops of up to 10 % a side
+        best = _best_perceptual(self.pub_index(), q.central_variants, self.threshold)
         probe = getattr(q, "probe", None)
         for pid, (d, _how) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:MAX_CANDIDATES]:
             if pid in seen:
@@ -253,7 +278,7 @@ class Verifier:
                 # a record without a second-stage signature can never be confirmed: at most a derivative
                 ss = (signature.confirm(probe, sig) if probe is not None and len(sig) == signature.SIGNATURE_BYTES
                       and any(sig) else None)
-                if ss is not None and ss.confirmed and _crop_contradicted(q, ss, r.get("central_phash")):
+                if ss is not None and ss.confirmed and _crop_contradicted(q, ss, r.get("phash")):
                     ss = signature.confirm(probe, sig, cropped=False)
                 if ss is not None and ss.confirmed:
                     matches.append((r, "perceptual", d, ss))
@@ -305,7 +330,12 @@ class Verifier:
                 "trusted": trusted, "trust": why, "attesters": attesters, "tx": p["tx"], "block": p["block"],
                 "recorded_at": vocab.format_time(p["block_time"]), **({"verdict": verdict} if verdict else {})}
 
-    def verify(self, path: str | Path, q=None) -> dict:
+    def verify(self, path: str | Path, q=None, *, file: str | Path | None = None) -> dict:
+        """The verdict on one image file, with what the file itself discloses (XMP / C2PA). `file`: where
+        its bytes are when `path` is only its name (an upload)."""
+        return _with_file_disclosure(self._verify(path, q), file or path, shown=str(path))
+
+    def _verify(self, path: str | Path, q=None) -> dict:
         q = q or hash_query(path)
         base = {"path": str(path), "content_hash": "0x" + q.fingerprint.content_hash.hex(),
                 "match": None, "distance": None, "twin_id": None, "license_id": None, "model": None,
@@ -386,6 +416,7 @@ class Verifier:
                 "published": {"channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
                               "territory": vocab.territory_name(p["territory"]),
                               "transforms": vocab.transform_names(p["transforms"]), "use": p["use_number"]},
+                **_disclosed_at_publication(p),
                 "license": _terms_words(p), "reasons": reasons, "records": len(matches), "conflicts": conflicts,
                 "other_records": others,
                 "_second_stage_obj": ss}
@@ -409,6 +440,7 @@ class Verifier:
                 "brand": p["licensee"], "brand_name": self.trust.name_of(p["licensee"]), "tx": p["tx"],
                 "block": p["block"], "block_time": p["block_time"], "recorded_at": vocab.format_time(p["block_time"]),
                 "trusted": trusted, "trust": why, "attesters": attesters, "resembles_publication": p["id"],
+                **_disclosed_at_publication(p),
                 "second_stage": _second_stage_json(ss), "license": _terms_words(p), "conflicts": others,
                 "reasons": reasons, "_second_stage_obj": ss}
 

@@ -11,7 +11,7 @@ from consentry import vocab  # noqa: E402
 
 DAY = 86400
 FEE = 10**15  # 0.001 ether
-IMPRINT_BYTES = 64  # pixel-hash prefix 16, pHash 8, central pHash 8, second-stage signature 32
+IMPRINT_BYTES = 56  # pixel-hash prefix 16, central pHash 8, second-stage signature 32
 
 
 def territories(*names):
@@ -118,13 +118,12 @@ def license_id(registry, model, terms):
 
 
 def imprint(i: int) -> bytes:
-    """Image i's imprint: pixel-hash prefix (16 bytes), pHash (8), central pHash (8), second-stage signature
-    (32); no zero bytes in the hashes, so a log that dropped or masked the wrong bytes shows."""
+    """Image i's imprint: pixel-hash prefix (16 bytes), central pHash (8), second-stage signature (32); no
+    zero bytes in the pHash, so a log that dropped or masked the wrong bytes shows."""
     pixel = hashlib.sha256(b"pixels %d" % i).digest()[:16]
-    phash = (0xA5A5A5A5A5A5A5A5 ^ i).to_bytes(8, "big")
-    central = (0x5A5A5A5A5A5A5A5A ^ i).to_bytes(8, "big")
+    central = (0xA5A5A5A5A5A5A5A5 ^ i).to_bytes(8, "big")
     signature = hashlib.sha256(b"signature %d" % i).digest()
-    return pixel + phash + central + signature
+    return pixel + central + signature
 
 
 def content(i: int) -> bytes:

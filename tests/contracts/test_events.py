@@ -35,11 +35,11 @@ def test_the_event_counter_equals_the_registrys_logs_after_every_operation(regis
         ("grant as an agent", 1, lambda: registry.grantLicense(make_terms(1, brand, now), sender=agent)),
         ("grant by signed offer", 1, lambda: registry.grantLicenseWithSignature(offer, 0, deadline, sig, sender=brand)),
         ("cancel an offer", 1, lambda: registry.cancelOffer(1, sender=model)),
-        ("publish one image", 2, lambda: registry.publish(1, SOCIAL, code("FR"), OUTFIT, [content(0)], imprint(0),
+        ("publish one image", 2, lambda: registry.publish(1, SOCIAL, code("FR"), OUTFIT, 0, [content(0)], imprint(0),
                                                           value=FEE, sender=brand)),
         ("publish four images", 5, lambda: registry.publish(
-            2, SOCIAL, code("FR"), OUTFIT, [content(i) for i in range(1, 5)], b"".join(imprint(i) for i in range(1, 5)),
-            value=4 * FEE, sender=brand)),
+            2, SOCIAL, code("FR"), OUTFIT, 0, [content(i) for i in range(1, 5)],
+            b"".join(imprint(i) for i in range(1, 5)), value=4 * FEE, sender=brand)),
         ("revoke as the model", 1, lambda: registry.revokeLicense(1, 0, sender=model)),
         ("revoke as the granting agent", 1, lambda: registry.revokeLicense(2, 0, sender=agent)),
         ("withdraw fees", 1, lambda: registry.withdrawFees(sender=model)),
@@ -62,7 +62,7 @@ def test_refused_operations_count_nothing(registry, model, brand, other, twin, l
     with ape.reverts(registry.NotTwinOwner):
         registry.addAssets(twin, b"\x44" * 32, 2, sender=other)
     with ape.reverts(registry.WrongFee):
-        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0)], imprint(0), value=0, sender=brand)
+        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0)], imprint(0), value=0, sender=brand)
     with ape.reverts(registry.NotAttested):
         registry.revokeAttestation(twin, sender=other)
     with ape.reverts(registry.NothingToWithdraw):
@@ -74,7 +74,7 @@ def test_logs_emitted_inside_another_contracts_call_are_counted(project, registr
     holder = project.ReentrantModel.deploy(registry, sender=brand)
     holder.register(b"\x77" * 32, sender=brand)
     holder.grant(make_terms(1, brand, chain.pending_timestamp), sender=brand)
-    registry.publish(1, SOCIAL, code("FR"), OUTFIT, [content(0), content(1)], imprint(0) + imprint(1),
+    registry.publish(1, SOCIAL, code("FR"), OUTFIT, 0, [content(0), content(1)], imprint(0) + imprint(1),
                      value=2 * FEE, sender=brand)
     holder.withdraw(sender=brand)  # its receive() re-enters withdrawFees, which reverts inside a try
     assert events(registry) == 1 + 1 + 3 + 1 == len(registry_logs(chain, registry))
@@ -88,7 +88,7 @@ def test_a_filter_on_an_event_signature_returns_only_real_events(registry, model
     assert len(topics) >= 13 and "Published" in topics
     registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, max_uses=0), sender=model)
     forged = list(topics.values())
-    registry.publish(1, SOCIAL, code("FR"), OUTFIT, forged, b"".join(imprint(i) for i in range(len(forged))),
+    registry.publish(1, SOCIAL, code("FR"), OUTFIT, 0, forged, b"".join(imprint(i) for i in range(len(forged))),
                      value=FEE * len(forged), sender=brand)
     real = {"TwinRegistered": 1, "LicenseGranted": 1, "PublicationsRecorded": 1, "Published": len(forged)}
     w3 = chain.provider.web3

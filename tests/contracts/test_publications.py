@@ -9,13 +9,14 @@ from consentry import vocab
 
 SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
 OUTFIT = vocab.transform_mask(["outfit"])
-PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes32,bytes32)").hex()
+PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes24,bytes32)").hex()
 
 
-def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0):
+def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0,
+            disclosures=0):
     hashes = [content(start + i) for i in range(n)]
     prints = b"".join(imprint(start + i) for i in range(n))
-    return registry.publish(lic, channel, code(where), transforms, hashes, prints,
+    return registry.publish(lic, channel, code(where), transforms, disclosures, hashes, prints,
                             value=FEE * n if value is None else value, sender=brand)
 
 
@@ -24,8 +25,9 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
     # the batch header, then one Published log per image
     assert tx.events == [
         registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT,
+                                      disclosures=0,
                                       firstUse=1, count=3),
-        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:32], signature=imprint(i)[32:])
+        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:])
           for i in range(3)],
     ]
     w3 = chain.provider.web3
@@ -37,27 +39,27 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
 
 
 def test_published_logs_carry_the_content_hash_as_topic_and_the_imprint_as_two_words(registry, brand, license_id):
-    """topic0 = keccak256("Published(bytes32,bytes32,bytes32)"), topic1 = content hash; data = the 64-byte
-    imprint as it was sent: word 1 its first 32 bytes, word 2 its last 32."""
+    """topic0 = keccak256("Published(bytes32,bytes24,bytes32)"), topic1 = content hash; data word 1 = the
+    first 24 bytes of the imprint, left-aligned and zero-padded; word 2 = its last 32 bytes."""
     tx = publish(registry, brand, license_id, 2, start=5)
     for i, log in zip((5, 6), tx.logs[1:]):
         assert [bytes(t) for t in log["topics"]] == [bytes.fromhex(PUBLISHED_TOPIC[2:]), content(i)]
-        assert bytes(log["data"]) == imprint(i)
+        assert bytes(log["data"]) == imprint(i)[:24] + b"\x00" * 8 + imprint(i)[24:]
     assert len(tx.logs) == 3
 
 
 def test_a_content_hash_alone_no_longer_matches_the_first_topic(registry, brand, license_id, chain):
     """Published is not anonymous any more: clients filter on [Published, contentHash]."""
     photo = "0x" + keccak(b"photo.jpg").hex()
-    registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [photo], imprint(0), value=FEE, sender=brand)
+    registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [photo], imprint(0), value=FEE, sender=brand)
     w3 = chain.provider.web3
     assert w3.eth.get_logs({"address": registry.address, "topics": [photo], "fromBlock": 0}) == []
     (log,) = w3.eth.get_logs({"address": registry.address, "topics": [None, photo], "fromBlock": 0})
     assert "0x" + log["topics"][0].hex().removeprefix("0x") == PUBLISHED_TOPIC
 
 
-def test_imprints_are_64_bytes(registry):
-    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 64
+def test_imprints_are_56_bytes(registry):
+    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 56
 
 
 def test_uses_count_across_batches(registry, brand, license_id):
@@ -233,15 +235,14 @@ def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
 
 def test_malformed_batches_are_refused(registry, brand, license_id):
     with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
-        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [], b"", sender=brand)
-    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=64):
-        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0), content(1)], imprint(0),
+        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [], b"", sender=brand)
+    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=56):
+        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0), content(1)], imprint(0),
                          value=2 * FEE, sender=brand)
-    # a word short, the old 56-byte stride, and one byte off either way
-    for prints in (imprint(0)[:32], imprint(0) + imprint(1)[:32], imprint(0)[:56], imprint(0)[:63],
-                   imprint(0) + b"\x00"):
+    # the 24-byte first word alone, a 64-byte stride, and one byte off either way
+    for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:8], imprint(0)[:55], imprint(0) + b"\x00"):
         with ape.reverts(registry.InvalidBatch, contentHashes=1, imprintBytes=len(prints)):
-            registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, [content(0)], prints, value=FEE, sender=brand)
+            registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0)], prints, value=FEE, sender=brand)
     assert registry.getLicense(license_id).uses == 0
 
 
@@ -256,3 +257,16 @@ def test_check_publication_names_every_reason(registry, model, brand, other, lic
     assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), 0, 1, 0) == 4
     registry.revokeLicense(license_id, 0, sender=model)
     assert registry.checkPublication(license_id, brand, SOCIAL, code("FR"), 0, 1, until) == 16
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 7])
+def test_a_batch_records_the_disclosures_its_images_carried(registry, brand, license_id, bits):
+    tx = publish(registry, brand, license_id, 2, disclosures=bits)
+    assert tx.events[0].disclosures == bits
+
+
+@pytest.mark.parametrize("bits", [8, 0x80, 0xFF])
+def test_unknown_disclosure_bits_are_refused(registry, brand, license_id, bits):
+    with ape.reverts(registry.InvalidDisclosures, disclosures=bits):
+        publish(registry, brand, license_id, disclosures=bits)
+    assert registry.getLicense(license_id).uses == 0

@@ -157,6 +157,10 @@ class Registry(RuleBasedStateMachine):
             with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
                 self.reg.revokeAgent(twin, self.people[agent], sender=self.people[sender])
             return
+        if (twin, agent) not in self.mandates:  # nothing to revoke: refused, no stray event
+            with ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=self.people[agent].address):
+                self.reg.revokeAgent(twin, self.people[agent], sender=self.people[sender])
+            return
         self.reg.revokeAgent(twin, self.people[agent], sender=self.people[sender])
         self.mandates.pop((twin, agent), None)
         self.events += 1
@@ -354,7 +358,7 @@ class Registry(RuleBasedStateMachine):
               and transforms & ~lic["transforms"] == 0
               and (lic["max"] == 0 or lic["uses"] + n <= lic["max"]))
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
-        args = (lid, channel, code(where), transforms, hashes, b"\x05" * 64 * n)
+        args = (lid, channel, code(where), transforms, n % 8, hashes, b"\x05" * 56 * n)
         if not ok:
             with ape.reverts():
                 self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
@@ -385,6 +389,10 @@ class Registry(RuleBasedStateMachine):
         self.attest_pairs.add((twin, who))
         if twin not in self.twins:
             with ape.reverts(self.reg.UnknownTwin, twinId=twin):
+                self.reg.attestTwin(twin, b"\x07" * 32, sender=self.people[who])
+            return
+        if self.twins[twin]["withdrawn"]:
+            with ape.reverts(self.reg.TwinWithdrawnAt):
                 self.reg.attestTwin(twin, b"\x07" * 32, sender=self.people[who])
             return
         if (twin, who) in self.attested:
