@@ -16,6 +16,7 @@ PHOTOS = {
     "campaign/look-03.jpg": "chelsea",
     "campaign/look-04.jpg": "hubble_deep_field",
     "campaign/look-05.jpg": "moon",
+    "campaign/look-06.jpg": "colorwheel",
     "brand/own-capture.jpg": "grass",
     "found/never-registered.jpg": "immunohistochemistry",
 }

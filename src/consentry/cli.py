@@ -1125,6 +1125,31 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
             ["note: nothing in these files says they are AI-generated; `--out DIR` writes disclosed copies"]))
 
 
+@cli.group("c2pa")
+def c2pa_group():
+    """C2PA signing material for `publish --out --c2pa-cert/--c2pa-key`."""
+
+
+@c2pa_group.command("dev-ca")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--org", default="Consentry dev brand", show_default=True, help="Organisation named in the certificates.")
+def c2pa_dev_ca_cmd(directory, org):
+    """Make a development CA and a signing certificate issued by it (EC P-256): ca.pem, chain.pem
+    (the leaf, then the CA) and key.pem (0600). Manifests signed with them read back as valid but
+    untrusted, or trusted where ca.pem is a trust anchor: for tests and demos, not production.
+
+    \b
+    Example:
+        consentry c2pa dev-ca brand-ca
+        consentry publish look.jpg ... --out published/ --c2pa-cert brand-ca/chain.pem --c2pa-key brand-ca/key.pem
+    """
+    from . import disclosure
+
+    ca = disclosure.make_dev_ca(directory, org=org)
+    emit({"ca": str(ca.ca), "chain": str(ca.chain), "key": str(ca.key)},
+         [f"CA certificate   {ca.ca}", f"signing chain    {ca.chain}", f"signing key      {ca.key} (0600)"])
+
+
 @cli.command("earnings")
 @signer_options
 @click.option("--withdraw", is_flag=True, help="Send the credited fees to the model.")
@@ -1274,8 +1299,29 @@ def _verdict_lines(r: dict) -> list[str]:
     elif r.get("asset") is not None:
         lines.append(f"  capture asset '{safe(r['asset'])}' of twin {r['twin_id']}, registered {r['recorded_at']}")
     lines += [f"  - {safe(x)}" for x in r["reasons"]]
+    lines += _disclosure_lines(r)
     if r.get("explain"):
         lines.append(f"  picture of the differences: {safe(r['explain'])}")
+    return lines
+
+
+def _disclosure_lines(r: dict) -> list[str]:
+    """Whether the file says it is AI-generated, and whether its record says it did when published."""
+    c2pa = r.get("c2pa")
+    in_file = []
+    if r.get("disclosed_in_file"):
+        in_file.append("disclosed as AI-generated in this file")
+    if c2pa:
+        signer = c2pa.get("signer_org") or c2pa.get("signer") or "an unnamed signer"
+        in_file.append(f"C2PA manifest {c2pa['state']}, signed by {safe(signer)}")
+    at_pub = r.get("disclosures_at_publication")
+    lines = []
+    if in_file:
+        lines.append("  " + "; ".join(in_file))
+    elif r.get("disclosed_in_file") is False and r.get("disclosed_at_publication"):
+        lines.append("  nothing in this file says it is AI-generated (stripped?)")
+    if r.get("disclosed_at_publication") is not None:
+        lines.append("  published with: " + (", ".join(at_pub) if at_pub else "no disclosure recorded"))
     return lines
 
 
