@@ -103,9 +103,9 @@ class ConsentryGroup(click.Group):
 
     def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
-        from . import endpoint
-
-        endpoint.reset()  # one chain id per endpoint and process: a CliRunner test is many "processes"
+        endpoint = sys.modules.get("consentry.endpoint")  # imported only by commands that reach a chain
+        if endpoint is not None:
+            endpoint.reset()  # one chain id per endpoint and process: a CliRunner test is many "processes"
         argv = hoist_global_options(list(args) if args is not None else sys.argv[1:])
         args = argv
         try:
