@@ -114,3 +114,21 @@ def test_a_refused_publication_leaves_no_disclosed_copies(brand_world, photos, t
                         "FR", "--as", w["brand"], code=1)
     assert err["error_code"] == "checkPublication" or "print" in err["error"]
     assert not any(out.iterdir())
+
+
+def test_a_file_claiming_a_record_its_pixels_do_not_match_is_never_authorised_by_the_claim(brand_world, photos,
+                                                                                         tmp_path):
+    """Copy a disclosed file's XMP pointer onto another picture: the claim names a real license, but the
+    hashes match nothing, so the verdict is unknown and the forged claim is reported."""
+    w = brand_world
+    src = look(photos, w["d"], "look-e.jpg", (60, 0, 360, 300))
+    publish(w, src, "--out", w["d"] / "published-e")
+    genuine = disclosure.read(w["d"] / "published-e" / "look-e.jpg")
+    (claim,) = [c for c in genuine.claims if c.source == "xmp"][:1]
+    other = look(photos, tmp_path, "other.jpg", (0, 0, 150, 150))  # a picture never published
+    forged = tmp_path / "forged-claim.jpg"
+    pointer = disclosure.Pointer(claim.chain_id, claim.registry, w["twin"], claim.license_id, b"\0" * 32)
+    disclosure.embed(other, forged, pointer)
+    (r,) = verify(w, forged, code=3)
+    assert r["verdict"] == "unknown" and r["forged_claim"] is True and r["disclosed_in_file"] is True
+    assert any("no record matches its hashes" in x for x in r["reasons"])

@@ -147,7 +147,7 @@ def _disclosed_at_publication(p: dict) -> dict:
             "disclosures_at_publication": [] if not bits else disclosure.disclosure_names(bits)}
 
 
-def _with_file_disclosure(r: dict, path, shown: str | None = None) -> dict:
+def _with_file_disclosure(r: dict, path, shown: str | None = None, registry: tuple = (None, None)) -> dict:
     """`disclosed_in_file` (an AI digital source type in the file's XMP or C2PA manifest), the manifest's
     validation state and signer, and any registry record the file claims that is not the one its pixels
     matched (a claim is the file's word; the hashes decide)."""
@@ -165,13 +165,23 @@ def _with_file_disclosure(r: dict, path, shown: str | None = None) -> dict:
            "c2pa": None if m is None else {"state": m.state, "signer": text.safe(m.signer or ""),
                                            "signer_org": text.safe(m.signer_org or "")},
            "disclosure_warnings": [said(w) for w in fd.warnings]}
-    if r.get("license_id") is not None:
-        wrong = [c for c in fd.claims if c.license_id is not None and c.license_id != r["license_id"]]
-        if wrong:
-            c = wrong[0]
-            out["reasons"] = list(r.get("reasons", [])) + [
-                f"the file's {c.source.upper()} metadata claims license {c.license_id}, but its pixels match "
-                f"license {r['license_id']}: the claim is not evidence"]
+    chain_id, reg = registry
+    for c in fd.claims:  # a pointer in a file is the file's word: only the hashes decide
+        other_registry = (chain_id is not None and reg is not None
+                          and (c.chain_id != chain_id or str(c.registry).lower() != str(reg).lower()))
+        where = f"license {c.license_id} of eip155:{c.chain_id}:{text.safe(str(c.registry))}"
+        if r.get("license_id") is None:
+            why = f"the file's {c.source.upper()} metadata claims {where}, but no record matches its hashes"
+        elif other_registry:
+            why = f"the file's {c.source.upper()} metadata claims {where}, another registry than this index's"
+        elif c.license_id != r["license_id"]:
+            why = (f"the file's {c.source.upper()} metadata claims license {c.license_id}, but its pixels match "
+                   f"license {r['license_id']}")
+        else:
+            continue
+        out["reasons"] = list(out.get("reasons", [])) + [why + ": a claim in a file is not evidence of consent"]
+        out["forged_claim"] = True
+        break
     return out
 
 
@@ -333,7 +343,8 @@ class Verifier:
     def verify(self, path: str | Path, q=None, *, file: str | Path | None = None) -> dict:
         """The verdict on one image file, with what the file itself discloses (XMP / C2PA). `file`: where
         its bytes are when `path` is only its name (an upload)."""
-        return _with_file_disclosure(self._verify(path, q), file or path, shown=str(path))
+        where = (get_meta(self.db, "chain_id"), get_meta(self.db, "registry"))
+        return _with_file_disclosure(self._verify(path, q), file or path, shown=str(path), registry=where)
 
     def _verify(self, path: str | Path, q=None) -> dict:
         q = q or hash_query(path)
