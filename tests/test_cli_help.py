@@ -15,7 +15,7 @@ def documented() -> set[str]:
     import re
 
     out = set()
-    for m in re.finditer(r"consentry ([a-z]+)(?: ([a-z|]+))?", README):
+    for m in re.finditer(r"consentry ([a-z0-9]+)(?: ([a-z|-]+))?", README):
         group, subs = m.group(1), m.group(2)
         out.add(group)
         for sub in (subs or "").split("|"):
