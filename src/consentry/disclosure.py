@@ -313,18 +313,9 @@ def _signed_by(cert, issuer) -> bool:
 
 
 def _read_small(p: Path, what: str, limit: int = 1 << 20) -> bytes:
-    try:
-        with open(p, "rb") as f:
-            data = f.read(limit + 1)
-    except FileNotFoundError:
-        raise FileProblem(f"{what} {safe(str(p))} not found") from None
-    except IsADirectoryError:
-        raise FileProblem(f"{safe(str(p))} is a directory, not a {what}") from None
-    except OSError as e:
-        raise FileProblem(f"cannot read {what} {safe(str(p))} ({e.strerror or type(e).__name__})") from None
-    if len(data) > limit:
-        raise FileProblem(f"{safe(str(p))} is too large for a {what}")
-    return data
+    from .files import read_bounded
+
+    return read_bounded(p, what, limit)
 
 
 @dataclass(frozen=True)

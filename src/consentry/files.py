@@ -44,25 +44,36 @@ def _loads(text: str):
         sys.setrecursionlimit(old)
 
 
-def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES):
-    """The parsed file: strict JSON (no NaN/Infinity, no repeated keys), at most `max_bytes` long."""
+def read_bounded(path: str | Path, what: str, max_bytes: int) -> bytes:
+    """A small file's bytes (a key, a certificate, a JSON document), refused in one line when it is
+    missing, a directory, unreadable or over `max_bytes`."""
     p = Path(path)
     shown = safe(str(p))
     try:
         with open(p, "rb") as f:
             raw = f.read(max_bytes + 1)
-        if len(raw) > max_bytes:
-            raise FileProblem(f"{shown} is too large for a {what} (over {max_bytes // 2**20} MB)")
-        return _loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise FileProblem(f"{what} {shown} not found") from None
     except IsADirectoryError:
         raise FileProblem(f"{shown} is a directory, not a {what}") from None
+    except OSError as e:
+        raise FileProblem(f"cannot read {what} {shown} ({e.strerror or type(e).__name__})") from None
+    if len(raw) > max_bytes:
+        raise FileProblem(f"{shown} is too large for a {what} (over {max(1, max_bytes // 2**20)} MB)")
+    return raw
+
+
+def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES):
+    """The parsed file: strict JSON (no NaN/Infinity, no repeated keys), at most `max_bytes` long."""
+    shown = safe(str(path))
+    raw = read_bounded(path, what, max_bytes)
+    try:
+        return _loads(raw.decode("utf-8"))
     except _NotJson as e:
         raise FileProblem(f"{shown} is not a readable {what} ({e})") from None
     except RecursionError:
         raise FileProblem(f"{shown} is not a readable {what} (nested too deeply)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError) as e:
         raise FileProblem(f"{shown} is not a readable {what} ({type(e).__name__})") from None
 
 
