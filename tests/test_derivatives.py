@@ -109,3 +109,50 @@ def test_crops_of_up_to_ten_percent_a_side_are_authorised(recorded, tmp_path, si
     imaging.crop_sides(Image.open(recorded["look"]).convert("RGB"), sides).save(p, quality=85)
     (r,) = verify(recorded, p, code=0)
     assert r["verdict"] == "authorised" and r["match"] == "perceptual" and r["second_stage"]["confirmed"], r
+
+
+def _swap_red_and_blue_primaries(icc: bytes) -> bytes:
+    """The same profile (still named sRGB) with its rXYZ and bXYZ tags exchanged: viewers swap red and blue."""
+    import struct
+
+    out = bytearray(icc)
+    count = struct.unpack(">I", icc[128:132])[0]
+    entries = {icc[132 + 12 * k:136 + 12 * k]: 132 + 12 * k for k in range(count)}
+    r, b = entries[b"rXYZ"], entries[b"bXYZ"]
+    out[r + 4:r + 12], out[b + 4:b + 12] = icc[b + 4:b + 12], icc[r + 4:r + 12]
+    return bytes(out)
+
+
+def test_a_profile_named_srgb_that_remaps_colours_is_not_the_same_picture(recorded, tmp_path):
+    """Found by review: only the profile's name was checked, so a 'sRGB' profile with swapped primaries
+    showed different colours under the record's 'same pixels'."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    look = Image.open(recorded["look"]).convert("RGB")
+    honest, swapped = tmp_path / "honest.png", tmp_path / "swapped.png"
+    look.save(honest, icc_profile=srgb)
+    look.save(swapped, icc_profile=_swap_red_and_blue_primaries(srgb))
+    (ok, bad) = verify(recorded, honest, swapped, code=3)
+    assert ok["verdict"] == "authorised" and ok["match"] == "same-pixels"
+    assert bad["verdict"] == "not-authorised" and bad["match"] == "same-pixels"
+    assert any("colour profile" in x and "moves colours" in x for x in bad["reasons"])
+
+
+@pytest.mark.parametrize("hole", ["middle", "all-but-a-corner"])
+def test_a_copy_with_transparent_pixels_is_never_a_perceptual_authorisation(recorded, tmp_path, hole):
+    """Found by review: alpha was dropped before the perceptual stages, so the look with the model cut out
+    (or made invisible) confirmed as the same picture."""
+    rgba = Image.open(recorded["look"]).convert("RGBA")
+    w, h = rgba.size
+    alpha = Image.new("L", rgba.size, 255 if hole == "middle" else 0)
+    if hole == "middle":
+        alpha.paste(0, (w // 3, 0, 2 * w // 3, h))
+    else:
+        alpha.paste(255, (0, 0, 8, 8))
+    rgba.putalpha(alpha)
+    p = tmp_path / f"{hole}.png"
+    rgba.save(p)
+    (r,) = verify(recorded, p)
+    assert r["verdict"] == "derivative" and r["second_stage"]["confirmed"] is False
+    assert any("transparent pixels" in x for x in r["reasons"])

@@ -603,6 +603,7 @@ def xmp_packet(pointer: Pointer, source_type: str = "trainedAlgorithmicMedia", v
 
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_OTHER_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["'](?!utf-?8["'])""", re.IGNORECASE)
 
 
 def _parse_xmp(raw: bytes, warnings: list[str]) -> dict:
@@ -610,6 +611,11 @@ def _parse_xmp(raw: bytes, warnings: list[str]) -> dict:
     A DOCTYPE or ENTITY declaration is refused outright (no entity expansion, no external entities)."""
     import xml.etree.ElementTree as ET
 
+    body = raw.strip(b"\x00 \t\r\n")
+    if b"\x00" in body or body[:2] in (b"\xff\xfe", b"\xfe\xff") or _OTHER_ENCODING.search(body[:200]):
+        # UTF-16/32 would hide "<!DOCTYPE" from the byte search below (and XMP in JPEG, PNG and WebP is UTF-8)
+        warnings.append("XMP ignored: it is not UTF-8 (a UTF-16 or UTF-32 packet is not read)")
+        return {}
     if _DECLARATION.search(raw):
         warnings.append("XMP ignored: it declares a DOCTYPE or entities (XMP never needs them)")
         return {}

@@ -215,6 +215,7 @@ class Query:
     display_profile: str | None = None  # a non-sRGB colour profile that changes how the pixels look
     central_variants: tuple[tuple[str, int], ...] = ()  # (how, central pHash) per crop hypothesis
     central_source: object = None  # `central_source(im)`, to read the central region at a given alignment
+    transparent: bool = False  # `has_transparency`: perceptual stages see colours, not what is shown
     padded_variants: object = None  # () -> `perceptual_variants(im)`: crop-padded pHashes, for twin assets
 
 
@@ -358,24 +359,46 @@ def query(path: str | Path) -> Query:
     # publications are found through the central region under crops; the whole picture's padded crop
     # variants (slow, approximate) only serve twin assets, which record no central pHash
     return Query(fp, perceptual_variants(im, padded=False), _signature.prepare(rgb, means), display_profile(im),
-                 central, sat, lambda: perceptual_variants(im))
+                 central_variants=central, central_source=sat, padded_variants=lambda: perceptual_variants(im),
+                 transparent=has_transparency(im))
 
 
 def display_profile(im) -> str | None:
-    """The name of an embedded colour profile that is not sRGB (it changes how the pixels look), or None.
-    The pixel hash and signatures are of the pixels as decoded; a profile can remap their colours."""
+    """A description of an embedded colour profile that does not display the pixels as sRGB would (it
+    remaps their colours), or None. Judged by what the profile does, not by its name: a palette of test
+    colours is converted through it to sRGB, and any channel moving by more than PROFILE_TOLERANCE levels
+    makes it a display-changing profile. The pixel hash and signatures are of the pixels as decoded."""
     icc = im.info.get("icc_profile")
     if not icc:
         return None
     try:
         import io
 
-        from PIL import ImageCms
+        from PIL import Image, ImageCms
 
-        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip()
+        embedded = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        desc = ImageCms.getProfileDescription(embedded).strip()[:60] or "an unnamed colour profile"
+        if embedded.profile.xcolor_space.strip() != "RGB":
+            return f"{desc} (not an RGB profile)"
+        levels = np.array([0, 32, 64, 96, 128, 160, 192, 224, 255], dtype=np.uint8)
+        r, g, b = np.meshgrid(levels, levels, levels, indexing="ij")
+        palette = Image.fromarray(np.stack([r.ravel(), g.ravel(), b.ravel()], -1).reshape(27, 27, 3), "RGB")
+        shown = ImageCms.profileToProfile(palette, embedded, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        moved = np.abs(np.asarray(shown, dtype=np.int16) - np.asarray(palette, dtype=np.int16)).max()
     except Exception:  # Pillow raises several kinds for a malformed profile: any means "cannot tell"
         return "an unreadable colour profile"
-    return None if "srgb" in desc.lower() else (desc[:60] or "an unnamed colour profile")
+    return None if moved <= PROFILE_TOLERANCE else f"{desc}, which moves colours by up to {int(moved)} levels"
+
+
+PROFILE_TOLERANCE = 6  # grey levels: sRGB variants (v2/v4, black point) differ by a few
+
+
+def has_transparency(im) -> bool:
+    """Whether any pixel is not fully opaque: what a viewer shows then depends on the background."""
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info:
+        alpha = im.convert("RGBA").getchannel("A")
+        return alpha.getextrema()[0] < 255
+    return False
 
 
 def hamming(a: int, b: int) -> int:

@@ -19,6 +19,7 @@ time asked (`--at`) do not exist for that verdict.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -290,6 +291,11 @@ class Verifier:
                       and any(sig) else None)
                 if ss is not None and ss.confirmed and _crop_contradicted(q, ss, r.get("phash")):
                     ss = signature.confirm(probe, sig, cropped=False)
+                if ss is not None and ss.confirmed and getattr(q, "transparent", False):
+                    # the perceptual stages compare colours; transparent pixels show whatever lies behind
+                    ss = dataclasses.replace(ss, confirmed=False, summary=(
+                        "the file has transparent pixels: what a viewer shows depends on the background, so "
+                        "only the exact file or the same pixels can match its record"))
                 if ss is not None and ss.confirmed:
                     matches.append((r, "perceptual", d, ss))
                 else:
