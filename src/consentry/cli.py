@@ -1071,7 +1071,7 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
     if out_dir is not None and no_embed:
         raise UsageError("--out writes disclosed copies and --no-embed records files as they are: choose one")
     c2pa_signer = disclosure.Signer.from_files(c2pa_cert, c2pa_key) if c2pa_cert else None  # before any gas
-    dests = []
+    dests, made_dir = [], False
     if out_dir is not None:
         dests = [Path(out_dir) / Path(p).name for p in images]
         clash = next((d for d in dests if d.exists()), None) or (len(set(dests)) < len(dests) and dests[0])
@@ -1086,6 +1086,7 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
             pointer = disclosure.Pointer(ch.chain_id, ch.registry.address, lic["twin_id"], license_id,
                                          bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
                                          transforms=tuple(transforms))
+            made_dir = not Path(out_dir).exists()
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             kind = {"trained": "trainedAlgorithmicMedia", "composite": "compositeWithTrainedAlgorithmicMedia"}
             bits = 0
@@ -1115,6 +1116,11 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
     except BaseException:
         for w in written:  # nothing half-done: copies of a publication that was not recorded are removed
             w.unlink(missing_ok=True)
+        if made_dir:
+            try:
+                Path(out_dir).rmdir()  # the folder this command made, if nothing else was put in it
+            except OSError:
+                pass
         raise
     emit({"images": rows, "fee_paid_wei": fee, "tx": txs_[0], "txs": txs_, "gas_used": gas, "license_id": license_id},
          [f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
