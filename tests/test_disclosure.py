@@ -284,11 +284,17 @@ EXTERNAL = (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x:xmpmeta x
             b"</rdf:RDF></x:xmpmeta>")
 
 
+UTF16_DOCTYPE = ("\ufeff" + '<!DOCTYPE x [<!ENTITY n "3">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>').encode("utf-16-be")
+
+
 @pytest.mark.parametrize("xmp, warning", [
     (BILLION_LAUGHS, "DOCTYPE"),
     (EXTERNAL, "DOCTYPE"),
     (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><unclosed>", "not well-formed"),
-    (b"\xff\xfe garbage \x00\x01", "not well-formed"),
+    (b"\xff\xfe garbage \x00\x01", "not UTF-8"),
+    # found by review: a UTF-16 packet hid its DOCTYPE from a byte search (the entity then named the license)
+    (UTF16_DOCTYPE, "not UTF-8"),
+    (b'<?xml version="1.0" encoding="UTF-7"?><x:xmpmeta xmlns:x="adobe:ns:meta/"/>', "not UTF-8"),
     (b"<a>" * 6000 + b"</a>" * 6000, None),  # deep nesting: parsed, nothing found
 ])
 def test_hostile_xmp_is_ignored_with_a_warning(tmp_path, xmp, warning):
