@@ -99,3 +99,28 @@ def test_light_kdf_only_when_asked_for(monkeypatch):
                          ("", False), ("no", False)):
         monkeypatch.setenv("CONSENTRY_LIGHT_KDF", value)
         assert keys.light_kdf() is light, value
+
+
+def test_addresses_are_shown_beside_the_names_the_user_has_for_them(cli, local_node):
+    """`license 1 granted to 0x49f0… (maison)`: keystore names (and trust-list names) beside addresses."""
+    import re
+
+    from conftest import _names
+
+    model, brand = f"nmodel{next(_names)}", f"nbrand{next(_names)}"
+    cli.run("account", "create", model, "--fund")
+    brand_addr = cli.json("account", "create", brand, "--fund")["address"]
+    from PIL import Image
+
+    import tempfile
+    from pathlib import Path
+
+    capture = Path(tempfile.mkdtemp()) / "c.jpg"
+    Image.new("RGB", (64, 64), (120, 30, 200)).save(capture)
+    twin = cli.json("twin", "register", capture, "--as", model)["twin_id"]
+    out = cli.run("license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "FR",
+                  "--for", "1d", "--as", model).stdout
+    assert f"granted to {brand_addr} ({brand})" in out
+    lic = int(re.search(r"license (\d+) granted", out).group(1))
+    shown = cli.run("license", "show", lic).stdout
+    assert f"licensee      {brand_addr} ({brand})" in shown and f"({model})" in shown

@@ -103,6 +103,8 @@ class ConsentryGroup(click.Group):
 
     def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
+        global _NAMES
+        _NAMES = None  # names are read again for each command (a CliRunner test runs many in one process)
         endpoint = sys.modules.get("consentry.endpoint")  # imported only by commands that reach a chain
         if endpoint is not None:
             endpoint.reset()  # one chain id per endpoint and process: a CliRunner test is many "processes"
@@ -670,12 +672,12 @@ def twin_attest(twin_id, as_, password_file, statement, revoke):
     if revoke:
         receipt = twins.revoke_attestation(ch, account_, twin_id)
         emit({"twin_id": twin_id, "attester": account_.address, "attested": False, **tx_fields(receipt)},
-             f"{account_.address} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})")
+             f"{_named(account_.address)} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})")
         return
     receipt = twins.attest(ch, account_, twin_id, statement)
     emit({"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True,
           **tx_fields(receipt)},
-         f"{account_.address} attests that twin {twin_id}'s owner {t['owner']} is the person it depicts "
+         f"{_named(account_.address)} attests that twin {twin_id}'s owner {_named(t['owner'])} is the person it depicts "
          f"(tx {tx_fields(receipt)['tx']})")
 
 
@@ -783,7 +785,7 @@ def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, t
                                      channels=caps_ch, transforms=caps_tr, min_fee=fee, territories=caps_terr,
                                      max_uses=max_uses)
     emit({"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
-         f"{who} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})")
+         f"{_named(who)} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})")
 
 
 @agent.command("revoke")
@@ -802,7 +804,7 @@ def agent_revoke(twin_id, address, as_, password_file):
     who = address_of(address)
     account_ = signer(as_, password_file)
     receipt = licenses.revoke_agent(connect(), account_, twin_id, who)
-    emit({"twin_id": twin_id, "agent": who, **tx_fields(receipt)}, f"mandate of {who} for twin {twin_id} ended")
+    emit({"twin_id": twin_id, "agent": who, **tx_fields(receipt)}, f"mandate of {_named(who)} for twin {twin_id} ended")
 
 
 # ---------------------------------------------------------------- licenses
@@ -881,7 +883,8 @@ def license_grant(twin_id, as_, password_file, **t):
     terms, _ = _terms(ch, twin_id, **t)
     license_id, receipt = licenses.grant(ch, account_, terms)
     emit({"license_id": license_id, "terms_hash": "0x" + terms["termsHash"].hex(), **tx_fields(receipt)},
-         f"license {license_id} granted to {terms['licensee']} (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})")
+         f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
+         f"gas {receipt['gasUsed']:,})")
 
 
 @license.command("offer")
@@ -912,7 +915,8 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
     offer = licenses.make_offer(ch, account_, terms, deadline, text)
     write_json_atomic(out_path, offer)
     emit({"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
-         f"offer for twin {twin_id} to {terms['licensee']} written to {out_path} (accept before {vocab.format_time(deadline)})")
+         f"offer for twin {twin_id} to {_named(terms['licensee'])} written to {out_path} "
+         f"(accept before {vocab.format_time(deadline)})")
 
 
 @license.command("accept")
@@ -961,8 +965,8 @@ def license_words(s: dict) -> list[str]:
     uses = f"{s['uses']} of {s['max_uses']}" if s["max_uses"] else f"{s['uses']} (unlimited)"
     return [
         f"license {s['license_id']}: {s['status']}",
-        f"  twin          {s['twin_id']} (model {s['model']})",
-        f"  licensee      {s['licensee']}",
+        f"  twin          {s['twin_id']} (model {_named(s['model'])})",
+        f"  licensee      {_named(s['licensee'])}",
         f"  channels      {', '.join(s['channels'])}",
         f"  territories   {', '.join(s['territories'])}",
         f"  AI changes    {', '.join(s['transforms']) or 'none allowed'}",
@@ -1271,8 +1275,32 @@ def _shown_path(path: str) -> str:
     return repr(shown) if re.search(r"\s{2,}|: |^\s|\s$", shown) else shown
 
 
-def _named(address, name) -> str:
+def _named(address, name=None) -> str:
+    """`0x49f0… (maison)`: an address beside the name this user has for it (given, or a keystore or
+    trust-list name), or the address alone."""
+    name = name or _known_names().get(str(address).lower())
     return f"{address} ({safe(name)})" if name else str(address)
+
+
+_NAMES: dict[str, str] | None = None
+
+
+def _known_names() -> dict[str, str]:
+    """lower-case address -> the user's name for it: keystore accounts first, then the trust list."""
+    global _NAMES
+    if _NAMES is None:
+        from . import keys, trust
+
+        names: dict[str, str] = {}
+        try:
+            for t in trust.load():
+                names.setdefault(t.address.lower(), t.name)
+        except ConsentryError:
+            pass
+        for a in keys.list_accounts():
+            names[a.address.lower()] = a.name
+        _NAMES = names
+    return _NAMES
 
 
 def _verdict_lines(r: dict) -> list[str]:
