@@ -922,8 +922,10 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
 @license.command("accept")
 @click.argument("file", type=click.Path())
 @signer_options
-def license_accept(file, as_, password_file):
-    """Submit a model's signed offer and receive the license.
+@click.option("--yes", is_flag=True, help="Accept without asking (the terms and fee are still printed).")
+def license_accept(file, as_, password_file, yes):
+    """Submit a model's signed offer and receive the license. The offer's terms text must be what the
+    model signed (its hash); the terms and the fee are shown first, and asked about on a terminal.
 
     \b
     Example:
@@ -932,6 +934,16 @@ def license_accept(file, as_, password_file):
     from . import licenses, offers
 
     offer = offers.load(file)
+    text = licenses.check_offer_text(offer)
+    t = offer["terms"]
+    summary = (f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}: "
+               f"{', '.join(vocab.channel_names(t['channels']))} in {', '.join(vocab.unpack_territories(t['territories']))}, "
+               f"{vocab.format_time(t['validFrom'])} → {vocab.format_time(t['validUntil'])}, "
+               f"fee {vocab.format_wei(t['feePerUse'])} per use, at most {t['maxUses'] or 'unlimited'} uses")
+    click.echo(safe(summary), err=True)
+    if not yes and sys.stdin.isatty() and not _root().get("json_output"):
+        click.echo(safe(text), err=True)
+        click.confirm("accept these terms?", abort=True, err=True)
     account_ = signer(as_, password_file)
     ch = connect()
     license_id, receipt = licenses.accept_offer(ch, account_, offer)

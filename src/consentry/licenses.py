@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import offers, vocab
-from .errors import ChainError, NotFound, Reverted, UsageError
+from .errors import ChainError, FileProblem, NotFound, Reverted, UsageError
 
 # bit -> (name, sentence) of checkPublication's reasons
 REASONS = [
@@ -45,6 +45,11 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
         raise UsageError("the license ends before it starts: check --from and --until/--for")
     if not 0 <= t.max_uses < 2**32:
         raise UsageError("--max-uses must be between 0 (unlimited) and 4294967295")
+    if not 0 <= t.fee_wei < 2**80:  # the registry's uint80
+        raise UsageError("--fee must be below 2^80 wei (about 1.2 million ether per use)")
+    for flag, when in (("--from", t.valid_from), ("--until/--for", t.valid_until)):
+        if not 0 <= when < 2**40:  # the registry's uint40 seconds
+            raise UsageError(f"{flag} must be a date between 1970 and the year 36812 (unix seconds, uint40)")
     if not t.channels:
         raise UsageError("a license needs at least one channel (e.g. --channels social,ecommerce)")
     terms = {
@@ -125,7 +130,31 @@ def make_offer(chain, account, terms: dict, deadline: int, terms_text: str, nonc
     return offers.to_file_dict(terms, nonce, deadline, chain.chain_id, chain.address, sig, account.address, terms_text)
 
 
+def check_offer_text(offer: dict) -> str:
+    """The offer's terms text, proven to be what the model signed: its keccak256 must be the signed terms
+    hash. An offer without a text must carry the standard terms' hash (the canonical text of its fields).
+    A text that does not match (one that says "free" over a signed fee, say) is refused."""
+    from eth_hash.auto import keccak
+
+    terms = offer["terms"]
+    signed = terms["termsHash"] if isinstance(terms["termsHash"], bytes) else \
+        bytes.fromhex(str(terms["termsHash"]).removeprefix("0x"))
+    text = offer.get("terms_text")
+    if text is None:
+        text = describe_terms({k: terms[k] for k in ("twinId", "licensee", "channels", "transforms", "territories",
+                                                      "validFrom", "validUntil", "maxUses", "feePerUse")})
+        if keccak(text.encode()) != signed:
+            raise FileProblem("the offer carries no terms text and its terms hash is not the standard terms': ask the "
+                              "model for the terms document it signed before accepting", code="offer_terms_mismatch")
+    elif keccak(text.encode()) != signed:
+        raise FileProblem("the offer's terms text is not what the model signed (its keccak256 differs from the signed "
+                          "terms hash): the text may promise what the license does not; refuse it",
+                          code="offer_terms_mismatch")
+    return text
+
+
 def accept_offer(chain, account, offer: dict) -> tuple[int, dict]:
+    check_offer_text(offer)
     if offer["chain_id"] != chain.chain_id:
         raise ChainError(f"the offer is for chain {offer['chain_id']}, this network is chain {chain.chain_id}")
     if offer["registry"].lower() != chain.address.lower():
