@@ -40,9 +40,10 @@ def test_an_offer_whose_text_says_something_else_is_refused_before_any_transacti
 
 def test_an_honest_offer_shows_its_terms_and_fee_and_is_accepted(parties):
     path = offer(parties, "honest.json")
-    r = parties["cli"].run("--json", "license", "accept", path, "--as", parties["brand"])
-    assert json.loads(r.stdout)["license_id"] >= 1
-    assert "fee 0.002 ether per use" in r.stderr and "social in FR" in r.stderr
+    r = parties["cli"].run("license", "accept", path, "--as", parties["brand"])
+    assert "fee 0.002 ether per use" in r.stdout and "social in FR" in r.stdout and "granted from the offer" in r.stdout
+    out = parties["cli"].json("license", "accept", offer(parties, "honest-2.json"), "--as", parties["brand"])
+    assert out["fee_per_use_wei"] == 2 * 10**15 and "fee 0.002 ether per use" in out["accepted"]
 
 
 def test_an_offer_without_text_must_carry_the_standard_terms_hash(parties):

@@ -940,15 +940,16 @@ def license_accept(file, as_, password_file, yes):
                f"{', '.join(vocab.channel_names(t['channels']))} in {', '.join(vocab.unpack_territories(t['territories']))}, "
                f"{vocab.format_time(t['validFrom'])} → {vocab.format_time(t['validUntil'])}, "
                f"fee {vocab.format_wei(t['feePerUse'])} per use, at most {t['maxUses'] or 'unlimited'} uses")
-    click.echo(safe(summary), err=True)
-    if not yes and sys.stdin.isatty() and not _root().get("json_output"):
+    if not yes and sys.stdin.isatty() and not _root().get("json_output"):  # a person at a terminal: ask
+        click.echo(safe(summary), err=True)
         click.echo(safe(text), err=True)
         click.confirm("accept these terms?", abort=True, err=True)
     account_ = signer(as_, password_file)
     ch = connect()
     license_id, receipt = licenses.accept_offer(ch, account_, offer)
-    emit({"license_id": license_id, **tx_fields(receipt)},
-         f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})")
+    emit({"license_id": license_id, "accepted": summary, "fee_per_use_wei": t["feePerUse"], **tx_fields(receipt)},
+         [summary, f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, "
+                   f"gas {receipt['gasUsed']:,})"])
 
 
 @license.command("revoke")
