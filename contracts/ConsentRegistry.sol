@@ -11,6 +11,8 @@ contract ConsentRegistry is IConsentRegistry {
     string private constant _VERSION = "2.1.0";
     /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 32.
     uint256 public constant IMPRINT_BYTES = 56;
+    /// @notice The longest a license may last: ten years (3,653 days, leap days included).
+    uint256 public constant MAX_LICENSE_SECONDS = 3653 days;
     // keccak256("Published(bytes32,bytes24,bytes32)")
     bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes24,bytes32)");
 
@@ -446,6 +448,9 @@ contract ConsentRegistry is IConsentRegistry {
         if (t.channels == 0 || t.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(t.channels);
         if (!_validTerritories(t.territories)) revert InvalidTerritories(t.territories);
         if (t.validUntil <= t.validFrom || t.validUntil <= _time()) revert InvalidWindow(t.validFrom, t.validUntil);
+        if (t.validUntil - t.validFrom > MAX_LICENSE_SECONDS) {
+            revert LicenseTooLong(t.validFrom, t.validUntil, uint40(MAX_LICENSE_SECONDS));
+        }
         licenseId = ++_licenseCount;
         ++_eventCount;
         // Both slots of the new License written once each, in the compiler's packing order

@@ -167,6 +167,9 @@ interface IConsentRegistry {
     error MandateExpiryInPast(uint40 expiry);
     /// @notice Thrown when a license's validity window is empty.
     error InvalidWindow(uint40 validFrom, uint40 validUntil);
+    /// @notice Thrown when a license would last longer than ten years (`maxSeconds`): a digital-replica
+    /// license is limited in time (US NO FAKES bill: at most ten years); renew it instead.
+    error LicenseTooLong(uint40 validFrom, uint40 validUntil, uint40 maxSeconds);
     /// @notice Thrown when a license has no channel, or a bit outside the six channels.
     error InvalidChannels(uint8 channels);
     /// @notice Thrown when a license has no territory, or a code outside the table.

@@ -26,3 +26,13 @@ def test_the_client_speaks_the_registry_version_it_deploys():
     encoded = "0x" + (32).to_bytes(32, "big").hex() + (5).to_bytes(32, "big").hex() + b"2.0.0".hex().ljust(64, "0")
     assert rpc._abi_string(encoded) == "2.0.0" and not "2.0.0".startswith(rpc.COMPATIBLE_REGISTRY)
     assert rpc._abi_string("0x" + "00" * 64) is None
+
+
+def test_the_client_checks_the_same_license_ceiling_as_the_registry():
+    import re
+
+    from consentry import licenses
+
+    source = (ROOT / "contracts" / "ConsentRegistry.sol").read_text()
+    (days,) = re.findall(r"MAX_LICENSE_SECONDS = (\d+) days", source)
+    assert licenses.MAX_LICENSE_SECONDS == int(days) * 86400

@@ -65,11 +65,12 @@ def test_an_offer_without_text_must_carry_the_standard_terms_hash(parties):
 @pytest.mark.parametrize("args, words", [
     (("--fee", "2000000ether"), "below 2^80 wei"),
     (("--from", "1960-01-01", "--until", "2030-01-01"), "between 1970"),
+    (("--for", "3654d"), "at most ten years"),
 ])
 def test_out_of_range_terms_are_usage_errors(parties, args, words):
     cmd = ["license", "grant", parties["twin"], "--to", parties["brand"], "--channels", "social", "--territories",
            "FR", *args, "--as", parties["model"]]
-    if "--until" not in args:
+    if "--until" not in args and "--for" not in args:
         cmd[-2:-2] = ["--for", "30d"]
     err = parties["cli"].json(*cmd, code=2)
     assert err["error_code"] == "usage" and words in err["error"], err

@@ -21,6 +21,7 @@ REASONS = [
     (512, "uses-exhausted", "license {lic} has no uses left ({uses} of {max_uses} used)"),
 ]
 UNLIMITED = 0
+MAX_LICENSE_SECONDS = 3653 * 86400  # the registry's MAX_LICENSE_SECONDS: ten years, leap days included
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,16 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
 
     if t.valid_until <= t.valid_from:
         raise UsageError("the license ends before it starts: check --from and --until/--for")
+    for flag, when in (("--from", t.valid_from), ("--until/--for", t.valid_until)):
+        if not 0 <= when < 2**40:  # the registry's uint40 seconds
+            raise UsageError(f"{flag} must be a date between 1970 and the year 36812 (unix seconds, uint40)")
+    if t.valid_until - t.valid_from > MAX_LICENSE_SECONDS:
+        raise UsageError(f"a license lasts at most ten years ({MAX_LICENSE_SECONDS // 86400} days, as the registry "
+                         "enforces): shorten --until/--for, and renew it later")
     if not 0 <= t.max_uses < 2**32:
         raise UsageError("--max-uses must be between 0 (unlimited) and 4294967295")
     if not 0 <= t.fee_wei < 2**80:  # the registry's uint80
         raise UsageError("--fee must be below 2^80 wei (about 1.2 million ether per use)")
-    for flag, when in (("--from", t.valid_from), ("--until/--for", t.valid_until)):
-        if not 0 <= when < 2**40:  # the registry's uint40 seconds
-            raise UsageError(f"{flag} must be a date between 1970 and the year 36812 (unix seconds, uint40)")
     if not t.channels:
         raise UsageError("a license needs at least one channel (e.g. --channels social,ecommerce)")
     terms = {

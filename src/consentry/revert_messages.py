@@ -25,6 +25,8 @@ def describe_revert(name: str, a: dict) -> str:
         "EmptyAssets": lambda: "a twin needs at least one asset",
         "MandateExpiryInPast": lambda: f"the mandate expiry {format_time(a['expiry'])} is not in the future",
         "InvalidWindow": lambda: f"the license window {format_time(a['validFrom'])} → {format_time(a['validUntil'])} is empty or already over",
+        "LicenseTooLong": lambda: (f"a license lasts at most ten years ({a['maxSeconds'] // 86400} days); "
+                                   f"{format_time(a['validFrom'])} → {format_time(a['validUntil'])} is longer: renew it later instead"),
         "InvalidChannels": lambda: "a license needs at least one valid channel",
         "InvalidTerritories": lambda: "a license needs one to five valid territories",
         "InvalidLicensee": lambda: "the licensee (or agent) address is the zero address",

@@ -126,3 +126,17 @@ def test_territory_packing_round_trips(registry, model, brand, twin, chain):
     terms = make_terms(twin, brand, chain.pending_timestamp, where=("FR", "DE", "US", "GB", "JP"))
     registry.grantLicense(terms, sender=model)
     assert registry.getLicense(1).territories == territories("FR", "DE", "US", "GB", "JP")
+
+
+def test_a_license_lasts_at_most_ten_years(registry, model, brand, twin, chain):
+    """A digital-replica license is limited in time (NO FAKES: at most ten years): renew, never grant forever."""
+    start = chain.pending_timestamp
+    limit = registry.MAX_LICENSE_SECONDS()
+    assert limit == 3653 * DAY
+    too_long = list(make_terms(twin, brand, start))
+    too_long[5], too_long[6] = start, start + limit + 1
+    with ape.reverts(registry.LicenseTooLong, validFrom=start, validUntil=start + limit + 1, maxSeconds=limit):
+        registry.grantLicense(tuple(too_long), sender=model)
+    ten_years = list(make_terms(twin, brand, start))
+    ten_years[5], ten_years[6] = start, start + limit
+    registry.grantLicense(tuple(ten_years), sender=model)
