@@ -17,11 +17,11 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SOURCES = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina"]
 
 
-def make_images(folder: Path) -> list[str]:
+def make_images(folder: Path, n: int = N) -> list[str]:
     rng = random.Random(7)
     bases = [Image.fromarray(getattr(data, s)()).convert("RGB") for s in SOURCES]
     paths = []
-    for i in range(N):
+    for i in range(n):
         im = bases[i % len(bases)]
         w, h = im.size
         x0, y0 = rng.randint(0, w // 5), rng.randint(0, h // 5)

@@ -177,8 +177,20 @@ class Service:
 
     # -- verification
 
-    def query(self, name: str, data: bytes):
-        """hashing.query over uploaded bytes: the image's pixel count checked from its header first."""
+    @contextlib.contextmanager
+    def _spooled(self, data: bytes):
+        """The upload as a file (hashing and the disclosure reader read files), removed afterwards."""
+        fd, tmp = tempfile.mkstemp(prefix="consentry-upload-", dir=self._tmp)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            yield tmp
+        finally:
+            os.unlink(tmp)
+
+    def query(self, name: str, data: bytes, path: str | None = None):
+        """hashing.query over uploaded bytes (spooled to `path` when given, else to a file of its own): the
+        image's pixel count checked from its header first."""
         from PIL import Image
 
         from .hashing import query as hash_query
@@ -191,16 +203,13 @@ class Service:
         if w * h > self.limits.max_pixels:
             raise TooLarge(f"{name} is {w:,} x {h:,} pixels, over this server's limit of "
                            f"{self.limits.max_pixels:,}: downscale it first", code="too_many_pixels")
-        fd, tmp = tempfile.mkstemp(prefix="consentry-upload-", dir=self._tmp)
+        if path is None:
+            with self._spooled(data) as tmp:
+                return self.query(name, data, tmp)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            try:
-                return hash_query(tmp)
-            except FileProblem as e:
-                raise FileProblem(str(e).replace(tmp, name), code=e.code) from None
-        finally:
-            os.unlink(tmp)
+            return hash_query(path)
+        except FileProblem as e:
+            raise FileProblem(str(e).replace(path, name), code=e.code) from None
 
     def verify(self, uploads: list[tuple[str, bytes]], explain: bool = False) -> dict:
         """The object `consentry verify --json` prints, for uploaded images; with `explain`, each
@@ -210,22 +219,18 @@ class Service:
         if len(uploads) > self.limits.max_files:
             raise TooLarge(f"{len(uploads)} images in one request: at most {self.limits.max_files}",
                            code="too_many_files")
-        queries = [self.query(name, data) for name, data in uploads]  # bad files fail before anything else
-        db = self.db()
-        v = self.verifier(db)
-        results = []
-        for (name, data), q in zip(uploads, queries):
-            fd, tmp = tempfile.mkstemp(dir=self._tmp, suffix=".upload")
-            try:  # the file's own disclosure (XMP, C2PA) is read from its bytes
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                r = v.verify(name, q, file=tmp)
-            finally:
-                os.unlink(tmp)
-            ss = r.pop("_second_stage_obj", None)
-            if explain and ss is not None:
-                r["explain"] = explain_data_url(data, ss)
-            results.append(r)
+        with contextlib.ExitStack() as stack:  # each upload written once, read for its hashes and disclosure
+            paths = [stack.enter_context(self._spooled(data)) for _, data in uploads]
+            queries = [self.query(name, data, p) for (name, data), p in zip(uploads, paths)]  # bad files fail first
+            db = self.db()
+            v = self.verifier(db)
+            results = []
+            for (name, data), q, path in zip(uploads, queries, paths):
+                r = v.verify(name, q, file=path)
+                ss = r.pop("_second_stage_obj", None)
+                if explain and ss is not None:
+                    r["explain"] = explain_data_url(data, ss)
+                results.append(r)
         skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
         warnings = ([f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
                      "check it with `consentry sync --check` against another endpoint"] if skipped else [])
