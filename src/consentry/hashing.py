@@ -275,9 +275,10 @@ def central_variants(im) -> tuple[tuple[str, int], ...]:
     sat = im if isinstance(im, np.ndarray) else central_source(im)
     hyps = [("as-is", (0.0, 0.0, 0.0, 0.0)), *CENTRAL_HYPOTHESES]
     boxes = np.array([_box_under(sat, crop) for _, crop in hyps])
-    values = _grid_phashes(_area_grids(sat, boxes))
+    grids = _area_grids(sat, boxes)
+    values = _grid_phashes(grids)
     c = _dct_matrix()[:HASH_SIZE]
-    low = c @ _area_grids(sat, boxes[:1])[0] @ c.T
+    low = c @ grids[0] @ c.T  # the mirror image's hash, from the as-is grid (odd columns negated)
     out, seen = [], set()
     for (name, _), v in [(hyps[0], values[0]), (("mirrored", None), mirror_phash_from_low(low)),
                          *zip(hyps[1:], values[1:])]:
