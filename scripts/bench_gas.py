@@ -1,4 +1,5 @@
 """Measure the registry's gas per operation on a fresh anvil; see scripts/bench_gas."""
+
 import json
 import os
 import sys
@@ -8,11 +9,19 @@ from eth_account import Account
 from consentry import chain as chainmod, hashing, node, offers, rpc
 
 # anvil's public dev keys (mnemonic "test test ... junk"), local chain only
-KEYS = [node.DEV_KEY,
-        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-        "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdffba0a"]
-TARGETS = {"register_twin": 60000, "grant_license": 95000, "grant_license_signed": 95000,
-           "publish_one": 55000, "publish_batch_100_per_image": 4000, "revoke_license": 35000}
+KEYS = [
+    node.DEV_KEY,
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdffba0a",
+]
+TARGETS = {
+    "register_twin": 60000,
+    "grant_license": 95000,
+    "grant_license_signed": 95000,
+    "publish_one": 55000,
+    "publish_batch_100_per_image": 4000,
+    "revoke_license": 35000,
+}
 
 
 def main() -> int:
@@ -32,10 +41,18 @@ def main() -> int:
         gas["register_twin_first"] = g(f.registerTwin(root, 1, meta, uri), model)
         gas["register_twin"] = g(f.registerTwin(os.urandom(32), 1000, meta, uri), model)
         now = c.now()
-        terms = {"twinId": 1, "licensee": brand.address, "channels": 0b11, "transforms": 0b1011,
-                 "territories": (4 * 26 + 20) | ((20 * 26 + 18) << 10), "validFrom": now,
-                 "validUntil": now + 365 * 86400, "maxUses": 1000, "feePerUse": 10**15,
-                 "termsHash": os.urandom(32)}
+        terms = {
+            "twinId": 1,
+            "licensee": brand.address,
+            "channels": 0b11,
+            "transforms": 0b1011,
+            "territories": (4 * 26 + 20) | ((20 * 26 + 18) << 10),
+            "validFrom": now,
+            "validUntil": now + 365 * 86400,
+            "maxUses": 1000,
+            "feePerUse": 10**15,
+            "termsHash": os.urandom(32),
+        }
         gas["grant_license"] = g(f.grantLicense(offers.terms_tuple(terms)), model)
         deadline = now + 86400
         for key, nonce in (("grant_license_signed_first", 0), ("grant_license_signed", 1)):

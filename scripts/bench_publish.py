@@ -1,6 +1,7 @@
 """What disclosure costs: per-image embedding time (XMP only; + C2PA signing; + visible label) and file
 growth on 1080-px JPEGs, then `consentry publish --out` of 100 images with XMP and C2PA signing through the
 real CLI on a fresh local chain (goal: 100 images in <= 20 s on 2 cores)."""
+
 import json
 import os
 import statistics
@@ -48,8 +49,7 @@ def main() -> int:
         (tmp / "img").mkdir()
         paths = make_images(tmp / "img", N)
         costs = embed_costs(paths, tmp)
-        env = {**os.environ, "CONSENTRY_HOME": str(tmp / "home"), "CONSENTRY_PASSWORD": "bench",
-               "CONSENTRY_LIGHT_KDF": "1"}
+        env = {**os.environ, "CONSENTRY_HOME": str(tmp / "home"), "CONSENTRY_PASSWORD": "bench", "CONSENTRY_LIGHT_KDF": "1"}
         from consentry.node import free_port
 
         run = lambda *a: subprocess.run([consentry, *a], env=env, check=True, capture_output=True, text=True)  # noqa: E731
@@ -58,21 +58,60 @@ def main() -> int:
             run("account", "create", "model", "--fund")
             run("account", "create", "brand", "--fund")
             run("twin", "register", paths[0], "--as", "model")
-            lic = json.loads(run("--json", "license", "grant", "1", "--to", "brand", "--channels", "social",
-                                 "--territories", "WW", "--for", "30d", "--as", "model").stdout)["license_id"]
+            lic = json.loads(
+                run(
+                    "--json",
+                    "license",
+                    "grant",
+                    "1",
+                    "--to",
+                    "brand",
+                    "--channels",
+                    "social",
+                    "--territories",
+                    "WW",
+                    "--for",
+                    "30d",
+                    "--as",
+                    "model",
+                ).stdout
+            )["license_id"]
             times = []
             for k in range(RUNS):
                 t = time.perf_counter()
-                out = json.loads(run("--json", "publish", *paths, "--license", str(lic), "--channel", "social",
-                                     "--territory", "WW", "--as", "brand", "--out", str(tmp / f"out{k}"),
-                                     "--c2pa-cert", str(tmp / "ca" / "chain.pem"),
-                                     "--c2pa-key", str(tmp / "ca" / "key.pem")).stdout)
+                out = json.loads(
+                    run(
+                        "--json",
+                        "publish",
+                        *paths,
+                        "--license",
+                        str(lic),
+                        "--channel",
+                        "social",
+                        "--territory",
+                        "WW",
+                        "--as",
+                        "brand",
+                        "--out",
+                        str(tmp / f"out{k}"),
+                        "--c2pa-cert",
+                        str(tmp / "ca" / "chain.pem"),
+                        "--c2pa-key",
+                        str(tmp / "ca" / "key.pem"),
+                    ).stdout
+                )
                 times.append(time.perf_counter() - t)
                 assert len(out["images"]) == N and out["images"][0]["disclosures"] == ["metadata", "c2pa"]
         finally:
             run("node", "stop")
-    result = {"schema_version": 1, "embed": costs, f"publish_{N}_disclosed_signed_s": round(statistics.median(times), 2),
-              "runs_s": [round(t, 2) for t in times], "images": N, "cpus": os.cpu_count()}
+    result = {
+        "schema_version": 1,
+        "embed": costs,
+        f"publish_{N}_disclosed_signed_s": round(statistics.median(times), 2),
+        "runs_s": [round(t, 2) for t in times],
+        "images": N,
+        "cpus": os.cpu_count(),
+    }
     if as_json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:

@@ -16,6 +16,7 @@ recorded signature; the best confirmed candidate wins.
   a derivative is *recognised* when its original is a candidate that does not confirm;
 - a photo left out of the index must produce neither a candidate nor a confirmation.
 """
+
 import io
 import json
 import re
@@ -35,12 +36,30 @@ from consentry import hashing, imaging, signature
 from consentry.matcher import DEFAULT_THRESHOLD, PerceptualIndex
 from consentry.verify import _best_perceptual, _crop_contradicted
 
-PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "coins", "grass", "gravel", "horse", "hubble_deep_field",
-          "immunohistochemistry", "moon", "retina", "rocket", "brick", "clock", "cell", "page", "text", "colorwheel"]
+PHOTOS = [
+    "astronaut",
+    "camera",
+    "chelsea",
+    "coffee",
+    "coins",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "moon",
+    "retina",
+    "rocket",
+    "brick",
+    "clock",
+    "cell",
+    "page",
+    "text",
+    "colorwheel",
+]
 # quadrants of the larger photos as further images; not retina's, whose left and right halves are
 # near mirror images of each other (a mirrored copy must match, so they would, by design)
-TILED = ["astronaut", "camera", "hubble_deep_field", "immunohistochemistry", "coffee", "grass", "gravel", "moon",
-         "brick"]
+TILED = ["astronaut", "camera", "hubble_deep_field", "immunohistochemistry", "coffee", "grass", "gravel", "moon", "brick"]
 
 
 def photographs() -> dict[str, bytes]:
@@ -180,28 +199,53 @@ def main() -> int:
     def frac(a, b):
         return round(a / b, 4) if b else None
 
-    copies = {c: {"n": s["n"], "confirmed": frac(s["confirmed_right"], s["n"]),
-                  "confirmed_wrong_photo": s["confirmed_wrong"], "candidate_found": frac(s["candidate_right"], s["n"])}
-              for c, s in stats.items() if c in ("copy", "crop 2.5%", "crop 5% even", "crop 5% uneven")}
-    derivs = {c: {"n": s["n"], "confirmed": s["any_confirmed"], "confirmed_as_another_record": s["confirmed_as_other"],
-                  "recognised_as_derivative_of_right_record": frac(s["derivative_of_right"], s["n"])}
-              for c, s in stats.items() if c not in copies}
+    copies = {
+        c: {
+            "n": s["n"],
+            "confirmed": frac(s["confirmed_right"], s["n"]),
+            "confirmed_wrong_photo": s["confirmed_wrong"],
+            "candidate_found": frac(s["candidate_right"], s["n"]),
+        }
+        for c, s in stats.items()
+        if c in ("copy", "crop 2.5%", "crop 5% even", "crop 5% uneven")
+    }
+    derivs = {
+        c: {
+            "n": s["n"],
+            "confirmed": s["any_confirmed"],
+            "confirmed_as_another_record": s["confirmed_as_other"],
+            "recognised_as_derivative_of_right_record": frac(s["derivative_of_right"], s["n"]),
+        }
+        for c, s in stats.items()
+        if c not in copies
+    }
     all_d = [s for c, s in stats.items() if c not in copies and c != "forged-phash"]
     ms = lambda xs: round(1e3 * statistics.median(xs), 2) if xs else None  # noqa: E731
     p95 = lambda xs: round(1e3 * float(np.percentile(xs, 95)), 2) if xs else None  # noqa: E731
     result = {
-        "schema_version": 2, "photos": len(names), "threshold_bits": threshold,
+        "schema_version": 2,
+        "photos": len(names),
+        "threshold_bits": threshold,
         "signature_bytes": signature.SIGNATURE_BYTES,
         "copies": copies,
         "derivatives": derivs,
-        "derivatives_total": {"n": sum(s["n"] for s in all_d), "confirmed": sum(s["any_confirmed"] for s in all_d),
-                              "recognised_as_derivative_of_right_record":
-                                  frac(sum(s["derivative_of_right"] for s in all_d), sum(s["n"] for s in all_d))},
+        "derivatives_total": {
+            "n": sum(s["n"] for s in all_d),
+            "confirmed": sum(s["any_confirmed"] for s in all_d),
+            "recognised_as_derivative_of_right_record": frac(
+                sum(s["derivative_of_right"] for s in all_d), sum(s["n"] for s in all_d)
+            ),
+        },
         "never_registered": {"n": len(names), "with_candidate": never_candidate, "confirmed": never_confirmed},
         "confirmed_by_variant": {k: frac(*v) for k, v in per_variant.items()},
-        "timing_ms": {"perceptual_variants_median": ms(t_variants), "prepare_median": ms(t_prepare),
-                      "prepare_p95": p95(t_prepare), "confirm_median": ms(t_confirm), "confirm_p95": p95(t_confirm),
-                      "confirms": len(t_confirm)},
+        "timing_ms": {
+            "perceptual_variants_median": ms(t_variants),
+            "prepare_median": ms(t_prepare),
+            "prepare_p95": p95(t_prepare),
+            "confirm_median": ms(t_confirm),
+            "confirm_p95": p95(t_confirm),
+            "confirms": len(t_confirm),
+        },
         "examples": {k: v[:6] for k, v in examples.items()},
     }
     if as_json:
@@ -211,8 +255,10 @@ def main() -> int:
         for c, v in copies.items():
             print(f"  {c:24} confirmed {v['confirmed']:7.2%}  (candidate {v['candidate_found']:.2%}, n={v['n']})")
         for c, v in derivs.items():
-            print(f"  {c:24} confirmed {v['confirmed']:3d}  recognised as derivative "
-                  f"{v['recognised_as_derivative_of_right_record']:.2%} (n={v['n']})")
+            print(
+                f"  {c:24} confirmed {v['confirmed']:3d}  recognised as derivative "
+                f"{v['recognised_as_derivative_of_right_record']:.2%} (n={v['n']})"
+            )
         print(f"  never registered: {never_candidate} with a candidate, {never_confirmed} confirmed (of {len(names)})")
         print(f"  timing: {result['timing_ms']}")
     return 0

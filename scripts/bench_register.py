@@ -1,4 +1,5 @@
 """Register 1,000 1080-px JPEGs as one twin through the real CLI on a fresh local chain."""
+
 import json
 import os
 import random
@@ -56,13 +57,20 @@ def main() -> int:
                 assert out["assets"] == N
         finally:
             run("node", "stop")
-    result = {"schema_version": 1, "register_1000_s": round(statistics.median(times), 2),
-              "runs_s": [round(t, 2) for t in times], "images": N, "cpus": os.cpu_count()}
+    result = {
+        "schema_version": 1,
+        "register_1000_s": round(statistics.median(times), 2),
+        "runs_s": [round(t, 2) for t in times],
+        "images": N,
+        "cpus": os.cpu_count(),
+    }
     if as_json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
-        print(f"register {N} 1080x1350 JPEGs as one twin: median {result['register_1000_s']} s "
-              f"(runs {result['runs_s']}, target <= 20 s, {os.cpu_count()} cores)")
+        print(
+            f"register {N} 1080x1350 JPEGs as one twin: median {result['register_1000_s']} s "
+            f"(runs {result['runs_s']}, target <= 20 s, {os.cpu_count()} cores)"
+        )
     return 0
 
 

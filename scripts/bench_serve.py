@@ -16,6 +16,7 @@ number of requests per client) and everything listens on 127.0.0.1 only. Options
 --workers N (2), --threads N (1), --runs N (3; medians reported), --profile (cProfile of the
 in-process path, top functions).
 """
+
 import http.client
 import json
 import os
@@ -41,16 +42,40 @@ def _arg(args, name, default):
 
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\n"
-            f"Content-Type: image/jpeg\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
 def start_server(index: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "CONSENTRY_HOME": str(CACHE / "verifier")}
-    proc = subprocess.Popen([sys.executable, "-m", "consentry.serve", "--index", str(index), "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", str(workers), "--threads", str(threads),
-                             "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "consentry.serve",
+            "--index",
+            str(index),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -181,8 +206,15 @@ def main() -> int:
         "serve_p99_ms": round(statistics.median(r["p99"] for r in results), 1),
         f"verify_cold_ms_{tag}": round(cold, 1),
         "in_process_ms": {k: v for k, v in inproc.items() if k != "profile"},
-        "setup": {"clients": clients, "requests_per_client": requests, "runs": runs, "workers": workers,
-                  "threads_per_worker": threads, "cores": os.cpu_count(), "image": "1080x720 JPEG q75 re-encode"},
+        "setup": {
+            "clients": clients,
+            "requests_per_client": requests,
+            "runs": runs,
+            "workers": workers,
+            "threads_per_worker": threads,
+            "cores": os.cpu_count(),
+            "image": "1080x720 JPEG q75 re-encode",
+        },
         "runs_per_s": [round(r["per_s"], 1) for r in results],
     }
     if as_json:

@@ -5,6 +5,7 @@ anvil; a fresh index syncs them (every log checked: ABI, block hash, timestamps,
 directly, and through tests/rpcproxy.py capping eth_getLogs at 1,000 blocks (refusals without a
 hint, like "block range is too wide") and answering every 10th HTTP request with 429 (no
 Retry-After, as most providers send it; a second variant sends Retry-After: 1)."""
+
 import json
 import os
 import statistics
@@ -33,15 +34,24 @@ def populate(url: str) -> tuple[str, int]:
     f = c.registry.functions
     c.send(f.registerTwin(os.urandom(32), 1, os.urandom(32), "bench"), model)
     now = c.now()
-    terms, _ = licenses.build_terms(licenses.TermsInput(
-        twin_id=1, licensee=model.address, channels=["social"], territories=["WW"], transforms=[],
-        valid_from=now, valid_until=now + 86400 * 365, max_uses=0, fee_wei=0))
+    terms, _ = licenses.build_terms(
+        licenses.TermsInput(
+            twin_id=1,
+            licensee=model.address,
+            channels=["social"],
+            territories=["WW"],
+            transforms=[],
+            valid_from=now,
+            valid_until=now + 86400 * 365,
+            max_uses=0,
+            fee_wei=0,
+        )
+    )
     c.send(f.grantLicense(offers.terms_tuple(terms)), model)
     fr = 5 * 26 + 17
     width = c.call(f.IMPRINT_BYTES())
     for b in range(BATCHES):
-        c.send(f.publish(1, 0, fr, 0, 0, [os.urandom(32) for _ in range(PER_BATCH)], os.urandom(width * PER_BATCH)),
-               model)
+        c.send(f.publish(1, 0, fr, 0, 0, [os.urandom(32) for _ in range(PER_BATCH)], os.urandom(width * PER_BATCH)), model)
         rpc.request(url, "anvil_mine", [hex(GAP)])
     return address, block
 
@@ -65,9 +75,11 @@ def main() -> int:
         setup_s = time.perf_counter() - t0
         head = rpc.block_number(url)
         results = {}
-        for label, cap, every, retry_after in (("direct", None, None, None),
-                                               ("proxy_1000_block_cap_429_every_10th", 1000, 10, None),
-                                               ("proxy_same_with_retry_after_1s", 1000, 10, "1")):
+        for label, cap, every, retry_after in (
+            ("direct", None, None, None),
+            ("proxy_1000_block_cap_429_every_10th", 1000, 10, None),
+            ("proxy_same_with_retry_after_1s", 1000, 10, "1"),
+        ):
             rates, events, extra = [], 0, {}
             for _ in range(RUNS):
                 if cap is None:
@@ -77,24 +89,42 @@ def main() -> int:
                         proxy.range_cap, proxy.range_style = cap, "wide"
                         proxy.rate_limit_every, proxy.retry_after = every, retry_after
                         secs, events = one_sync(proxy.url, address, block, 31337)
-                        extra = {"http_requests": sum(proxy.requests.values()), "refused_ranges": proxy.refused["range"],
-                                 "answered_429": proxy.refused["429"]}
+                        extra = {
+                            "http_requests": sum(proxy.requests.values()),
+                            "refused_ranges": proxy.refused["range"],
+                            "answered_429": proxy.refused["429"],
+                        }
                 rates.append(events / secs)
-            results[label] = {"events_per_s_median": round(statistics.median(rates)),
-                              "runs": [round(r) for r in rates], "events": events, **extra}
+            results[label] = {
+                "events_per_s_median": round(statistics.median(rates)),
+                "runs": [round(r) for r in rates],
+                "events": events,
+                **extra,
+            }
         direct = results["direct"]["events_per_s_median"]
         for label, r in results.items():
             r["share_of_direct"] = round(r["events_per_s_median"] / direct, 3)
-        out = {"schema_version": 1, "blocks": head - block + 1, "setup_seconds": round(setup_s, 1), "runs": RUNS,
-               "results": results, "goal": "proxy >= 0.5 of direct"}
+        out = {
+            "schema_version": 1,
+            "blocks": head - block + 1,
+            "setup_seconds": round(setup_s, 1),
+            "runs": RUNS,
+            "results": results,
+            "goal": "proxy >= 0.5 of direct",
+        }
     if as_json:
         print(json.dumps(out, indent=2, sort_keys=True))
     else:
         print(f"{out['results']['direct']['events']} events over {out['blocks']} blocks, medians of {RUNS} runs:")
         for label, r in out["results"].items():
-            print(f"  {label:40} {r['events_per_s_median']:>8,} events/s  ({r['share_of_direct']:.0%} of direct)"
-                  + (f"  {r['http_requests']} requests, {r['refused_ranges']} ranges refused, "
-                     f"{r['answered_429']} x 429" if "http_requests" in r else ""))
+            print(
+                f"  {label:40} {r['events_per_s_median']:>8,} events/s  ({r['share_of_direct']:.0%} of direct)"
+                + (
+                    f"  {r['http_requests']} requests, {r['refused_ranges']} ranges refused, {r['answered_429']} x 429"
+                    if "http_requests" in r
+                    else ""
+                )
+            )
     return 0
 
 

@@ -10,6 +10,7 @@
 Synthetic indexes are kept in .cache/bench/ between runs (--fresh rebuilds them). Medians of
 several runs; --quick uses 100 k / 1 M publications instead of 1 M / 10 M.
 """
+
 import json
 import os
 import statistics
@@ -37,13 +38,24 @@ def build_index(path: Path, n: int, real_fp) -> None:
     db.execute("DROP INDEX publications_content")
     db.execute("DROP INDEX publications_pixels")
     with db.atomic():
-        for k, v in {"registry": "0x" + "ab" * 20, "chain_id": 31337, "genesis": "0x00", "deploy_block": 0,
-                     "synced_block": 1000, "generation": 1, "index_id": f"bench-{n}"}.items():
+        for k, v in {
+            "registry": "0x" + "ab" * 20,
+            "chain_id": 31337,
+            "genesis": "0x00",
+            "deploy_block": 0,
+            "synced_block": 1000,
+            "generation": 1,
+            "index_id": f"bench-{n}",
+        }.items():
             index.set_meta(db, k, v)
-        db.execute("INSERT INTO twins VALUES (1, ?, ?, 1, ?, '', 1, 1700000000, '0x01')",
-                   ["0x" + "11" * 20, "0x" + "22" * 32, "0x" + "33" * 32])
-        db.execute("INSERT INTO licenses VALUES (1, 1, ?, ?, 1, 1, 594, 1700000000, 4000000000, 0, '0', ?, 2,"
-                   " 1700000000, '0x02')", ["0x" + "44" * 20, "0x" + "11" * 20, "0x" + "55" * 32])
+        db.execute(
+            "INSERT INTO twins VALUES (1, ?, ?, 1, ?, '', 1, 1700000000, '0x01')",
+            ["0x" + "11" * 20, "0x" + "22" * 32, "0x" + "33" * 32],
+        )
+        db.execute(
+            "INSERT INTO licenses VALUES (1, 1, ?, ?, 1, 1, 594, 1700000000, 4000000000, 0, '0', ?, 2, 1700000000, '0x02')",
+            ["0x" + "44" * 20, "0x" + "11" * 20, "0x" + "55" * 32],
+        )
     rng = np.random.default_rng(1)
     chunk = 500_000
     conn = db.conn
@@ -53,21 +65,40 @@ def build_index(path: Path, n: int, real_fp) -> None:
         m = min(chunk, n - done)
         content = rng.bytes(32 * m)
         pixels = rng.bytes(16 * m)
-        phash = rng.integers(-2**63, 2**63 - 1, size=m, dtype=np.int64).tolist()
-        rows = ((1, content[32 * i:32 * i + 32], pixels[16 * i:16 * i + 16], phash[i], 0, 131, 0, done + i + 1,
-                 10 + (done + i) // 100, 1700000000, "0x03", i % 100) for i in range(m))
+        phash = rng.integers(-(2**63), 2**63 - 1, size=m, dtype=np.int64).tolist()
+        rows = (
+            (
+                1,
+                content[32 * i : 32 * i + 32],
+                pixels[16 * i : 16 * i + 16],
+                phash[i],
+                0,
+                131,
+                0,
+                done + i + 1,
+                10 + (done + i) // 100,
+                1700000000,
+                "0x03",
+                i % 100,
+            )
+            for i in range(m)
+        )
         with db.atomic():
-            conn.executemany("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel,"
-                             " territory, transforms, use_number, block, block_time, tx, log_index)"
-                             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany(
+                "INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel,"
+                " territory, transforms, use_number, block, block_time, tx, log_index)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
         done += m
         print(f"  built {done:,} / {n:,} publications", file=sys.stderr)
     with db.atomic():
-        conn.execute("INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel, territory,"
-                     " transforms, use_number, block, block_time, tx, log_index, signature) VALUES (1,?,?,?,0,131,0,"
-                     "?,9,1700000000,'0x04',0,?)",
-                     [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.central_phash), n + 1,
-                      real_fp.signature])
+        conn.execute(
+            "INSERT INTO publications (license_id, content_hash, pixel_prefix, phash, channel, territory,"
+            " transforms, use_number, block, block_time, tx, log_index, signature) VALUES (1,?,?,?,0,131,0,"
+            "?,9,1700000000,'0x04',0,?)",
+            [real_fp.content_hash, real_fp.pixel_hash[:16], index._signed64(real_fp.central_phash), n + 1, real_fp.signature],
+        )
     print("  creating indexes", file=sys.stderr)
     conn.execute("CREATE INDEX publications_content ON publications(content_hash)")
     conn.execute("CREATE INDEX publications_pixels ON publications(pixel_prefix)")
@@ -91,8 +122,10 @@ def refresh_record(path: Path, real_fp) -> None:
 
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("UPDATE publications SET signature = ?, phash = ? WHERE tx = '0x04'",
-                     [real_fp.signature, index._signed64(real_fp.central_phash)])
+        conn.execute(
+            "UPDATE publications SET signature = ?, phash = ? WHERE tx = '0x04'",
+            [real_fp.signature, index._signed64(real_fp.central_phash)],
+        )
     conn.close()
     shutil.rmtree(verify._cache_dir(path), ignore_errors=True)  # a row changed under its stamp
     db = index.open_db(path)
@@ -151,14 +184,16 @@ def verify_cold(path: Path, image: Path, runs: int = 7) -> tuple[float, list[flo
     # as installed: byte-compiled modules (a first run writes them), not recompiled on every start
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["CONSENTRY_HOME"] = str(CACHE / "verifier")
-    subprocess.run([consentry, "trust", "add", "0x" + "11" * 20, "--name", "bench model"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [consentry, "trust", "add", "0x" + "11" * 20, "--name", "bench model"], env=env, check=True, capture_output=True
+    )
     subprocess.run([consentry, "--json", "--index", str(path), "verify", str(image)], capture_output=True, env=env)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        r = subprocess.run([consentry, "--json", "--index", str(path), "verify", str(image)],
-                           capture_output=True, text=True, env=env)
+        r = subprocess.run(
+            [consentry, "--json", "--index", str(path), "verify", str(image)], capture_output=True, text=True, env=env
+        )
         times.append((time.perf_counter() - t) * 1e3)
         res = json.loads(r.stdout)["results"][0]
         assert r.returncode == 0 and res["match"] == "perceptual" and res["verdict"] == "authorised", r.stdout
@@ -181,8 +216,9 @@ def sync_rate(runs: int = 3, txs: int = 100, per_tx: int = 200) -> tuple[float, 
         address, block = chainmod.deploy(url, model)
         ch = chainmod.connect(url, address)
         twins.register(ch, model, ["x"], [Fingerprint(b"\1" * 32, b"\2" * 32, 3, 1, 1)])
-        terms, _ = licenses.build_terms(licenses.TermsInput(1, brand.address, ["social"], ["WW"], [], ch.now(),
-                                                            ch.now() + 10**7, 0, 0))
+        terms, _ = licenses.build_terms(
+            licenses.TermsInput(1, brand.address, ["social"], ["WW"], [], ch.now(), ch.now() + 10**7, 0, 0)
+        )
         lic, _ = licenses.grant(ch, model, terms)
         for t in range(txs):
             fps = [Fingerprint(rng.bytes(32), rng.bytes(32), int(rng.integers(0, 2**63)), 1, 1) for _ in range(per_tx)]

@@ -1,5 +1,6 @@
 """Write the demo's photographs (real photos shipped with scikit-image) as 1080-px JPEGs with
 camera metadata, and the copies a third party might find in the wild."""
+
 import sys
 from pathlib import Path
 

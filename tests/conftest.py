@@ -1,5 +1,6 @@
 """Shared fixtures of the product's tests: a real anvil with the registry deployed (started and
 stopped through the CLI itself), throwaway data folders, real photographs, and a CLI runner."""
+
 import importlib.util
 import itertools
 import json
@@ -26,7 +27,8 @@ class Cli:
 
         result = self.runner.invoke(cli.cli, [str(a) for a in args], input=input, catch_exceptions=False, env=env)
         assert result.exit_code == code, (
-            f"exit {result.exit_code} != {code} for {args}\nstdout: {result.stdout}\nstderr: {result.stderr}")
+            f"exit {result.exit_code} != {code} for {args}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        )
         return result
 
     def json(self, *args, code=0, env=None):
@@ -92,8 +94,7 @@ def photos(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("photos")
     out = {}
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "horse",
-                 "hubble_deep_field"):
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "horse", "hubble_deep_field"):
         arr = getattr(data, name)()
         im = Image.fromarray(arr).convert("RGB")
         im.thumbnail((512, 512))

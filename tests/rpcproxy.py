@@ -16,6 +16,7 @@ per method (first method of a batch), refused and faulty ones included.
 Range refusals in each provider's shape (`RANGE_STYLES`): Infura's -32005 with the block range to
 try, Alchemy's -32602 with its hint, QuickNode's -32614 with the limit in words, and plain
 "block range is too wide", "range too large" and "limit exceeded" without hints."""
+
 from __future__ import annotations
 
 import http.client
@@ -30,12 +31,18 @@ from urllib.parse import urlsplit
 def _range_error(style: str, cap: int, start: int) -> dict:
     lo, hi = hex(start), hex(start + cap - 1)
     return {
-        "infura": {"code": -32005, "message": f"query returned more than 10000 results. Try with this block range "
-                                              f"[{lo}, {hi}].", "data": {"from": lo, "to": hi, "limit": 10000}},
-        "alchemy": {"code": -32602, "message": f"Log response size exceeded. You can make eth_getLogs requests with "
-                                               f"up to a {cap} block range and no limit on the response size, or you "
-                                               "can request any block range with a cap of 10K logs in the response. "
-                                               f"Based on your parameters, this block range should work: [{lo}, {hi}]"},
+        "infura": {
+            "code": -32005,
+            "message": f"query returned more than 10000 results. Try with this block range [{lo}, {hi}].",
+            "data": {"from": lo, "to": hi, "limit": 10000},
+        },
+        "alchemy": {
+            "code": -32602,
+            "message": f"Log response size exceeded. You can make eth_getLogs requests with "
+            f"up to a {cap} block range and no limit on the response size, or you "
+            "can request any block range with a cap of 10K logs in the response. "
+            f"Based on your parameters, this block range should work: [{lo}, {hi}]",
+        },
         "quicknode": {"code": -32614, "message": f"eth_getLogs is limited to a {cap:,} range"},
         "wide": {"code": -32000, "message": "block range is too wide"},
         "large": {"code": -32600, "message": "range too large"},
@@ -81,7 +88,7 @@ class RpcProxy:
                 self.end_headers()
                 if trickle:
                     for i in range(len(body)):
-                        self.wfile.write(body[i:i + 1])
+                        self.wfile.write(body[i : i + 1])
                         self.wfile.flush()
                         time.sleep(trickle)
                 else:
@@ -102,8 +109,9 @@ class RpcProxy:
                     return
                 if proxy.rate_limit_every and n % proxy.rate_limit_every == 0:
                     proxy.refused["429"] += 1
-                    out = json.dumps({"jsonrpc": "2.0", "id": None,
-                                      "error": {"code": 429, "message": "Too Many Requests"}}).encode()
+                    out = json.dumps(
+                        {"jsonrpc": "2.0", "id": None, "error": {"code": 429, "message": "Too Many Requests"}}
+                    ).encode()
                     self._send(429, out, {"Retry-After": proxy.retry_after} if proxy.retry_after else None)
                     return
                 replies = proxy._answer_batch(req) if isinstance(req, list) else proxy._answer(req)
@@ -153,8 +161,7 @@ class RpcProxy:
                 start, end = (self._block(f.get(k, "latest")) for k in ("fromBlock", "toBlock"))
                 if end - start + 1 > self.range_cap:
                     self.refused["range"] += 1
-                    return {"jsonrpc": "2.0", "id": req.get("id"),
-                            "error": _range_error(self.range_style, self.range_cap, start)}
+                    return {"jsonrpc": "2.0", "id": req.get("id"), "error": _range_error(self.range_style, self.range_cap, start)}
         return None
 
     def _block(self, tag) -> int:

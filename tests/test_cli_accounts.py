@@ -1,4 +1,5 @@
 """Accounts: encrypted V3 keystores, 0600, readable by standard tools; keys never printed."""
+
 import json
 import stat
 
@@ -75,9 +76,20 @@ def test_foundry_reads_the_keystore(cli, session_home):
     from consentry import config
 
     out = cli.json("account", "create", "castable")
-    r = subprocess.run([config.tool("cast"), "wallet", "address", "--keystore",
-                        str(session_home / "keystore" / "castable.json"), "--password", PASSWORD],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [
+            config.tool("cast"),
+            "wallet",
+            "address",
+            "--keystore",
+            str(session_home / "keystore" / "castable.json"),
+            "--password",
+            PASSWORD,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert r.stdout.strip().lower() == out["address"].lower()
 
 
@@ -95,8 +107,7 @@ def test_a_key_between_the_group_order_and_the_field_prime_is_refused(cli, tmp_p
 def test_light_kdf_only_when_asked_for(monkeypatch):
     from consentry import keys
 
-    for value, light in (("1", True), ("true", True), ("YES", True), ("0", False), ("false", False),
-                         ("", False), ("no", False)):
+    for value, light in (("1", True), ("true", True), ("YES", True), ("0", False), ("false", False), ("", False), ("no", False)):
         monkeypatch.setenv("CONSENTRY_LIGHT_KDF", value)
         assert keys.light_kdf() is light, value
 
@@ -118,8 +129,9 @@ def test_addresses_are_shown_beside_the_names_the_user_has_for_them(cli, local_n
     capture = Path(tempfile.mkdtemp()) / "c.jpg"
     Image.new("RGB", (64, 64), (120, 30, 200)).save(capture)
     twin = cli.json("twin", "register", capture, "--as", model)["twin_id"]
-    out = cli.run("license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "FR",
-                  "--for", "1d", "--as", model).stdout
+    out = cli.run(
+        "license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "FR", "--for", "1d", "--as", model
+    ).stdout
     assert f"granted to {brand_addr} ({brand})" in out
     lic = int(re.search(r"license (\d+) granted", out).group(1))
     shown = cli.run("license", "show", lic).stdout

@@ -1,4 +1,5 @@
 """Bad input: one actionable line, a non-zero exit, no traceback, nothing half-written."""
+
 import json
 
 import pytest
@@ -48,8 +49,9 @@ def test_a_missing_asset_registers_nothing(cli, new_account, photos, tmp_path, l
     model_addr = next(a["address"] for a in cli.json("account", "list")["accounts"] if a["name"] == model)
     count = lambda: rpc.request(local_node["rpc_url"], "eth_getTransactionCount", [model_addr, "latest"])  # noqa: E731
     before = count()
-    r = cli.run("twin", "register", photos["coffee"], tmp_path / "gone.jpg", "--as", model,
-                "--manifest", tmp_path / "m.json", code=1)
+    r = cli.run(
+        "twin", "register", photos["coffee"], tmp_path / "gone.jpg", "--as", model, "--manifest", tmp_path / "m.json", code=1
+    )
     one_line_error(r, "gone.jpg")
     assert not (tmp_path / "m.json").exists()
     assert count() == before
@@ -78,8 +80,11 @@ def test_rpc_unreachable(cli):
 
 
 def test_not_an_rpc_url(cli):
-    one_line_error(cli.run("--network", "mainnet", "license", "show", "1", code=2), "unknown network 'mainnet'",
-                   "'local', an http(s) RPC URL, or a saved network")
+    one_line_error(
+        cli.run("--network", "mainnet", "license", "show", "1", code=2),
+        "unknown network 'mainnet'",
+        "'local', an http(s) RPC URL, or a saved network",
+    )
 
 
 def test_wrong_chain_id(cli, local_node):
@@ -110,8 +115,7 @@ def test_unknown_license_and_twin(cli, model_and_twin):
 
 
 def offer(cli, model, twin, brand, path, *extra):
-    cli.run("license", "offer", twin, "--to", brand, "--channels", "social", "--for", "10d", "--as", model,
-            "--out", path, *extra)
+    cli.run("license", "offer", twin, "--to", brand, "--channels", "social", "--for", "10d", "--as", model, "--out", path, *extra)
     return json.loads(path.read_text())
 
 
@@ -166,15 +170,18 @@ def test_not_an_offer_file(cli, tmp_path, new_account):
     one_line_error(cli.run("license", "accept", tmp_path / "x.json", "--as", brand, code=1), "not a Consentry offer file")
 
 
-@pytest.mark.parametrize("option, value, words", [
-    ("--until", "2027-13-45", "bad date"),
-    ("--for", "ninety days", "bad duration"),
-    ("--fee", "ten bucks", "bad fee"),
-    ("--channels", "billboard", "unknown channel 'billboard'"),
-    ("--territories", "XX", "unknown territory 'XX'"),
-    ("--transforms", "teleport", "unknown transformation 'teleport'"),
-    ("--territories", "FR,DE,IT,ES,PT,NL", "at most 5 territories"),
-])
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--until", "2027-13-45", "bad date"),
+        ("--for", "ninety days", "bad duration"),
+        ("--fee", "ten bucks", "bad fee"),
+        ("--channels", "billboard", "unknown channel 'billboard'"),
+        ("--territories", "XX", "unknown territory 'XX'"),
+        ("--transforms", "teleport", "unknown transformation 'teleport'"),
+        ("--territories", "FR,DE,IT,ES,PT,NL", "at most 5 territories"),
+    ],
+)
 def test_bad_terms(cli, new_account, model_and_twin, option, value, words):
     model, twin = model_and_twin
     brand, _ = new_account("brand")
@@ -209,13 +216,41 @@ def test_json_errors_carry_a_stable_error_code(cli, tmp_path, new_account):
     """Scripts tell an unreachable RPC from a bad file from a reverted transaction without parsing prose."""
     import json
 
-    r = json.loads(cli.run("--json", "--network", "http://127.0.0.1:9", "--registry", "0x" + "11" * 20,
-                           "--index", tmp_path / "i.db", "sync", code=1).stdout)
+    r = json.loads(
+        cli.run(
+            "--json",
+            "--network",
+            "http://127.0.0.1:9",
+            "--registry",
+            "0x" + "11" * 20,
+            "--index",
+            tmp_path / "i.db",
+            "sync",
+            code=1,
+        ).stdout
+    )
     assert r["error_code"] == "rpc_unreachable" and r["exit_code"] == 1
     r = json.loads(cli.run("--json", "verify", tmp_path / "missing.jpg", code=1).stdout)
     assert r["error_code"] == "bad_file"
-    r = json.loads(cli.run("--json", "license", "grant", "1", "--to", "0x" + "22" * 20, "--channels", "nope",
-                           "--territories", "FR", "--for", "1d", "--as", "nobody", code=2).stdout)
+    r = json.loads(
+        cli.run(
+            "--json",
+            "license",
+            "grant",
+            "1",
+            "--to",
+            "0x" + "22" * 20,
+            "--channels",
+            "nope",
+            "--territories",
+            "FR",
+            "--for",
+            "1d",
+            "--as",
+            "nobody",
+            code=2,
+        ).stdout
+    )
     assert r["error_code"] == "usage" and r["exit_code"] == 2
     model, _ = new_account("ecmodel")
     twin = cli.json("twin", "register", tmp_path / "x.png", "--as", model, code=1)  # no such file

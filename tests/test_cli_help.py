@@ -1,4 +1,5 @@
 """Every command has help with an example, answers -h, and appears in the README."""
+
 from pathlib import Path
 
 import click

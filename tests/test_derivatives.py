@@ -1,5 +1,6 @@
 """A perceptual match is not an authorisation: derivatives and forgeries of a recorded image, through
 the CLI against a real chain, judged by a verifier that trusts the model."""
+
 import json
 
 import numpy as np
@@ -21,21 +22,45 @@ def recorded(tmp_path_factory, photos, local_node):
     look = d / "look.jpg"
     im = Image.open(photos["coffee"]).convert("RGB")
     w, h = im.size
-    im.crop((int(0.1 * w), 0, w, int(0.9 * h))).resize((1080, 1080 * 9 // 9), Image.Resampling.LANCZOS).save(
-        look, quality=92)
+    im.crop((int(0.1 * w), 0, w, int(0.9 * h))).resize((1080, 1080 * 9 // 9), Image.Resampling.LANCZOS).save(look, quality=92)
     capture = d / "capture.jpg"
     Image.open(photos["rocket"]).crop((0, 0, 200, 260)).save(capture, quality=90)
     twin = cli.json("twin", "register", capture, "--as", model)["twin_id"]
-    lic = cli.json("license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "WW",
-                   "--transforms", "outfit", "--for", "30d", "--as", model)["license_id"]
-    pub = cli.json("publish", look, "--license", lic, "--channel", "social", "--territory", "FR",
-                   "--transform", "outfit", "--as", brand)
+    lic = cli.json(
+        "license",
+        "grant",
+        twin,
+        "--to",
+        brand,
+        "--channels",
+        "social",
+        "--territories",
+        "WW",
+        "--transforms",
+        "outfit",
+        "--for",
+        "30d",
+        "--as",
+        model,
+    )["license_id"]
+    pub = cli.json(
+        "publish", look, "--license", lic, "--channel", "social", "--territory", "FR", "--transform", "outfit", "--as", brand
+    )
     index = d / "index.db"
     cli.json("--index", index, "sync")
     verifier = {"CONSENTRY_HOME": str(d / "verifier")}
     cli.run("trust", "add", model_addr, "--name", "Ana", env=verifier)
-    return {"cli": cli, "d": d, "look": look, "lic": lic, "tx": pub["tx"], "index": index, "verifier": verifier,
-            "phash": int(pub["images"][0]["phash"], 16), "recorded_phash": int(pub["images"][0]["recorded_phash"], 16)}
+    return {
+        "cli": cli,
+        "d": d,
+        "look": look,
+        "lic": lic,
+        "tx": pub["tx"],
+        "index": index,
+        "verifier": verifier,
+        "phash": int(pub["images"][0]["phash"], 16),
+        "recorded_phash": int(pub["images"][0]["recorded_phash"], 16),
+    }
 
 
 def verify(s, *paths, code=3, extra=()):
@@ -63,8 +88,9 @@ def test_a_recoloured_outfit_is_a_derivative_of_the_record_not_authorised(record
 
 
 def test_a_forged_phash_of_another_photo_is_never_authorised(recorded, photos, tmp_path):
-    forged = imaging.forge_central_phash(Image.open(photos["astronaut"]).convert("RGB").resize((1080, 1080)),
-                                         recorded["recorded_phash"])
+    forged = imaging.forge_central_phash(
+        Image.open(photos["astronaut"]).convert("RGB").resize((1080, 1080)), recorded["recorded_phash"]
+    )
     path = tmp_path / "forged.png"
     forged.save(path)
     # the forgery worked: the recorded hash (the central region's pHash) is a candidate
@@ -117,9 +143,9 @@ def _swap_red_and_blue_primaries(icc: bytes) -> bytes:
 
     out = bytearray(icc)
     count = struct.unpack(">I", icc[128:132])[0]
-    entries = {icc[132 + 12 * k:136 + 12 * k]: 132 + 12 * k for k in range(count)}
+    entries = {icc[132 + 12 * k : 136 + 12 * k]: 132 + 12 * k for k in range(count)}
     r, b = entries[b"rXYZ"], entries[b"bXYZ"]
-    out[r + 4:r + 12], out[b + 4:b + 12] = icc[b + 4:b + 12], icc[r + 4:r + 12]
+    out[r + 4 : r + 12], out[b + 4 : b + 12] = icc[b + 4 : b + 12], icc[r + 4 : r + 12]
     return bytes(out)
 
 

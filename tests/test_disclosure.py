@@ -2,6 +2,7 @@
 `disclosure.read`; a C2PA manifest signed under a test CA read back by c2pa-python (valid but untrusted,
 trusted with the CA as anchor, invalid once tampered); a visible label in one corner; hostile files give
 a warning or a one-line error, never a traceback, a hang or half a file."""
+
 import datetime as dt
 import io
 import json
@@ -21,8 +22,15 @@ from consentry.errors import FileProblem, UsageError
 from consentry.hashing import fingerprint
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-POINTER = d.Pointer(31337, REGISTRY, twin_id=1, license_id=7, terms_hash=bytes(range(32)), training="notAllowed",
-                    transforms=("outfit", "background"))
+POINTER = d.Pointer(
+    31337,
+    REGISTRY,
+    twin_id=1,
+    license_id=7,
+    terms_hash=bytes(range(32)),
+    training="notAllowed",
+    transforms=("outfit", "background"),
+)
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 FORMATS = {"jpg": ("JPEG", {"quality": 90}), "png": ("PNG", {}), "webp": ("WEBP", {"quality": 90})}
 
@@ -53,8 +61,10 @@ def signer(ca):
 def signed(photos, signer, tmp_path_factory):
     """Each photo embedded with XMP and a C2PA manifest (no label)."""
     folder = tmp_path_factory.mktemp("signed")
-    return {ext: d.embed(src, folder / src.name, POINTER, signer=signer, verifier_url="https://verify.example/l/7")
-            for ext, src in photos.items()}
+    return {
+        ext: d.embed(src, folder / src.name, POINTER, signer=signer, verifier_url="https://verify.example/l/7")
+        for ext, src in photos.items()
+    }
 
 
 def jpeg_with_xmp(tmp_path, xmp: bytes, name="hostile.jpg"):
@@ -69,8 +79,13 @@ def png_with_itxt(tmp_path, payload: bytes, compressed=False, name="hostile.png"
     buf = io.BytesIO()
     Image.fromarray(skdata.astronaut()[:64, :64]).save(buf, "PNG")
     png = buf.getvalue()
-    body = d.PNG_XMP_KEY + b"\x00" + (b"\x01\x00" if compressed else b"\x00\x00") + b"\x00\x00" + (
-        zlib.compress(payload, 9) if compressed else payload)
+    body = (
+        d.PNG_XMP_KEY
+        + b"\x00"
+        + (b"\x01\x00" if compressed else b"\x00\x00")
+        + b"\x00\x00"
+        + (zlib.compress(payload, 9) if compressed else payload)
+    )
     at = png.index(b"IDAT") - 4
     p = tmp_path / name
     p.write_bytes(png[:at] + d._png_chunk(b"iTXt", body) + png[at:])
@@ -91,8 +106,16 @@ def test_xmp_round_trip_leaves_pixels_alone(photos, tmp_path, ext):
     with Image.open(out.path) as im:  # Pillow reads our packet
         xmp = im.info["xmp"]
     xmp = xmp if isinstance(xmp, bytes) else xmp.encode()
-    for needle in (TRAINED, "MR-LMR", POINTER.license_uri, "RegOrgId", "license/7", "twin/1",
-                   "https://verify.example/l/7", "DMI-PROHIBITED-AIMLTRAINING"):
+    for needle in (
+        TRAINED,
+        "MR-LMR",
+        POINTER.license_uri,
+        "RegOrgId",
+        "license/7",
+        "twin/1",
+        "https://verify.example/l/7",
+        "DMI-PROHIBITED-AIMLTRAINING",
+    ):
         assert needle.encode() in xmp
 
     f = d.read(out.path)
@@ -120,13 +143,16 @@ def test_composite_source_type_and_no_training_rule(photos, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-@pytest.mark.skipif(not shutil.which("exiftool") and not os.environ.get("CI"),
-                    reason="Debian's libimage-exiftool-perl is not installed (scripts/setup installs it as root)")
+@pytest.mark.skipif(
+    not shutil.which("exiftool") and not os.environ.get("CI"),
+    reason="Debian's libimage-exiftool-perl is not installed (scripts/setup installs it as root)",
+)
 @pytest.mark.parametrize("ext", list(FORMATS))
 def test_exiftool_reads_the_fields(signed, ext):
     """A tool nobody here wrote reads the XMP of the signed copy (written before the manifest)."""
-    out = subprocess.run(["exiftool", "-j", "-XMP:all", str(signed[ext].path)], capture_output=True, text=True,
-                         timeout=30, check=True)
+    out = subprocess.run(
+        ["exiftool", "-j", "-XMP:all", str(signed[ext].path)], capture_output=True, text=True, timeout=30, check=True
+    )
     tags = json.loads(out.stdout)[0]
     assert tags["DigitalSourceType"] == TRAINED
     assert tags["ModelReleaseStatus"] in ("Limited or Incomplete Model Releases", "http://ns.useplus.org/ldf/vocab/MR-LMR")
@@ -149,9 +175,17 @@ def test_c2pa_round_trip_valid_untrusted_then_trusted(signed, ca, ext):
     assert m.digital_source_type == TRAINED and f.c2pa_ai and f.disclosed_in_file
     assert m.actions == ("c2pa.created", "c2pa.edited", "c2pa.edited") and m.transforms == ("outfit", "background")
     assert m.training == "notAllowed"
-    assert m.consent == {"version": 1, "chain_id": 31337, "registry": REGISTRY, "registry_id": POINTER.registry_id,
-                         "twin_id": 1, "license_id": 7, "terms_hash": "0x" + bytes(range(32)).hex(),
-                         "training": "notAllowed", "transforms": ["outfit", "background"]}
+    assert m.consent == {
+        "version": 1,
+        "chain_id": 31337,
+        "registry": REGISTRY,
+        "registry_id": POINTER.registry_id,
+        "twin_id": 1,
+        "license_id": 7,
+        "terms_hash": "0x" + bytes(range(32)).hex(),
+        "training": "notAllowed",
+        "transforms": ["outfit", "background"],
+    }
     assert f.claims[0] == d.Claim(31337, REGISTRY, 7, 1, "c2pa") and f.claims[1].source == "xmp"
     # XMP was written before signing: it is still there and the manifest still validates
     assert f.digital_source_type == TRAINED and f.carried == d.METADATA | d.C2PA
@@ -176,7 +210,9 @@ def test_c2pa_python_reads_our_manifest_directly(signed):
     assert labels["c2pa.actions.v2"]["actions"][0]["digitalSourceType"] == TRAINED
     assert labels["cawg.metadata"]["plus:ModelReleaseID"] == [POINTER.license_uri]
     assert labels["cawg.metadata"]["Iptc4xmpExt:RegistryId"][0] == {
-        "Iptc4xmpExt:RegOrgId": POINTER.registry_id, "Iptc4xmpExt:RegItemId": "license/7"}
+        "Iptc4xmpExt:RegOrgId": POINTER.registry_id,
+        "Iptc4xmpExt:RegItemId": "license/7",
+    }
     assert labels["cawg.training-mining"]["entries"]["cawg.ai_training"] == {"use": "notAllowed"}
     assert labels[d.CONSENT_LABEL]["terms_hash"] == POINTER.terms_hash_hex
 
@@ -274,29 +310,35 @@ def test_label_on_jpeg_keeps_the_rest_close(photos, tmp_path):
 # ---------------------------------------------------------------- hostile files
 
 
-BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-                  + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
-                             for i in range(1, 10))
-                  + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>')
-EXTERNAL = (b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
-            b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="&e;"/>'
-            b"</rdf:RDF></x:xmpmeta>")
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b']><x:xmpmeta xmlns:x="adobe:ns:meta/">&lol9;</x:xmpmeta>'
+)
+EXTERNAL = (
+    b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" Iptc4xmpExt:DigitalSourceType="&e;"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
 
 
 UTF16_DOCTYPE = ("\ufeff" + '<!DOCTYPE x [<!ENTITY n "3">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>').encode("utf-16-be")
 
 
-@pytest.mark.parametrize("xmp, warning", [
-    (BILLION_LAUGHS, "DOCTYPE"),
-    (EXTERNAL, "DOCTYPE"),
-    (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><unclosed>", "not well-formed"),
-    (b"\xff\xfe garbage \x00\x01", "not UTF-8"),
-    # found by review: a UTF-16 packet hid its DOCTYPE from a byte search (the entity then named the license)
-    (UTF16_DOCTYPE, "not UTF-8"),
-    (b'<?xml version="1.0" encoding="UTF-7"?><x:xmpmeta xmlns:x="adobe:ns:meta/"/>', "not UTF-8"),
-    (b"<a>" * 6000 + b"</a>" * 6000, None),  # deep nesting: parsed, nothing found
-])
+@pytest.mark.parametrize(
+    "xmp, warning",
+    [
+        (BILLION_LAUGHS, "DOCTYPE"),
+        (EXTERNAL, "DOCTYPE"),
+        (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><unclosed>", "not well-formed"),
+        (b"\xff\xfe garbage \x00\x01", "not UTF-8"),
+        # found by review: a UTF-16 packet hid its DOCTYPE from a byte search (the entity then named the license)
+        (UTF16_DOCTYPE, "not UTF-8"),
+        (b'<?xml version="1.0" encoding="UTF-7"?><x:xmpmeta xmlns:x="adobe:ns:meta/"/>', "not UTF-8"),
+        (b"<a>" * 6000 + b"</a>" * 6000, None),  # deep nesting: parsed, nothing found
+    ],
+)
 def test_hostile_xmp_is_ignored_with_a_warning(tmp_path, xmp, warning):
     p = jpeg_with_xmp(tmp_path, xmp)
     t = time.perf_counter()
@@ -326,26 +368,29 @@ def test_oversized_and_compressed_bomb_xmp_in_png(tmp_path):
 
 def test_a_legitimate_packet_from_another_tool_is_understood(tmp_path):
     """Attributes instead of elements, the short code instead of the URI (as some tools write it)."""
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
-           b'Iptc4xmpExt:DigitalSourceType="compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>')
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'Iptc4xmpExt:DigitalSourceType="compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>'
+    )
     f = d.read(jpeg_with_xmp(tmp_path, xmp))
     assert f.disclosed_in_file and f.warnings == ()
 
 
 def test_photo_from_a_camera_is_not_disclosed(tmp_path):
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
-           b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"/>'
-           b"</rdf:RDF></x:xmpmeta>")
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        b'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"/>'
+        b"</rdf:RDF></x:xmpmeta>"
+    )
     f = d.read(jpeg_with_xmp(tmp_path, xmp))
     assert f.digital_source_type.endswith("digitalCapture") and not f.disclosed_in_file
 
 
 def test_not_an_image_missing_or_unsupported(tmp_path, photos):
     (tmp_path / "notes.jpg").write_text("just text\n")
-    for p, msg in ((tmp_path / "notes.jpg", "not an image"), (tmp_path / "nope.jpg", "no such file"),
-                   (tmp_path, "directory")):
+    for p, msg in ((tmp_path / "notes.jpg", "not an image"), (tmp_path / "nope.jpg", "no such file"), (tmp_path, "directory")):
         with pytest.raises(FileProblem, match=msg):
             d.read(p)
         with pytest.raises(FileProblem, match=msg):
@@ -380,12 +425,22 @@ def _self_signed(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "me")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=9))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=9))
+        .sign(key, hashes.SHA256())
+    )
     (tmp_path / "self.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "self.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                          serialization.BestAvailableEncryption(b"pw")))
+    (tmp_path / "self.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")
+        )
+    )
     return tmp_path / "self.pem", tmp_path / "self.key"
 
 
@@ -417,14 +472,17 @@ def test_dev_ca_files(ca):
         d.make_dev_ca(ca.key.parent)
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    ({"registry": "0x1234"}, "registry address"),
-    ({"chain_id": 0}, "chain id"),
-    ({"license_id": -1}, "license id"),
-    ({"terms_hash": b"short"}, "32 bytes"),
-    ({"training": "maybe"}, "training rule"),
-    ({"transforms": ("outfit", "tattoos")}, "tattoos"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        ({"registry": "0x1234"}, "registry address"),
+        ({"chain_id": 0}, "chain id"),
+        ({"license_id": -1}, "license id"),
+        ({"terms_hash": b"short"}, "32 bytes"),
+        ({"training": "maybe"}, "training rule"),
+        ({"transforms": ("outfit", "tattoos")}, "tattoos"),
+    ],
+)
 def test_pointer_validation(kwargs, msg):
     args = {"chain_id": 31337, "registry": REGISTRY, "twin_id": 1, "license_id": 7, "terms_hash": b"\x00" * 32}
     with pytest.raises(UsageError, match=msg):

@@ -1,5 +1,6 @@
 """The one endpoint layer against what real providers do: rate limits with Retry-After, dropped
 connections, trickling answers, huge answers, range caps in every shape, API keys in URLs."""
+
 import time
 
 import pytest
@@ -23,22 +24,35 @@ def _fresh():
     endpoint.reset()
 
 
-@pytest.mark.parametrize("error, expected", [
-    ({"code": -32005, "message": "query returned more than 10000 results. Try with this block range [0x10, 0x1F]."},
-     (True, 16)),
-    ({"code": -32005, "message": "query returned more than 10000 results", "data": {"from": "0x0", "to": "0x63"}},
-     (True, 100)),
-    ({"code": -32602, "message": "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block "
-                                 "range ... this block range should work: [0x0, 0x7cf]"}, (True, 2000)),
-    ({"code": -32614, "message": "eth_getLogs is limited to a 10,000 range"}, (True, 10000)),
-    ({"code": -32000, "message": "block range is too wide"}, (True, None)),
-    ({"code": -32600, "message": "range too large"}, (True, None)),
-    ({"code": -32005, "message": "limit exceeded"}, (True, None)),
-    ({"code": -32000, "message": "exceed maximum block range: 5000"}, (True, 5000)),
-    ({"code": -32005, "message": "daily request count exceeded, request rate limited"}, (False, None)),
-    ({"code": 429, "message": "Too Many Requests"}, (False, None)),
-    ({"code": -32000, "message": "execution reverted"}, (False, None)),
-])
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        (
+            {"code": -32005, "message": "query returned more than 10000 results. Try with this block range [0x10, 0x1F]."},
+            (True, 16),
+        ),
+        (
+            {"code": -32005, "message": "query returned more than 10000 results", "data": {"from": "0x0", "to": "0x63"}},
+            (True, 100),
+        ),
+        (
+            {
+                "code": -32602,
+                "message": "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block "
+                "range ... this block range should work: [0x0, 0x7cf]",
+            },
+            (True, 2000),
+        ),
+        ({"code": -32614, "message": "eth_getLogs is limited to a 10,000 range"}, (True, 10000)),
+        ({"code": -32000, "message": "block range is too wide"}, (True, None)),
+        ({"code": -32600, "message": "range too large"}, (True, None)),
+        ({"code": -32005, "message": "limit exceeded"}, (True, None)),
+        ({"code": -32000, "message": "exceed maximum block range: 5000"}, (True, 5000)),
+        ({"code": -32005, "message": "daily request count exceeded, request rate limited"}, (False, None)),
+        ({"code": 429, "message": "Too Many Requests"}, (False, None)),
+        ({"code": -32000, "message": "execution reverted"}, (False, None)),
+    ],
+)
 def test_provider_range_errors_are_recognised_by_code_message_and_hint(error, expected):
     assert range_limit(error) == expected
 
@@ -101,16 +115,17 @@ def test_answers_larger_than_the_bound_are_refused_and_shrink_log_ranges(anvil, 
 
 def test_errors_name_the_host_never_the_path_query_or_credentials(cli):
     url = "http://user:s3cret@127.0.0.1:9/v3/APIKEY0123?token=QUERYKEY"
-    for args in (["--network", url, "--registry", "0x" + "11" * 20, "license", "show", "1"],
-                 ["--network", url, "--registry", "0x" + "11" * 20, "sync"]):
+    for args in (
+        ["--network", url, "--registry", "0x" + "11" * 20, "license", "show", "1"],
+        ["--network", url, "--registry", "0x" + "11" * 20, "sync"],
+    ):
         out = cli.run("--json", *args, code=1).stdout + cli.run(*args, code=1).stderr
         assert "127.0.0.1:9" in out
         for secret in ("APIKEY0123", "QUERYKEY", "s3cret", "user:", "/v3"):
             assert secret not in out, secret
 
 
-def test_one_chain_id_per_command_and_license_show_does_not_ask_for_all_logs_at_once(cli, tmp_path, photos,
-                                                                                     monkeypatch, anvil):
+def test_one_chain_id_per_command_and_license_show_does_not_ask_for_all_logs_at_once(cli, tmp_path, photos, monkeypatch, anvil):
     monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path))
     cli.json("--network", anvil, "account", "create", "m", "--fund")
     d = cli.json("--network", anvil, "deploy", "--as", "m", "--name", "n")
@@ -120,8 +135,9 @@ def test_one_chain_id_per_command_and_license_show_does_not_ask_for_all_logs_at_
     with RpcProxy(anvil) as proxy:
         proxy.range_cap, proxy.range_style = 500, "wide"  # no hint: the range is learnt
         spans = []
-        proxy.rewrite["eth_getLogs"] = lambda p, logs: spans.append(
-            (int(p[0]["fromBlock"], 16), int(p[0]["toBlock"], 16))) or logs
+        proxy.rewrite["eth_getLogs"] = lambda p, logs: (
+            spans.append((int(p[0]["fromBlock"], 16), int(p[0]["toBlock"], 16))) or logs
+        )
         shown = cli.json("--network", proxy.url, "--registry", d["registry"], "license", "show", lic["license_id"])
         assert shown["grantor"] == shown["model"]
         assert proxy.requests["eth_chainId"] == 1
@@ -135,7 +151,8 @@ def test_one_chain_id_per_command_and_license_show_does_not_ask_for_all_logs_at_
         proxy.rewrite["eth_getLogs"] = lambda p, logs: spans.append(int(p[0]["fromBlock"], 16)) or logs
         from consentry import networks
 
-        networks.save(networks.Network("viaproxy", rpc=proxy.url, chain_id=31337, registry=d["registry"],
-                                       deploy_block=d["block"]))
+        networks.save(
+            networks.Network("viaproxy", rpc=proxy.url, chain_id=31337, registry=d["registry"], deploy_block=d["block"])
+        )
         cli.json("--network", "viaproxy", "license", "show", lic["license_id"])
     assert spans and min(spans) == d["block"] > 0

@@ -1,4 +1,5 @@
 """Fingerprints and Merkle proofs."""
+
 import os
 
 import imagehash
@@ -63,8 +64,9 @@ def test_the_central_phash_is_the_middle_80_percent(photos):
     assert hashing.hamming(hashing.central_phash_of(im), hashing._bits(low)) <= 2
 
 
-@pytest.mark.parametrize("sides", [(0.0, 0.0, 0.10, 0.10), (0.10, 0.025, 0.0, 0.05), (0.025, 0.10, 0.05, 0.0),
-                                   (0.05, 0.05, 0.05, 0.05)])
+@pytest.mark.parametrize(
+    "sides", [(0.0, 0.0, 0.10, 0.10), (0.10, 0.025, 0.0, 0.05), (0.025, 0.10, 0.05, 0.0), (0.05, 0.05, 0.05, 0.05)]
+)
 @pytest.mark.parametrize("name", ["grass", "brick", "astronaut"])
 def test_crops_find_the_central_region_again(photos, name, sides):
     """Textures (grass, brick) defeat padding a crop back out for the whole picture's pHash; the
@@ -85,8 +87,11 @@ def test_uneven_crops_are_candidates(photos, sides):
 
 def test_bad_files_raise_file_problems(tmp_path):
     (tmp_path / "t.txt").write_text("text")
-    for path, words in ((tmp_path / "missing.jpg", "no such file"), (tmp_path / "t.txt", "not an image"),
-                        (tmp_path, "is a directory")):
+    for path, words in (
+        (tmp_path / "missing.jpg", "no such file"),
+        (tmp_path / "t.txt", "not an image"),
+        (tmp_path, "is a directory"),
+    ):
         with pytest.raises(FileProblem, match=words):
             hashing.fingerprint(path)
 

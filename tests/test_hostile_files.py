@@ -1,6 +1,7 @@
 """Files people exchange are hostile until checked: a twin manifest or an offer file gets a one-line
 error naming the file and the field, nothing from it is written outside the data folder, and no
 name from it can forge terminal output."""
+
 import copy
 import json
 import sqlite3
@@ -32,19 +33,43 @@ def good_manifest(n=3, twin_id=1) -> dict:
     leaves = [merkle.leaf(f.content_hash, f.pixel_hash, f.phash) for _, f in assets]
     root, proofs = merkle.build(leaves)
     meta, meta_hash = twins.metadata_document("Ana M.", "North Models", "line one\nline two", root, n)
-    return json.loads(json.dumps(twins.manifest_dict(
-        chain_id=31337, registry=REGISTRY, twin_id=twin_id, owner=MODEL.address, asset_root=root, metadata=meta,
-        metadata_hash=meta_hash, metadata_uri="ipfs://x", tx="0x" + "ab" * 32, assets=assets, leaves=leaves,
-        proofs=proofs)))
+    return json.loads(
+        json.dumps(
+            twins.manifest_dict(
+                chain_id=31337,
+                registry=REGISTRY,
+                twin_id=twin_id,
+                owner=MODEL.address,
+                asset_root=root,
+                metadata=meta,
+                metadata_hash=meta_hash,
+                metadata_uri="ipfs://x",
+                tx="0x" + "ab" * 32,
+                assets=assets,
+                leaves=leaves,
+                proofs=proofs,
+            )
+        )
+    )
 
 
 def good_offer(chain_id=31337, registry=REGISTRY) -> dict:
-    terms = {"twinId": 1, "licensee": BRAND.address, "channels": 1, "transforms": 0, "territories": 0xFFFF,
-             "validFrom": 1_700_000_000, "validUntil": 1_800_000_000, "maxUses": 10, "feePerUse": 10**15,
-             "termsHash": b"\x07" * 32}
+    terms = {
+        "twinId": 1,
+        "licensee": BRAND.address,
+        "channels": 1,
+        "transforms": 0,
+        "territories": 0xFFFF,
+        "validFrom": 1_700_000_000,
+        "validUntil": 1_800_000_000,
+        "maxUses": 10,
+        "feePerUse": 10**15,
+        "termsHash": b"\x07" * 32,
+    }
     sig = offers.sign(MODEL, terms, 0, 1_900_000_000, chain_id, registry)
-    return json.loads(json.dumps(offers.to_file_dict(terms, 0, 1_900_000_000, chain_id, registry, sig, MODEL.address,
-                                                     "the terms\r\nin words")))
+    return json.loads(
+        json.dumps(offers.to_file_dict(terms, 0, 1_900_000_000, chain_id, registry, sig, MODEL.address, "the terms\r\nin words"))
+    )
 
 
 def mutate(d: dict, path: str, value):
@@ -75,56 +100,60 @@ def one_line_problem(fn, *words) -> str:
 
 # ---------------------------------------------------------------- manifests, library level
 
-@pytest.mark.parametrize("path, value, field", [
-    ("twin_id", "1/../../keystore/ana", "twin_id"),
-    ("twin_id", "../../../../tmp/package", "twin_id"),
-    ("twin_id", -1, "twin_id"),
-    ("twin_id", 0, "twin_id"),
-    ("twin_id", 1.0, "twin_id"),
-    ("twin_id", 2**32, "twin_id"),
-    ("twin_id", 10**80, "twin_id"),
-    ("twin_id", True, "twin_id"),
-    ("twin_id", None, "twin_id"),
-    ("twin_id", DELETE, "twin_id is missing"),
-    ("chain_id", "31337", "chain_id"),
-    ("registry", "0x1234", "registry"),
-    ("registry", REGISTRY.replace("0x", "0X"), "registry"),
-    ("owner", ["0x" + "00" * 20], "owner"),
-    ("assets", {"0": {}}, "assets must be a list"),
-    ("assets", "shot.jpg", "assets must be a list"),
-    ("assets", [], "assets must be a list of 1 to"),
-    ("assets.1", "shot.jpg", "assets[1] must be an object"),
-    ("assets.2.name", 42, "assets[2].name must be non-empty printable text of at most 200 characters"),
-    ("assets.2.name", {"a": 1}, "assets[2].name"),
-    ("assets.2.name", None, "assets[2].name"),
-    ("assets.2.name", "", "assets[2].name"),
-    ("assets.2.name", "a" * 201, "assets[2].name"),
-    ("assets.2.name", SPOOF, "assets[2].name"),
-    ("assets.2.name", "gpj.\u202eexe", "assets[2].name"),
-    ("assets.2.name", "tab\there", "assets[2].name"),
-    ("assets.2.name", "c1\x9bcontrol", "assets[2].name"),
-    ("assets.0.content_hash", "0x" + "ab" * 31, "assets[0].content_hash must be 0x followed by 64 hex digits"),
-    ("assets.0.content_hash", "0x" + "ab" * 33, "assets[0].content_hash"),
-    ("assets.0.content_hash", "ab" * 32, "assets[0].content_hash"),
-    ("assets.0.content_hash", "0x" + "zz" * 32, "assets[0].content_hash"),
-    ("assets.0.content_hash", 12345, "assets[0].content_hash"),
-    ("assets.0.pixel_hash", DELETE, "assets[0].pixel_hash is missing"),
-    ("assets.0.phash", "abc", "assets[0].phash must be 16 hex digits"),
-    ("assets.0.phash", 2**63, "assets[0].phash"),
-    ("assets.0.width", 0, "assets[0].width"),
-    ("assets.0.height", "48", "assets[0].height"),
-    ("assets.0.leaf", "0x" + "00" * 20, "assets[0].leaf"),
-    ("assets.0.proof", "0x" + "00" * 32, "assets[0].proof must be a list"),
-    ("assets.0.proof", ["0x" + "00" * 32] * 33, "assets[0].proof must be a list of 0 to 32"),
-    ("assets.0.proof.0", "0x00", "assets[0].proof[0]"),
-    ("assets.0.signature", "0x" + "00" * 65, "assets[0].signature must be 0x followed by 64 hex digits"),
-    ("metadata", "Ana", "metadata must be an object"),
-    ("metadata.name", "Ana\x1b[8m", "metadata.name"),
-    ("metadata_uri", "ipfs://x\n", "metadata_uri"),
-    ("asset_root", "0x" + "ab" * 16, "asset_root"),
-    ("schema_version", 2, "schema_version 2"),
-    ("schema_version", True, "schema_version"),
-])
+
+@pytest.mark.parametrize(
+    "path, value, field",
+    [
+        ("twin_id", "1/../../keystore/ana", "twin_id"),
+        ("twin_id", "../../../../tmp/package", "twin_id"),
+        ("twin_id", -1, "twin_id"),
+        ("twin_id", 0, "twin_id"),
+        ("twin_id", 1.0, "twin_id"),
+        ("twin_id", 2**32, "twin_id"),
+        ("twin_id", 10**80, "twin_id"),
+        ("twin_id", True, "twin_id"),
+        ("twin_id", None, "twin_id"),
+        ("twin_id", DELETE, "twin_id is missing"),
+        ("chain_id", "31337", "chain_id"),
+        ("registry", "0x1234", "registry"),
+        ("registry", REGISTRY.replace("0x", "0X"), "registry"),
+        ("owner", ["0x" + "00" * 20], "owner"),
+        ("assets", {"0": {}}, "assets must be a list"),
+        ("assets", "shot.jpg", "assets must be a list"),
+        ("assets", [], "assets must be a list of 1 to"),
+        ("assets.1", "shot.jpg", "assets[1] must be an object"),
+        ("assets.2.name", 42, "assets[2].name must be non-empty printable text of at most 200 characters"),
+        ("assets.2.name", {"a": 1}, "assets[2].name"),
+        ("assets.2.name", None, "assets[2].name"),
+        ("assets.2.name", "", "assets[2].name"),
+        ("assets.2.name", "a" * 201, "assets[2].name"),
+        ("assets.2.name", SPOOF, "assets[2].name"),
+        ("assets.2.name", "gpj.\u202eexe", "assets[2].name"),
+        ("assets.2.name", "tab\there", "assets[2].name"),
+        ("assets.2.name", "c1\x9bcontrol", "assets[2].name"),
+        ("assets.0.content_hash", "0x" + "ab" * 31, "assets[0].content_hash must be 0x followed by 64 hex digits"),
+        ("assets.0.content_hash", "0x" + "ab" * 33, "assets[0].content_hash"),
+        ("assets.0.content_hash", "ab" * 32, "assets[0].content_hash"),
+        ("assets.0.content_hash", "0x" + "zz" * 32, "assets[0].content_hash"),
+        ("assets.0.content_hash", 12345, "assets[0].content_hash"),
+        ("assets.0.pixel_hash", DELETE, "assets[0].pixel_hash is missing"),
+        ("assets.0.phash", "abc", "assets[0].phash must be 16 hex digits"),
+        ("assets.0.phash", 2**63, "assets[0].phash"),
+        ("assets.0.width", 0, "assets[0].width"),
+        ("assets.0.height", "48", "assets[0].height"),
+        ("assets.0.leaf", "0x" + "00" * 20, "assets[0].leaf"),
+        ("assets.0.proof", "0x" + "00" * 32, "assets[0].proof must be a list"),
+        ("assets.0.proof", ["0x" + "00" * 32] * 33, "assets[0].proof must be a list of 0 to 32"),
+        ("assets.0.proof.0", "0x00", "assets[0].proof[0]"),
+        ("assets.0.signature", "0x" + "00" * 65, "assets[0].signature must be 0x followed by 64 hex digits"),
+        ("metadata", "Ana", "metadata must be an object"),
+        ("metadata.name", "Ana\x1b[8m", "metadata.name"),
+        ("metadata_uri", "ipfs://x\n", "metadata_uri"),
+        ("asset_root", "0x" + "ab" * 16, "asset_root"),
+        ("schema_version", 2, "schema_version 2"),
+        ("schema_version", True, "schema_version"),
+    ],
+)
 def test_a_manifest_with_a_bad_field_is_refused_naming_file_and_field(tmp_path, path, value, field):
     m = good_manifest()
     mutate(m, path, value)
@@ -163,7 +192,7 @@ def test_a_mistyped_checksum_address_is_refused():
     m = good_manifest()
     a = m["owner"]
     i = next(i for i, c in enumerate(a) if c.isalpha() and i > 1)
-    m["owner"] = a[:i] + a[i].swapcase() + a[i + 1:]
+    m["owner"] = a[:i] + a[i].swapcase() + a[i + 1 :]
     one_line_problem(lambda: schema.validate_manifest(m, "m.json"), "owner has a bad EIP-55 checksum")
 
 
@@ -174,13 +203,15 @@ def test_the_file_name_in_an_error_is_shown_escaped():
 
 # ---------------------------------------------------------------- the destination in the data folder
 
+
 @pytest.mark.parametrize("twin_id", ["1/../../keystore/ana", -1, 0, 1.0, True, 2**32, None])
 def test_manifest_path_takes_only_a_twin_id(twin_id):
     one_line_problem(lambda: twins.manifest_path(31337, REGISTRY, twin_id), "cannot name a manifest file")
 
 
-@pytest.mark.parametrize("chain_id, registry", [("31337", REGISTRY), (31337, "0x../../../../etc/x"),
-                                                (True, REGISTRY), (31337, None)])
+@pytest.mark.parametrize(
+    "chain_id, registry", [("31337", REGISTRY), (31337, "0x../../../../etc/x"), (True, REGISTRY), (31337, None)]
+)
 def test_manifest_path_takes_only_a_chain_id_and_an_address(chain_id, registry):
     one_line_problem(lambda: twins.manifest_path(chain_id, registry, 1), "cannot name a manifest file")
 
@@ -205,33 +236,37 @@ def test_an_atomic_write_does_not_follow_a_planted_link(tmp_path):
 
 # ---------------------------------------------------------------- offers, library level
 
-@pytest.mark.parametrize("path, value, field", [
-    ("terms.twinId", "1", "terms.twinId"),
-    ("terms.twinId", 2**32, "terms.twinId"),
-    ("terms.twinId", -1, "terms.twinId"),
-    ("terms.channels", 256, "terms.channels must be a whole number from 0 to 255 (uint8)"),
-    ("terms.transforms", True, "terms.transforms"),
-    ("terms.territories", 2**56, "terms.territories"),
-    ("terms.validFrom", 1.7e9, "terms.validFrom"),
-    ("terms.validUntil", 2**40, "terms.validUntil"),
-    ("terms.maxUses", -5, "terms.maxUses"),
-    ("terms.feePerUse", 2**80, "terms.feePerUse must be a whole number from 0 to 1208925819614629174706175"),
-    ("terms.feePerUse", "0.01ether", "terms.feePerUse"),
-    ("terms.termsHash", "0x" + "07" * 31, "terms.termsHash"),
-    ("terms.licensee", "brand", "terms.licensee must be an address"),
-    ("terms.maxUses", DELETE, "terms.maxUses is missing"),
-    ("terms", [1, 2, 3], "terms must be an object"),
-    ("nonce", -1, "nonce"),
-    ("nonce", 2**256, "nonce"),
-    ("deadline", "soon", "deadline"),
-    ("signature", "0x" + "00" * 64, "signature must be 0x followed by 130 hex digits (65 bytes)"),
-    ("signature", DELETE, "signature is missing"),
-    ("chain_id", 0, "chain_id"),
-    ("registry", "0x" + "g" * 40, "registry"),
-    ("signer", 7, "signer"),
-    ("terms_text", 42, "terms_text"),
-    ("terms_text", "x\x1b[2K", "terms_text"),
-])
+
+@pytest.mark.parametrize(
+    "path, value, field",
+    [
+        ("terms.twinId", "1", "terms.twinId"),
+        ("terms.twinId", 2**32, "terms.twinId"),
+        ("terms.twinId", -1, "terms.twinId"),
+        ("terms.channels", 256, "terms.channels must be a whole number from 0 to 255 (uint8)"),
+        ("terms.transforms", True, "terms.transforms"),
+        ("terms.territories", 2**56, "terms.territories"),
+        ("terms.validFrom", 1.7e9, "terms.validFrom"),
+        ("terms.validUntil", 2**40, "terms.validUntil"),
+        ("terms.maxUses", -5, "terms.maxUses"),
+        ("terms.feePerUse", 2**80, "terms.feePerUse must be a whole number from 0 to 1208925819614629174706175"),
+        ("terms.feePerUse", "0.01ether", "terms.feePerUse"),
+        ("terms.termsHash", "0x" + "07" * 31, "terms.termsHash"),
+        ("terms.licensee", "brand", "terms.licensee must be an address"),
+        ("terms.maxUses", DELETE, "terms.maxUses is missing"),
+        ("terms", [1, 2, 3], "terms must be an object"),
+        ("nonce", -1, "nonce"),
+        ("nonce", 2**256, "nonce"),
+        ("deadline", "soon", "deadline"),
+        ("signature", "0x" + "00" * 64, "signature must be 0x followed by 130 hex digits (65 bytes)"),
+        ("signature", DELETE, "signature is missing"),
+        ("chain_id", 0, "chain_id"),
+        ("registry", "0x" + "g" * 40, "registry"),
+        ("signer", 7, "signer"),
+        ("terms_text", 42, "terms_text"),
+        ("terms_text", "x\x1b[2K", "terms_text"),
+    ],
+)
 def test_an_offer_with_a_bad_field_is_refused_naming_file_and_field(tmp_path, path, value, field):
     o = good_offer()
     mutate(o, path, value)
@@ -253,12 +288,16 @@ def test_a_good_offer_loads_and_its_signature_still_recovers(tmp_path):
 
 # ---------------------------------------------------------------- reading JSON strictly
 
-@pytest.mark.parametrize("content, words", [
-    ('{"twin_id": NaN}', "NaN is not JSON"),
-    ('{"a": 1, "a": 2}', "duplicate key"),
-    ("[" * 100_000 + "]" * 100_000, "not a readable"),
-    (b"\xff\xfe\x00garbage", "not a readable"),
-])
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ('{"twin_id": NaN}', "NaN is not JSON"),
+        ('{"a": 1, "a": 2}', "duplicate key"),
+        ("[" * 100_000 + "]" * 100_000, "not a readable"),
+        (b"\xff\xfe\x00garbage", "not a readable"),
+    ],
+)
 def test_json_that_is_not_plain_json_is_refused(tmp_path, content, words):
     f = tmp_path / "x.json"
     f.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -272,6 +311,7 @@ def test_an_oversized_file_is_refused_without_reading_it_all(tmp_path):
 
 
 # ---------------------------------------------------------------- text.safe
+
 
 def test_safe_escapes_controls_ansi_and_bidi_and_leaves_the_rest():
     assert safe("Ana M. — 日本語 café.jpg") == "Ana M. — 日本語 café.jpg"
@@ -291,6 +331,7 @@ def test_safe_is_fast_on_clean_text():
 
 
 # ---------------------------------------------------------------- the CLI, on a real chain
+
 
 def own_photo(path, seed):
     """A photograph no other test registers (the session's chain and data folder are shared)."""
@@ -315,8 +356,17 @@ def registered(cli, new_account, tmp_path, local_node, monkeypatch):
 
     def sync(*args, code=0):
         monkeypatch.setenv("CONSENTRY_HOME", str(home))
-        return cli.run("--network", local_node["rpc_url"], "--registry", local_node["registry"],
-                       "--index", tmp_path / "i.db", "sync", *args, code=code)
+        return cli.run(
+            "--network",
+            local_node["rpc_url"],
+            "--registry",
+            local_node["registry"],
+            "--index",
+            tmp_path / "i.db",
+            "sync",
+            *args,
+            code=code,
+        )
 
     yield m, home, sync
 
@@ -334,8 +384,7 @@ def one_line_error(result, *words):
     return err[0]
 
 
-@pytest.mark.parametrize("twin_id", ["{n}/../../keystore/ana", "{n}/../../../outside/package", -1, 1.5, 2**70,
-                                     True])
+@pytest.mark.parametrize("twin_id", ["{n}/../../keystore/ana", "{n}/../../../outside/package", -1, 1.5, 2**70, True])
 def test_sync_of_a_manifest_with_a_path_for_a_twin_id_writes_nothing(cli, registered, tmp_path, twin_id):
     m, home, sync = registered
     m["twin_id"] = twin_id.format(n=m["twin_id"]) if isinstance(twin_id, str) else twin_id
@@ -348,8 +397,7 @@ def test_sync_of_a_manifest_with_a_path_for_a_twin_id_writes_nothing(cli, regist
 
 
 @pytest.mark.parametrize("name", [SPOOF, {"not": "a string"}, 7, "n" * 201, "\u202egpj.exe"])
-def test_sync_of_a_manifest_with_a_bad_asset_name_imports_nothing_and_later_syncs_work(cli, registered, tmp_path,
-                                                                                        name):
+def test_sync_of_a_manifest_with_a_bad_asset_name_imports_nothing_and_later_syncs_work(cli, registered, tmp_path, name):
     m, home, sync = registered
     m["assets"][1]["name"] = name
     (tmp_path / "evil.json").write_text(json.dumps(m))
@@ -372,8 +420,9 @@ def test_a_poisoned_manifest_already_in_the_data_folder_is_skipped(cli, register
     # the good manifest replaces it, and its assets are imported
     sync("--manifest", tmp_path / "m.json")
     assert twins.load_manifest(dest)["assets"][0]["name"] == m["assets"][0]["name"]
-    names = sqlite3.connect(tmp_path / "i.db").execute("SELECT name FROM twin_assets WHERE twin_id = ?",
-                                                      [m["twin_id"]]).fetchall()
+    names = (
+        sqlite3.connect(tmp_path / "i.db").execute("SELECT name FROM twin_assets WHERE twin_id = ?", [m["twin_id"]]).fetchall()
+    )
     assert sorted(n for (n,) in names) == sorted(a["name"] for a in m["assets"])
 
 
@@ -386,23 +435,24 @@ def test_twin_register_escapes_control_characters_in_file_names(cli, new_account
     assert twins.load_manifest(tmp_path / "m.json")["assets"][0]["name"] == name
 
 
-@pytest.mark.parametrize("option, value", [("--name", "Ana\x1b[2K"), ("--agency", "N" * 201),
-                                           ("--metadata-uri", "ipfs://x\r\n")])
+@pytest.mark.parametrize("option, value", [("--name", "Ana\x1b[2K"), ("--agency", "N" * 201), ("--metadata-uri", "ipfs://x\r\n")])
 def test_twin_register_refuses_metadata_others_could_not_read(cli, new_account, tmp_path, option, value):
     model, _ = new_account("model")
     r = cli.run("twin", "register", own_photo(tmp_path / "a.jpg", seed=1), "--as", model, option, value, code=2)
     one_line_error(r, f"{option} must be printable text")
 
 
-@pytest.mark.parametrize("path, value, field", [
-    ("terms.feePerUse", 2**80, "terms.feePerUse"),
-    ("terms.twinId", "1", "terms.twinId"),
-    ("terms.validUntil", -1, "terms.validUntil"),
-    ("signature", "0x1234", "signature"),
-    ("deadline", DELETE, "deadline is missing"),
-])
-def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tmp_path, local_node, path, value,
-                                                             field):
+@pytest.mark.parametrize(
+    "path, value, field",
+    [
+        ("terms.feePerUse", 2**80, "terms.feePerUse"),
+        ("terms.twinId", "1", "terms.twinId"),
+        ("terms.validUntil", -1, "terms.validUntil"),
+        ("signature", "0x1234", "signature"),
+        ("deadline", DELETE, "deadline is missing"),
+    ],
+)
+def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tmp_path, local_node, path, value, field):
     brand, _ = new_account("brand")
     o = good_offer(local_node["chain_id"], local_node["registry"])
     mutate(o, path, value)

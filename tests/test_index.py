@@ -1,4 +1,5 @@
 """The index: derived from events only, incremental, kill -9 safe, reorg-aware, reproducible."""
+
 import signal
 import sqlite3
 import subprocess
@@ -11,8 +12,7 @@ from eth_account import Account
 from consentry import chain as chainmod, index, licenses, node, publications, rpc, twins
 from consentry.hashing import Fingerprint
 
-DEV_KEYS = [node.DEV_KEY,
-            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"]
+DEV_KEYS = [node.DEV_KEY, "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"]
 
 
 def fake_fp(i: int) -> Fingerprint:
@@ -29,9 +29,19 @@ def chain_env():
         ch = chainmod.connect(url, address)
         fps = [fake_fp(10**6 + i) for i in range(3)]
         reg = twins.register(ch, model, ["a", "b", "c"], fps)
-        terms, _ = licenses.build_terms(licenses.TermsInput(
-            twin_id=reg.twin_id, licensee=brand.address, channels=["social"], territories=["WW"], transforms=[],
-            valid_from=ch.now(), valid_until=ch.now() + 86400 * 30, max_uses=0, fee_wei=1000))
+        terms, _ = licenses.build_terms(
+            licenses.TermsInput(
+                twin_id=reg.twin_id,
+                licensee=brand.address,
+                channels=["social"],
+                territories=["WW"],
+                transforms=[],
+                valid_from=ch.now(),
+                valid_until=ch.now() + 86400 * 30,
+                max_uses=0,
+                fee_wei=1000,
+            )
+        )
         lic, _ = licenses.grant(ch, model, terms)
         yield url, address, ch, model, brand, lic
 
@@ -109,8 +119,20 @@ def test_kill_9_at_any_moment_then_resume_gives_the_clean_index(cli, chain_env, 
     rpc.request(url, "anvil_mine", [hex(1500)])
     sync(cli, url, registry, tmp_path / "clean.db")
     head = rpc.block_number(url)
-    cmd = [sys.executable, "-m", "consentry", "--network", url, "--registry", registry,
-           "--index", str(tmp_path / "killed.db"), "sync", "--range", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "consentry",
+        "--network",
+        url,
+        "--registry",
+        registry,
+        "--index",
+        str(tmp_path / "killed.db"),
+        "sync",
+        "--range",
+        "1",
+    ]
     kills = 0
     for fraction in (0.2, 0.45, 0.7):  # kill -9 once the cursor has passed each point
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,6 +3,7 @@
 Each test is an attack that worked on the first registry and CLI: a log filter fooled by a caller-
 chosen topic, an RPC that drops logs, a stale perceptual cache from another chain, a record made
 after the date asked about."""
+
 import shutil
 import sqlite3
 
@@ -41,13 +42,13 @@ def test_content_hashes_equal_to_event_signatures_neither_break_sync_nor_fool_a_
         if shape.name in ("TwinWithdrawn", "AgentAppointed", "FeesWithdrawn", "TwinAttested"):
             assert logs == [], shape.name  # none of these happened
     # and each image is findable by its content hash as a Published topic
-    found = rpc.request(url, "eth_getLogs", [{"address": registry, "fromBlock": "0x0",
-                                              "topics": [_topic("Published"), _topic("TwinWithdrawn")]}])
+    found = rpc.request(
+        url, "eth_getLogs", [{"address": registry, "fromBlock": "0x0", "topics": [_topic("Published"), _topic("TwinWithdrawn")]}]
+    )
     assert len(found) == 1
 
 
-def test_an_rpc_that_omits_a_revocation_fails_the_sync_loudly_and_indexes_nothing_of_that_range(
-        cli, chain_env, tmp_path):
+def test_an_rpc_that_omits_a_revocation_fails_the_sync_loudly_and_indexes_nothing_of_that_range(cli, chain_env, tmp_path):
     url, registry, ch, model, brand, lic = chain_env
     idx = tmp_path / "i.db"
     sync(cli, url, registry, idx)
@@ -129,9 +130,19 @@ def test_the_perceptual_cache_of_a_deleted_index_is_never_reused_for_another_cha
             seen.append(address)
             ch = chainmod.connect(url, address)
             reg = twins.register(ch, model, ["a"], [fake_fp(10**6 + k)])
-            terms, _ = licenses.build_terms(licenses.TermsInput(
-                twin_id=reg.twin_id, licensee=brand.address, channels=["social"], territories=["WW"],
-                transforms=[], valid_from=ch.now(), valid_until=ch.now() + 86400, max_uses=0, fee_wei=0))
+            terms, _ = licenses.build_terms(
+                licenses.TermsInput(
+                    twin_id=reg.twin_id,
+                    licensee=brand.address,
+                    channels=["social"],
+                    territories=["WW"],
+                    transforms=[],
+                    valid_from=ch.now(),
+                    valid_until=ch.now() + 86400,
+                    max_uses=0,
+                    fee_wei=0,
+                )
+            )
             lic, _ = licenses.grant(ch, model, terms)
             publications.publish(ch, brand, lic, [fake_fp(100 + 50 * k)], "social", "FR", [])
             if idx.exists():

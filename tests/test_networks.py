@@ -1,6 +1,7 @@
 """On a real public chain: `deploy`, network profiles, and the whole story on two independent EVM
 implementations (anvil, Hardhat) and through a proxy that behaves like a capped, rate-limiting,
 flaky provider."""
+
 import json
 
 import pytest
@@ -22,7 +23,8 @@ def story(cli, url, tmp_path, photos, monkeypatch, name="pub", counts=None):
         if counts:
             after = counts()
             per_command[" ".join(str(a) for a in args[:4])] = {
-                k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
+                k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)
+            }
         return out
 
     for who in ("deployer", "model", "brand"):
@@ -34,30 +36,81 @@ def story(cli, url, tmp_path, photos, monkeypatch, name="pub", counts=None):
     net = ("--network", name)
     reg = run(*net, "twin", "register", photos["astronaut"], "--as", "model", "--manifest", tmp_path / f"{name}.json")
     twin = reg["twin_id"]
-    granted = run(*net, "license", "grant", twin, "--to", "brand", "--channels", "social", "--for", "30d",
-                  "--as", "model")
-    run(*net, "license", "offer", twin, "--to", "brand", "--channels", "social,print", "--for", "30d",
-        "--fee", "1gwei", "--as", "model", "--out", tmp_path / f"{name}-offer.json")
+    granted = run(*net, "license", "grant", twin, "--to", "brand", "--channels", "social", "--for", "30d", "--as", "model")
+    run(
+        *net,
+        "license",
+        "offer",
+        twin,
+        "--to",
+        "brand",
+        "--channels",
+        "social,print",
+        "--for",
+        "30d",
+        "--fee",
+        "1gwei",
+        "--as",
+        "model",
+        "--out",
+        tmp_path / f"{name}-offer.json",
+    )
     accepted = run(*net, "license", "accept", tmp_path / f"{name}-offer.json", "--as", "brand")
-    pub = run(*net, "publish", photos["coffee"], "--license", accepted["license_id"], "--channel", "social",
-              "--territory", "FR", "--as", "brand")
+    pub = run(
+        *net,
+        "publish",
+        photos["coffee"],
+        "--license",
+        accepted["license_id"],
+        "--channel",
+        "social",
+        "--territory",
+        "FR",
+        "--as",
+        "brand",
+    )
     assert pub["fee_paid_wei"] == 10**9
-    run(*net, "publish", photos["rocket"], "--license", granted["license_id"], "--channel", "social",
-        "--territory", "FR", "--as", "brand")
+    run(
+        *net,
+        "publish",
+        photos["rocket"],
+        "--license",
+        granted["license_id"],
+        "--channel",
+        "social",
+        "--territory",
+        "FR",
+        "--as",
+        "brand",
+    )
     shown = run(*net, "license", "show", accepted["license_id"])
     assert shown["uses"] == 1 and shown["grantor"] == shown["model"]
     run(*net, "license", "revoke", accepted["license_id"], "--as", "model")
     # a third party: its own home, the network added by hand, syncs from the deploy block and verifies
     third = {"CONSENTRY_HOME": str(tmp_path / f"third-{name}")}
-    run("--registry", d["registry"], "network", "add", "shared", "--rpc", prof.rpc, "--deploy-block", d["block"],
-        "--confirmations", "0", env=third)
-    synced = run("--network", "shared", "--index", tmp_path / f"{name}.db", "sync", "--manifest",
-                 tmp_path / f"{name}.json", env=third)
+    run(
+        "--registry",
+        d["registry"],
+        "network",
+        "add",
+        "shared",
+        "--rpc",
+        prof.rpc,
+        "--deploy-block",
+        d["block"],
+        "--confirmations",
+        "0",
+        env=third,
+    )
+    synced = run(
+        "--network", "shared", "--index", tmp_path / f"{name}.db", "sync", "--manifest", tmp_path / f"{name}.json", env=third
+    )
     assert synced["from_block"] == d["block"] and synced["counts"]["publications"] == 2
     assert run("--network", "shared", "--index", tmp_path / f"{name}.db", "sync", "--check", env=third)["consistent"]
     run("trust", "add", reg_owner(cli, home), "--name", "Ana", env=third)
-    res = run("--index", tmp_path / f"{name}.db", "verify", photos["rocket"], photos["coffee"], photos["astronaut"],
-              code=3, env=third)["results"]
+    res = run(
+        "--index", tmp_path / f"{name}.db", "verify", photos["rocket"], photos["coffee"], photos["astronaut"], code=3, env=third
+    )["results"]
     assert [r["verdict"] for r in res] == ["authorised", "authorised-then-ended", "twin-asset"]
     return d, per_command
 
@@ -104,8 +157,19 @@ def test_sync_adapts_to_every_provider_range_error_shape(cli, tmp_path, photos, 
         cli.json("--network", "n", "twin", "register", photos["horse"], "--as", "d")
         with RpcProxy(url) as proxy:
             proxy.range_cap, proxy.range_style = 8, style
-            out = cli.json("--network", proxy.url, "--registry", d["registry"], "--index", tmp_path / "i.db",
-                           "sync", "--from-block", d["block"], "--range", "64")
+            out = cli.json(
+                "--network",
+                proxy.url,
+                "--registry",
+                d["registry"],
+                "--index",
+                tmp_path / "i.db",
+                "sync",
+                "--from-block",
+                d["block"],
+                "--range",
+                "64",
+            )
         assert out["counts"]["twins"] == 2 and proxy.refused["range"] >= 1
         assert proxy.calls["eth_getLogs"] < 30  # it learnt the cap instead of halving to single blocks
 
@@ -140,21 +204,20 @@ def test_a_chain_without_eip1559_gets_legacy_transactions(cli, tmp_path, photos,
         assert tx["type"] == "0x0"
         out = cli.json("--network", "legacy", "--gas-price", "3gwei", "twin", "register", photos["horse"], "--as", "d")
         assert int(rpc.request(url, "eth_getTransactionByHash", [out["tx"]])["gasPrice"], 16) == 3 * 10**9
-        r = cli.json("--network", "legacy", "--max-fee", "3gwei", "twin", "register", photos["coffee"], "--as", "d",
-                     code=2)
+        r = cli.json("--network", "legacy", "--max-fee", "3gwei", "twin", "register", photos["coffee"], "--as", "d", code=2)
         assert "--gas-price" in r["error"]
 
 
-def test_fee_overrides_on_an_eip1559_chain_and_no_funds_says_which_chain_and_how_much(cli, tmp_path, photos,
-                                                                                        monkeypatch):
+def test_fee_overrides_on_an_eip1559_chain_and_no_funds_says_which_chain_and_how_much(cli, tmp_path, photos, monkeypatch):
     monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path / "h"))
     with node.EphemeralAnvil(chain_id=777) as url:
         from consentry import rpc
 
         cli.json("--network", url, "account", "create", "d", "--fund")
         d = cli.json("--network", url, "deploy", "--as", "d", "--name", "x", "--confirmations", "0")
-        out = cli.json("--network", "x", "--max-fee", "5gwei", "--priority-fee", "2gwei", "twin", "register",
-                       photos["camera"], "--as", "d")
+        out = cli.json(
+            "--network", "x", "--max-fee", "5gwei", "--priority-fee", "2gwei", "twin", "register", photos["camera"], "--as", "d"
+        )
         tx = rpc.request(url, "eth_getTransactionByHash", [out["tx"]])
         assert int(tx["maxFeePerGas"], 16) == 5 * 10**9 and int(tx["maxPriorityFeePerGas"], 16) == 2 * 10**9
         cli.json("--network", "x", "account", "create", "poor")
@@ -177,8 +240,18 @@ def test_network_add_list_show_and_errors(cli, tmp_path, monkeypatch, local_node
     monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path / "h"))
     monkeypatch.setenv("MY_RPC", local_node["rpc_url"])
     cli.json("--registry", local_node["registry"], "network", "add", "dev", "--rpc-env", "MY_RPC")
-    cli.json("--chain-id", "31337", "--registry", local_node["registry"], "network", "add", "keyed", "--rpc",
-             "https://user:pw@rpc.example.invalid/v2/SECRETKEY123?k=1", "--no-check")
+    cli.json(
+        "--chain-id",
+        "31337",
+        "--registry",
+        local_node["registry"],
+        "network",
+        "add",
+        "keyed",
+        "--rpc",
+        "https://user:pw@rpc.example.invalid/v2/SECRETKEY123?k=1",
+        "--no-check",
+    )
     listed = cli.json("network", "list")
     assert {n["name"] for n in listed["networks"]} == {"dev", "keyed"}
     text = cli.run("network", "list").stdout + cli.run("network", "show", "keyed").stdout + json.dumps(listed)
@@ -199,8 +272,17 @@ def test_the_profile_file_is_toml_readable_by_the_standard_library(tmp_path, mon
     import tomllib
 
     monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path))
-    networks.save(networks.Network("base-sepolia", rpc_env="BASE", chain_id=84532, registry="0x" + "ab" * 20,
-                                   deploy_block=123, confirmations=12, log_range=2000))
+    networks.save(
+        networks.Network(
+            "base-sepolia",
+            rpc_env="BASE",
+            chain_id=84532,
+            registry="0x" + "ab" * 20,
+            deploy_block=123,
+            confirmations=12,
+            log_range=2000,
+        )
+    )
     networks.save(networks.Network("odd", rpc='https://x.example/"quoted"\\path', chain_id=1))
     data = tomllib.loads((tmp_path / "networks.toml").read_text())
     assert data["networks"]["base-sepolia"]["deploy_block"] == 123
@@ -215,8 +297,17 @@ def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, mon
     def word(b: bytes) -> str:
         return "7f" + b.hex().ljust(64, "0")
 
-    runtime = ("7f" + (32).to_bytes(32, "big").hex() + "600052" + "7f" + (5).to_bytes(32, "big").hex() + "602052"
-               + word(b"2.0.0") + "604052" + "60606000f3")
+    runtime = (
+        "7f"
+        + (32).to_bytes(32, "big").hex()
+        + "600052"
+        + "7f"
+        + (5).to_bytes(32, "big").hex()
+        + "602052"
+        + word(b"2.0.0")
+        + "604052"
+        + "60606000f3"
+    )
     monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path / "h"))
     with node.EphemeralAnvil() as url:
         old = "0x" + "42" * 20

@@ -1,4 +1,5 @@
 """The embedded chain: state survives stop/start and kill -9 (at most a second lost)."""
+
 import json
 import os
 import signal

@@ -1,5 +1,6 @@
 """Offers are an exchange format, so hostile: `license accept` checks the offer's text against the hash
 the model signed and shows the terms; out-of-range terms are usage errors, not internal ones."""
+
 import json
 
 import pytest
@@ -23,8 +24,26 @@ def parties(tmp_path_factory, local_node):
 
 def offer(p, name, *extra):
     path = p["d"] / name
-    p["cli"].run("license", "offer", p["twin"], "--to", p["brand"], "--channels", "social", "--territories", "FR",
-                 "--for", "30d", "--fee", "0.002ether", *extra, "--as", p["model"], "--out", path)
+    p["cli"].run(
+        "license",
+        "offer",
+        p["twin"],
+        "--to",
+        p["brand"],
+        "--channels",
+        "social",
+        "--territories",
+        "FR",
+        "--for",
+        "30d",
+        "--fee",
+        "0.002ether",
+        *extra,
+        "--as",
+        p["model"],
+        "--out",
+        path,
+    )
     return path
 
 
@@ -62,14 +81,29 @@ def test_an_offer_without_text_must_carry_the_standard_terms_hash(parties):
     assert err["error_code"] == "offer_terms_mismatch" and "no terms text" in err["error"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--fee", "2000000ether"), "below 2^80 wei"),
-    (("--from", "1960-01-01", "--until", "2030-01-01"), "between 1970"),
-    (("--for", "3654d"), "at most ten years"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--fee", "2000000ether"), "below 2^80 wei"),
+        (("--from", "1960-01-01", "--until", "2030-01-01"), "between 1970"),
+        (("--for", "3654d"), "at most ten years"),
+    ],
+)
 def test_out_of_range_terms_are_usage_errors(parties, args, words):
-    cmd = ["license", "grant", parties["twin"], "--to", parties["brand"], "--channels", "social", "--territories",
-           "FR", *args, "--as", parties["model"]]
+    cmd = [
+        "license",
+        "grant",
+        parties["twin"],
+        "--to",
+        parties["brand"],
+        "--channels",
+        "social",
+        "--territories",
+        "FR",
+        *args,
+        "--as",
+        parties["model"],
+    ]
     if "--until" not in args and "--for" not in args:
         cmd[-2:-2] = ["--for", "30d"]
     err = parties["cli"].json(*cmd, code=2)

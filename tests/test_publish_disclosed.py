@@ -2,6 +2,7 @@
 signed with the brand's certificate, optionally a visible label), the registry records which disclosures it
 carried, and `verify` reports both what the found file carries and what the record says. Real chain, real
 c2pa-python read-back."""
+
 import json
 
 import pytest
@@ -21,8 +22,23 @@ def brand_world(tmp_path_factory, photos, local_node):
     capture = d / "capture.jpg"
     Image.open(photos["rocket"]).crop((0, 0, 240, 300)).save(capture, quality=90)
     twin = cli.json("twin", "register", capture, "--as", model)["twin_id"]
-    lic = cli.json("license", "grant", twin, "--to", brand, "--channels", "social", "--territories", "WW",
-                   "--transforms", "outfit,background", "--for", "30d", "--as", model)["license_id"]
+    lic = cli.json(
+        "license",
+        "grant",
+        twin,
+        "--to",
+        brand,
+        "--channels",
+        "social",
+        "--territories",
+        "WW",
+        "--transforms",
+        "outfit,background",
+        "--for",
+        "30d",
+        "--as",
+        model,
+    )["license_id"]
     ca = disclosure.make_dev_ca(d / "ca")
     verifier = {"CONSENTRY_HOME": str(d / "verifier")}
     cli.run("trust", "add", model_addr, "--name", "Ana", env=verifier)
@@ -36,8 +52,21 @@ def look(photos, d, name, box):
 
 
 def publish(w, *args, code=0):
-    return w["cli"].json("publish", *args, "--license", w["lic"], "--channel", "social", "--territory", "WW",
-                         "--transform", "outfit", "--as", w["brand"], code=code)
+    return w["cli"].json(
+        "publish",
+        *args,
+        "--license",
+        w["lic"],
+        "--channel",
+        "social",
+        "--territory",
+        "WW",
+        "--transform",
+        "outfit",
+        "--as",
+        w["brand"],
+        code=code,
+    )
 
 
 def verify(w, *paths, code=0):
@@ -51,8 +80,19 @@ def test_a_disclosed_copy_is_written_signed_recorded_and_read_back(brand_world, 
     w = brand_world
     src = look(photos, w["d"], "look-a.jpg", (0, 0, 300, 300))
     out = w["d"] / "published"
-    pub = publish(w, src, "--out", out, "--c2pa-cert", w["ca"].chain, "--c2pa-key", w["ca"].key, "--label",
-                  "--verifier-url", "https://verify.example/")
+    pub = publish(
+        w,
+        src,
+        "--out",
+        out,
+        "--c2pa-cert",
+        w["ca"].chain,
+        "--c2pa-key",
+        w["ca"].key,
+        "--label",
+        "--verifier-url",
+        "https://verify.example/",
+    )
     (img,) = pub["images"]
     assert img["file"] == str(out / "look-a.jpg") and img["disclosures"] == ["metadata", "c2pa", "label"]
     assert src.read_bytes() != (out / "look-a.jpg").read_bytes()  # the source is left as it was
@@ -110,14 +150,14 @@ def test_a_refused_publication_leaves_no_disclosed_copies(brand_world, photos, t
     w = brand_world
     src = look(photos, tmp_path, "look-d.jpg", (20, 20, 320, 320))
     out = tmp_path / "out"
-    err = w["cli"].json("publish", src, "--out", out, "--license", w["lic"], "--channel", "print", "--territory",
-                        "FR", "--as", w["brand"], code=1)
+    err = w["cli"].json(
+        "publish", src, "--out", out, "--license", w["lic"], "--channel", "print", "--territory", "FR", "--as", w["brand"], code=1
+    )
     assert err["error_code"] == "checkPublication" or "print" in err["error"]
     assert not out.exists()  # the folder it made is removed with the copies
 
 
-def test_a_file_claiming_a_record_its_pixels_do_not_match_is_never_authorised_by_the_claim(brand_world, photos,
-                                                                                         tmp_path):
+def test_a_file_claiming_a_record_its_pixels_do_not_match_is_never_authorised_by_the_claim(brand_world, photos, tmp_path):
     """Copy a disclosed file's XMP pointer onto another picture: the claim names a real license, but the
     hashes match nothing, so the verdict is unknown and the forged claim is reported."""
     w = brand_world

@@ -2,6 +2,7 @@
 synced from the session's anvil, its API called with httpx, and its page driven in headless
 Chromium (Debian's package, through Playwright) — an upload, a drop, the verdict read back, and a
 screenshot written to docs/verifier-page.png."""
+
 import base64
 import gc
 import hashlib
@@ -25,8 +26,16 @@ from consentry import imaging, node
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CONSENTRY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +52,23 @@ def world(tmp_path_factory, photos, local_node):
     Image.open(photos["rocket"]).crop((0, 0, 220, 280)).save(capture, quality=90)
     twin = cli.json("twin", "register", capture, "--as", model, "--manifest", d / "twin.json")["twin_id"]
     cli.run("twin", "attest", twin, "--as", agency, "--statement", "identity checked in person")
-    lic = cli.json("license", "grant", twin, "--to", brand, "--channels", "social,ecommerce", "--territories",
-                   "EU,US", "--transforms", "outfit,background", "--for", "90d", "--as", model)["license_id"]
+    lic = cli.json(
+        "license",
+        "grant",
+        twin,
+        "--to",
+        brand,
+        "--channels",
+        "social,ecommerce",
+        "--territories",
+        "EU,US",
+        "--transforms",
+        "outfit,background",
+        "--for",
+        "90d",
+        "--as",
+        model,
+    )["license_id"]
     look = d / "look-01.jpg"
     # a photo no other test module publishes (the suite shares one chain, and this index syncs all of it:
     # another module's crop of the same photo would rightly be found as the same picture)
@@ -53,8 +77,9 @@ def world(tmp_path_factory, photos, local_node):
     im = Image.fromarray(data.stereo_motorcycle()[0]).convert("RGB")
     w, h = im.size
     im.crop((int(0.1 * w), 0, w, h)).resize((1080, 1080), Image.Resampling.LANCZOS).save(look, quality=92)
-    pub = cli.json("publish", look, "--license", lic, "--channel", "social", "--territory", "FR",
-                   "--transform", "outfit", "--as", brand)
+    pub = cli.json(
+        "publish", look, "--license", lic, "--channel", "social", "--territory", "FR", "--transform", "outfit", "--as", brand
+    )
     altered = d / "look-01-outfit-recoloured.jpg"
     rgb = Image.open(look).convert("RGB")
     imaging.recolour(rgb, imaging.torso_mask(rgb.size, np.random.default_rng(7)), 180).save(altered, quality=88)
@@ -62,12 +87,24 @@ def world(tmp_path_factory, photos, local_node):
     cli.json("--index", index, "sync", "--manifest", d / "twin.json")
     gc.collect()  # the in-process sync's connection closes (and checkpoints) now, not in the middle of a test
     verifier = d / "verifier"
-    cli.run("trust", "add", agency_addr, "--name", "North Models", "--role", "attester",
-            env={"CONSENTRY_HOME": str(verifier)})
-    return {"cli": cli, "d": d, "index": index, "verifier": verifier, "twin": twin, "lic": lic, "tx": pub["tx"],
-            "look": look, "altered": altered, "capture": capture, "unknown": photos["camera"],
-            "rpc_url": local_node["rpc_url"], "content_hash": pub["images"][0]["content_hash"],
-            "phash": pub["images"][0]["phash"], "recorded_phash": pub["images"][0]["recorded_phash"]}
+    cli.run("trust", "add", agency_addr, "--name", "North Models", "--role", "attester", env={"CONSENTRY_HOME": str(verifier)})
+    return {
+        "cli": cli,
+        "d": d,
+        "index": index,
+        "verifier": verifier,
+        "twin": twin,
+        "lic": lic,
+        "tx": pub["tx"],
+        "look": look,
+        "altered": altered,
+        "capture": capture,
+        "unknown": photos["camera"],
+        "rpc_url": local_node["rpc_url"],
+        "content_hash": pub["images"][0]["content_hash"],
+        "phash": pub["images"][0]["phash"],
+        "recorded_phash": pub["images"][0]["recorded_phash"],
+    }
 
 
 def _sha(path: Path) -> str:
@@ -85,10 +122,30 @@ def server(world):
     env = {**os.environ, "CONSENTRY_HOME": str(world["verifier"])}
     before = _sha(world["index"])
     log = open(world["d"] / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "consentry.serve", "--index", str(world["index"]), "--port",
-                             str(port), "--workers", "2", "--max-upload-mb", "4", "--max-megapixels", "20",
-                             "--rpc", world["rpc_url"], "--log-level", "warning"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "consentry.serve",
+            "--index",
+            str(world["index"]),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--max-upload-mb",
+            "4",
+            "--max-megapixels",
+            "20",
+            "--rpc",
+            world["rpc_url"],
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -118,8 +175,15 @@ def post_images(server, *paths, explain=False):
 
 
 def cli_verify(world, *paths, code=None):
-    out = world["cli"].run("--json", "--index", world["index"], "verify", *paths,
-                           code=code if code is not None else 0, env={"CONSENTRY_HOME": str(world["verifier"])})
+    out = world["cli"].run(
+        "--json",
+        "--index",
+        world["index"],
+        "verify",
+        *paths,
+        code=code if code is not None else 0,
+        env={"CONSENTRY_HOME": str(world["verifier"])},
+    )
     return json.loads(out.stdout)
 
 
@@ -176,20 +240,22 @@ def test_health_reports_the_index_and_its_lag_behind_the_chain(world, server):
 def test_several_workers_answer(world, server):
     pids = set()
     for _ in range(12):  # a new connection each time: the kernel spreads them over the workers
-        r = httpx.post(server["base"] + "/v1/verify", files={"image": ("c.jpg", world["capture"].read_bytes())},
-                       timeout=30)
+        r = httpx.post(server["base"] + "/v1/verify", files={"image": ("c.jpg", world["capture"].read_bytes())}, timeout=30)
         assert r.status_code == 200 and r.json()["results"][0]["verdict"] == "twin-asset"
         pids.add(httpx.get(server["base"] + "/v1/health").json()["pid"])
     assert pids and server["proc"].poll() is None
 
 
-@pytest.mark.parametrize("name, data, status, code", [
-    ("notes.jpg", b"not an image at all", 400, "bad_file"),
-    ("truncated.jpg", None, 400, "bad_file"),
-    ("animation.gif", None, 400, "bad_file"),
-    ("bomb.png", None, 413, "too_many_pixels"),
-    ("huge.jpg", b"\xff" * (5 * 2**20), 413, "too_large"),
-])
+@pytest.mark.parametrize(
+    "name, data, status, code",
+    [
+        ("notes.jpg", b"not an image at all", 400, "bad_file"),
+        ("truncated.jpg", None, 400, "bad_file"),
+        ("animation.gif", None, 400, "bad_file"),
+        ("bomb.png", None, 413, "too_many_pixels"),
+        ("huge.jpg", b"\xff" * (5 * 2**20), 413, "too_large"),
+    ],
+)
 def test_bad_files_get_a_clear_error_never_a_traceback(world, server, name, data, status, code):
     if name == "truncated.jpg":
         data = world["look"].read_bytes()[:5000]
@@ -226,10 +292,8 @@ def test_requests_without_an_image_are_refused_plainly(server):
 def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     c = server["client"]
     algs = c.get("/services/supportedAlgorithms").json()
-    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1",
-                                                         "org.consentry.central-phash-signature.3"}
-    by_content = c.post("/matches/byContent", content=world["look"].read_bytes(),
-                        headers={"content-type": "image/jpeg"}).json()
+    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1", "org.consentry.central-phash-signature.3"}
+    by_content = c.post("/matches/byContent", content=world["look"].read_bytes(), headers={"content-type": "image/jpeg"}).json()
     assert len(by_content["matches"]) == 1, by_content
     (m,) = by_content["matches"]
     assert m["similarityScore"] == 100 and m["manifestId"].endswith(f":license:{world['lic']}:use:1")
@@ -237,16 +301,16 @@ def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     value = base64.b64encode(bytes.fromhex(world["content_hash"][2:])).decode()
     by_binding = c.get("/matches/byBinding", params={"alg": "org.consentry.file-sha256.1", "value": value}).json()
     assert [x["manifestId"] for x in by_binding["matches"]] == [m["manifestId"]]
-    altered = c.post("/matches/byContent", content=world["altered"].read_bytes(),
-                     headers={"content-type": "image/jpeg"}).json()["matches"]
+    altered = c.post("/matches/byContent", content=world["altered"].read_bytes(), headers={"content-type": "image/jpeg"}).json()[
+        "matches"
+    ]
     assert altered and altered[0]["manifestId"] == m["manifestId"] and altered[0]["similarityScore"] < 50
     ph = base64.b64encode(bytes.fromhex(world["recorded_phash"].removeprefix("0x"))).decode()
     near = c.post("/matches/byBinding", json={"alg": "org.consentry.central-phash-signature.3", "value": ph}).json()
     assert near["matches"][0]["manifestId"] == m["manifestId"] and near["matches"][0]["similarityScore"] < 50
     record = c.get("/manifests/" + m["manifestId"]).json()
     assert record["kind"] == "publication" and record["license"]["license_id"] == world["lic"]
-    unknown = c.post("/matches/byContent", content=world["unknown"].read_bytes(),
-                     headers={"content-type": "image/jpeg"}).json()
+    unknown = c.post("/matches/byContent", content=world["unknown"].read_bytes(), headers={"content-type": "image/jpeg"}).json()
     assert unknown == {"matches": []}
     bad = c.get("/matches/byBinding", params={"alg": "com.example.other.1", "value": value})
     assert bad.status_code == 400 and bad.json()["error_code"] == "bad_alg"
@@ -254,8 +318,9 @@ def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
 
 def test_the_openapi_schema_is_served(server):
     doc = server["client"].get("/openapi.json").json()
-    assert doc["openapi"].startswith("3.") and {"/v1/verify", "/matches/byContent", "/matches/byBinding",
-                                                 "/v1/health"} <= set(doc["paths"])
+    assert doc["openapi"].startswith("3.") and {"/v1/verify", "/matches/byContent", "/matches/byBinding", "/v1/health"} <= set(
+        doc["paths"]
+    )
 
 
 def test_the_index_is_never_written(world, server):
@@ -302,11 +367,14 @@ def test_dropping_a_derivative_shows_where_it_differs(world, server, browser):
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(server["base"] + "/")
     b64 = base64.b64encode(world["altered"].read_bytes()).decode()
-    dt = page.evaluate_handle("""(b64) => {
+    dt = page.evaluate_handle(
+        """(b64) => {
         const dt = new DataTransfer();
         const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
         dt.items.add(new File([bytes], 'look-01-outfit-recoloured.jpg', {type: 'image/jpeg'}));
-        return dt; }""", b64)
+        return dt; }""",
+        b64,
+    )
     with page.expect_navigation():
         page.dispatch_event("#drop", "drop", {"dataTransfer": dt})
     assert page.inner_text("#verdict").startswith("Altered copy")

@@ -1,5 +1,6 @@
 """The second-stage signature: 32 bytes as specified, copies confirm, derivatives and pHash forgeries
 do not (real photographs; derivatives made with a seeded RNG)."""
+
 import io
 
 import numpy as np
@@ -24,10 +25,13 @@ def reference_signature(im: Image.Image) -> bytes:
         out = np.zeros((n, n, 3))
         for i in range(n):
             for j in range(n):
-                cell = rgb[i * h // n:(i + 1) * h // n, j * w // n:(j + 1) * w // n]
+                cell = rgb[i * h // n : (i + 1) * h // n, j * w // n : (j + 1) * w // n]
                 r, g, b = cell.reshape(-1, 3).mean(0)
-                out[i, j] = (0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b,
-                             0.5 * r - 0.418688 * g - 0.081312 * b)
+                out[i, j] = (
+                    0.299 * r + 0.587 * g + 0.114 * b,
+                    -0.168736 * r - 0.331264 * g + 0.5 * b,
+                    0.5 * r - 0.418688 * g - 0.081312 * b,
+                )
         return out
 
     g8 = grid(8)[..., 0]
@@ -67,8 +71,19 @@ def test_fingerprint_imprint_and_query_carry_the_signature(photos):
 
 
 COPIES = [*imaging.NON_CROP, "caption", "crop-2.5%", "crop-2.5%-uneven", "crop-5%", "crop-5%-uneven-a"]
-GEOMETRY_FREE = ("jpeg-q90", "jpeg-q75", "jpeg-q50", "webp", "resize-50%", "resize-25%", "resize-1080w",
-                 "grayscale", "mirrored", "q75-resize-q60", "metadata-stripped")
+GEOMETRY_FREE = (
+    "jpeg-q90",
+    "jpeg-q75",
+    "jpeg-q50",
+    "webp",
+    "resize-50%",
+    "resize-25%",
+    "resize-1080w",
+    "grayscale",
+    "mirrored",
+    "q75-resize-q60",
+    "metadata-stripped",
+)
 
 
 def test_copies_confirm(photos):
@@ -118,8 +133,11 @@ def test_derivatives_do_not_confirm(photos, tmp_path):
     r = results["astronaut/recoloured-outfit-1"]
     assert not r.confirmed and r.cells_differing > 0 and r.regions and "differs in" in r.summary
     assert r.diff.shape == (8, 8)
-    signature.explain_png(_load(imaging.derivatives(photos["astronaut"], donor=photos["coffee"], seed=7)
-                                ["recoloured-outfit-1"]), r, tmp_path / "why.png")
+    signature.explain_png(
+        _load(imaging.derivatives(photos["astronaut"], donor=photos["coffee"], seed=7)["recoloured-outfit-1"]),
+        r,
+        tmp_path / "why.png",
+    )
     assert Image.open(tmp_path / "why.png").format == "PNG"
 
 

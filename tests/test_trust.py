@@ -3,6 +3,7 @@
 The attacks: a brand whose license was revoked registers its own "twin", licenses itself and
 records the model's campaign image and an image she never licensed; a squatter registers the
 model's capture photo as its own; a brand caught using an image records it afterwards."""
+
 import json
 from datetime import datetime, timezone
 
@@ -37,25 +38,53 @@ def story(tmp_path_factory, photos, local_node):
     cli.run("license", "revoke", lic, "--as", names["model"])
     # the brand's sham twin, a worldwide license to itself with every transformation, and its records
     sham = cli.json("twin", "register", sham_capture, "--as", names["brand"])["twin_id"]
-    sham_lic = cli.json("license", "grant", sham, "--to", names["brand"], "--channels", "social,print",
-                        "--territories", "WW", "--transforms", "outfit,background,pose,lighting,hair-makeup,age,body,face",
-                        "--for", "365d", "--as", names["brand"])["license_id"]
-    late = cli.json("publish", campaign, unlicensed, "--license", sham_lic, "--channel", "social", "--territory", "US",
-                    "--as", names["brand"])
+    sham_lic = cli.json(
+        "license",
+        "grant",
+        sham,
+        "--to",
+        names["brand"],
+        "--channels",
+        "social,print",
+        "--territories",
+        "WW",
+        "--transforms",
+        "outfit,background,pose,lighting,hair-makeup,age,body,face",
+        "--for",
+        "365d",
+        "--as",
+        names["brand"],
+    )["license_id"]
+    late = cli.json(
+        "publish", campaign, unlicensed, "--license", sham_lic, "--channel", "social", "--territory", "US", "--as", names["brand"]
+    )
     # a squatter registers the model's capture photo as its own twin's asset
     squat = cli.json("twin", "register", capture, "--as", names["squatter"], "--manifest", d / "squat.json")["twin_id"]
     index = d / "index.db"
     cli.json("--index", index, "sync", "--manifest", d / "model.json", "--manifest", d / "squat.json")
     verifier = {"CONSENTRY_HOME": str(d / "verifier")}
     cli.run("trust", "add", addr["model"], "--name", "Ana (model)", env=verifier)
-    return {"cli": cli, "d": d, "names": names, "addr": addr, "twin": twin, "lic": lic, "sham": sham,
-            "sham_lic": sham_lic, "squat": squat, "capture": capture, "campaign": campaign,
-            "unlicensed": unlicensed, "index": index, "verifier": verifier, "late_tx": late["images"][0]["tx"]}
+    return {
+        "cli": cli,
+        "d": d,
+        "names": names,
+        "addr": addr,
+        "twin": twin,
+        "lic": lic,
+        "sham": sham,
+        "sham_lic": sham_lic,
+        "squat": squat,
+        "capture": capture,
+        "campaign": campaign,
+        "unlicensed": unlicensed,
+        "index": index,
+        "verifier": verifier,
+        "late_tx": late["images"][0]["tx"],
+    }
 
 
 def verify(s, *paths, code=3, env=None, extra=()):
-    out = s["cli"].run("--json", "--index", s["index"], "verify", *extra, *paths, code=code,
-                       env=env or s["verifier"])
+    out = s["cli"].run("--json", "--index", s["index"], "verify", *extra, *paths, code=code, env=env or s["verifier"])
     return json.loads(out.stdout)["results"]
 
 
@@ -73,8 +102,7 @@ def test_an_image_only_a_sham_twin_recorded_is_an_unverified_twin(story):
     (r,) = verify(story, story["unlicensed"])
     assert r["verdict"] == "unverified-twin" and r["twin_id"] == story["sham"] and r["trusted"] is False
     assert any("nobody this verifier trusts" in x for x in r["reasons"])
-    out = story["cli"].run("--index", story["index"], "verify", story["unlicensed"], code=3,
-                           env=story["verifier"]).stdout
+    out = story["cli"].run("--index", story["index"], "verify", story["unlicensed"], code=3, env=story["verifier"]).stdout
     assert "UNVERIFIED-TWIN" in out and "NOT trusted" in out
 
 
@@ -146,15 +174,26 @@ def test_a_later_reencoded_record_under_another_license_never_overrides_the_exac
     """Red-team: a brand with a valid license of the same twin re-records a re-encoded copy of an image
     whose own license was revoked; the exact file's record must still decide, the other be shown."""
     s, cli = story, story["cli"]
-    lic2 = cli.json("license", "grant", s["twin"], "--to", s["names"]["squatter"], "--channels", "social",
-                    "--territories", "WW", "--for", "30d", "--as", s["names"]["model"])["license_id"]
+    lic2 = cli.json(
+        "license",
+        "grant",
+        s["twin"],
+        "--to",
+        s["names"]["squatter"],
+        "--channels",
+        "social",
+        "--territories",
+        "WW",
+        "--for",
+        "30d",
+        "--as",
+        s["names"]["model"],
+    )["license_id"]
     copy = tmp_path / "campaign-q80.jpg"
     Image.open(s["campaign"]).save(copy, quality=80)
-    cli.run("publish", copy, "--license", lic2, "--channel", "social", "--territory", "FR", "--as",
-            s["names"]["squatter"])
+    cli.run("publish", copy, "--license", lic2, "--channel", "social", "--territory", "FR", "--as", s["names"]["squatter"])
     idx = _fresh_index(s, tmp_path)
-    (r,) = json.loads(cli.run("--json", "--index", idx, "verify", s["campaign"], code=3,
-                              env=s["verifier"]).stdout)["results"]
+    (r,) = json.loads(cli.run("--json", "--index", idx, "verify", s["campaign"], code=3, env=s["verifier"]).stdout)["results"]
     assert r["verdict"] == "authorised-then-ended" and r["license_id"] == s["lic"] and r["match"] == "exact-file"
     assert [(o["license_id"], o["verdict"]) for o in r["other_records"]] == [(lic2, "authorised")]
     assert any(f"license {lic2}" in x for x in r["reasons"])
@@ -173,8 +212,9 @@ def test_a_sham_twins_record_of_a_derivative_does_not_hide_the_models_record(sto
     imaging.recolour(im, imaging.torso_mask(im.size, np.random.default_rng(7)), 180).save(altered, quality=90)
     (alone,) = verify(s, altered)
     assert alone["verdict"] == "derivative" and alone["twin_id"] == s["twin"]
-    cli.run("publish", altered, "--license", s["sham_lic"], "--channel", "social", "--territory", "US",
-            "--as", s["names"]["brand"])
+    cli.run(
+        "publish", altered, "--license", s["sham_lic"], "--channel", "social", "--territory", "US", "--as", s["names"]["brand"]
+    )
     idx = _fresh_index(s, tmp_path)
     (r,) = json.loads(cli.run("--json", "--index", idx, "verify", altered, code=3, env=s["verifier"]).stdout)["results"]
     assert r["verdict"] == "unverified-twin" and r["twin_id"] == s["sham"]
@@ -201,8 +241,9 @@ def test_a_colour_profile_that_remaps_the_pixels_is_not_authorised_by_same_pixel
     plain = tmp_path / "same-pixels.png"
     im.save(plain)
     s = story
-    r_plain, r_icc = json.loads(s["cli"].run("--json", "--index", s["index"], "verify", plain, png, code=3,
-                                             env=s["verifier"]).stdout)["results"]
+    r_plain, r_icc = json.loads(
+        s["cli"].run("--json", "--index", s["index"], "verify", plain, png, code=3, env=s["verifier"]).stdout
+    )["results"]
     assert r_plain["match"] == r_icc["match"] == "same-pixels"
     assert any("colour profile" in x for x in r_icc["reasons"])
     assert not any("colour profile" in x for x in r_plain["reasons"])

@@ -1,4 +1,5 @@
 """Verdicts and matching rules on real photographs, through the CLI against a real chain."""
+
 import json
 
 import pytest
@@ -19,15 +20,41 @@ def world(tmp_path_factory, photos, local_node):
     cli.run("account", "create", brand, "--fund")
     # a capture photo no other test registers (they share the session's chain)
     from PIL import Image
+
     capture = d / "capture.jpg"
     Image.open(photos["hubble_deep_field"]).crop((0, 0, 300, 300)).save(capture, quality=90)
     twin = cli.json("twin", "register", capture, "--as", model, "--manifest", d / "twin.json")["twin_id"]
-    terms = ["--to", brand, "--channels", "social", "--territories", "EU,US", "--transforms", "outfit",
-             "--for", "30d", "--as", model]
+    terms = [
+        "--to",
+        brand,
+        "--channels",
+        "social",
+        "--territories",
+        "EU,US",
+        "--transforms",
+        "outfit",
+        "--for",
+        "30d",
+        "--as",
+        model,
+    ]
     lic_a = cli.json("license", "grant", twin, *terms)["license_id"]
     lic_b = cli.json("license", "grant", twin, *terms)["license_id"]
-    pub = cli.json("publish", photos["coffee"], photos["rocket"], "--license", lic_a, "--channel", "social",
-                   "--territory", "FR", "--transform", "outfit", "--as", brand)
+    pub = cli.json(
+        "publish",
+        photos["coffee"],
+        photos["rocket"],
+        "--license",
+        lic_a,
+        "--channel",
+        "social",
+        "--territory",
+        "FR",
+        "--transform",
+        "outfit",
+        "--as",
+        brand,
+    )
     cli.run("publish", photos["chelsea"], "--license", lic_b, "--channel", "social", "--territory", "US", "--as", brand)
     cli.run("license", "revoke", lic_b, "--as", model)
     index = d / "index.db"
@@ -41,15 +68,34 @@ def world(tmp_path_factory, photos, local_node):
     copies.mkdir()
     for name, data in imaging.variants(photos["coffee"]).items():
         (copies / f"coffee-{name}.jpg").write_bytes(data)
-    return {"index": index, "verifier": verifier, "rpc_url": local_node["rpc_url"],
-            "registry": local_node["registry"], "twin": twin, "capture": capture, "lic_a": lic_a, "lic_b": lic_b,
-            "tx": pub["tx"], "copies": copies,
-            "model": model, "brand": brand}
+    return {
+        "index": index,
+        "verifier": verifier,
+        "rpc_url": local_node["rpc_url"],
+        "registry": local_node["registry"],
+        "twin": twin,
+        "capture": capture,
+        "lic_a": lic_a,
+        "lic_b": lic_b,
+        "tx": pub["tx"],
+        "copies": copies,
+        "model": model,
+        "brand": brand,
+    }
 
 
 def verify(cli, world, *paths, code=None, extra=(), pre=()):
-    out = cli.run("--json", *pre, "--index", world["index"], "verify", *extra, *paths,
-                  code=code if code is not None else 0, env=world["verifier"])
+    out = cli.run(
+        "--json",
+        *pre,
+        "--index",
+        world["index"],
+        "verify",
+        *extra,
+        *paths,
+        code=code if code is not None else 0,
+        env=world["verifier"],
+    )
     return json.loads(out.stdout)["results"]
 
 
@@ -117,8 +163,14 @@ def test_live_rereads_the_license_from_the_chain(cli, world, photos):
     cli.run("license", "revoke", world["lic_a"], "--as", world["model"])
     (stale,) = verify(cli, world, photos["rocket"])  # the index was synced before the revocation
     assert stale["verdict"] == "authorised"
-    (live,) = verify(cli, world, photos["rocket"], code=3, extra=["--live"], pre=[
-        "--network", world["rpc_url"], "--registry", world["registry"]])
+    (live,) = verify(
+        cli,
+        world,
+        photos["rocket"],
+        code=3,
+        extra=["--live"],
+        pre=["--network", world["rpc_url"], "--registry", world["registry"]],
+    )
     assert live["verdict"] == "authorised-then-ended"
 
 
@@ -132,10 +184,17 @@ def test_verify_does_not_import_web3(world, tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys\nfrom consentry import cli\n"
-            "try:\n    cli.cli.main(['--index', sys.argv[1], 'verify', sys.argv[2]])\n"
-            "except SystemExit:\n    pass\n"
-            "print('web3' in sys.modules, 'eth_account' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, str(world["index"]), str(world["capture"])],
-                         capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    code = (
+        "import sys\nfrom consentry import cli\n"
+        "try:\n    cli.cli.main(['--index', sys.argv[1], 'verify', sys.argv[2]])\n"
+        "except SystemExit:\n    pass\n"
+        "print('web3' in sys.modules, 'eth_account' in sys.modules)"
+    )
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code, str(world["index"]), str(world["capture"])], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert out == "False False"

@@ -1,4 +1,5 @@
 """Human terms: names, dates, durations, fees, territories."""
+
 import pytest
 
 from consentry import vocab

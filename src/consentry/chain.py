@@ -2,6 +2,7 @@
 connect, check the chain and the registry, deploy, send signed transactions, and turn the registry's
 custom-error reverts into readable errors. web3 is imported here and in nothing that a chain-free
 command loads."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,7 @@ def decode_revert(data) -> tuple[str, dict] | None:
         return None
     name, inputs = entry
     values = decode([i["type"] for i in inputs], bytes(data[4:]))
-    return name, {i["name"]: Web3.to_checksum_address(v) if i["type"] == "address" else v
-                  for i, v in zip(inputs, values)}
+    return name, {i["name"]: Web3.to_checksum_address(v) if i["type"] == "address" else v for i, v in zip(inputs, values)}
 
 
 def _revert_from(exc: Exception) -> Reverted:
@@ -148,8 +148,11 @@ class Chain:
                     raise _rpc_error(e, self) from None
                 # a resend after a dropped connection finds its own transaction: wait for that one
                 # (never send the same action twice); otherwise the nonce was taken: take the next
-                if "already known" in msg.lower() or "known transaction" in msg.lower() or \
-                        self.ep.call("eth_getTransactionByHash", ["0x" + tx_hash.hex()]) is not None:
+                if (
+                    "already known" in msg.lower()
+                    or "known transaction" in msg.lower()
+                    or self.ep.call("eth_getTransactionByHash", ["0x" + tx_hash.hex()]) is not None
+                ):
                     break
                 floor = tx["nonce"] + 1
         try:
@@ -157,8 +160,10 @@ class Chain:
         except Exception as e:  # web3's TimeExhausted
             if isinstance(e, ChainError):
                 raise
-            raise ChainError(f"transaction 0x{tx_hash.hex()} was sent but not mined within 5 minutes on "
-                             f"{self.ep.host}: check it later, or send again with a higher --max-fee") from None
+            raise ChainError(
+                f"transaction 0x{tx_hash.hex()} was sent but not mined within 5 minutes on "
+                f"{self.ep.host}: check it later, or send again with a higher --max-fee"
+            ) from None
         if receipt["status"] != 1:
             raise Reverted(f"transaction 0x{tx_hash.hex()} reverted")
         return receipt
@@ -185,8 +190,9 @@ def _is_dev_node(ep: Endpoint) -> bool:
     return any(w in v for w in ("anvil", "hardhat", "ganache", "ethereumjs testrpc"))
 
 
-def connect(network: str = "local", registry: str | None = None, chain_id: int | None = None,
-            fees: txs.FeeOptions | None = None) -> Chain:
+def connect(
+    network: str = "local", registry: str | None = None, chain_id: int | None = None, fees: txs.FeeOptions | None = None
+) -> Chain:
     """Connect to the local node (`local`), an RPC URL or a saved network, and check the registry:
     one eth_chainId (per process) and one version() call."""
     from .rpc import resolve
@@ -195,16 +201,34 @@ def connect(network: str = "local", registry: str | None = None, chain_id: int |
     w3 = web3_for(r.ep, r.target.log_range)
     contract = w3.eth.contract(address=Web3.to_checksum_address(r.registry), abi=artifact()["abi"])
     dev = r.target.local or r.chain_id in node.DEV_CHAIN_IDS
-    return Chain(w3=w3, registry=contract, chain_id=r.chain_id, rpc_url=r.rpc_url, deploy_block=r.deploy_block,
-                 ep=r.ep, fees=fees or txs.FeeOptions(), local=r.target.local, dev=dev)
+    return Chain(
+        w3=w3,
+        registry=contract,
+        chain_id=r.chain_id,
+        rpc_url=r.rpc_url,
+        deploy_block=r.deploy_block,
+        ep=r.ep,
+        fees=fees or txs.FeeOptions(),
+        local=r.target.local,
+        dev=dev,
+    )
 
 
 def bare(url: str, fees: txs.FeeOptions | None = None, local: bool = False) -> Chain:
     """A chain without a registry (for deploying and funding)."""
     ep = Endpoint.for_url(url)
     chain_id = ep.chain_id
-    return Chain(w3=web3_for(ep), registry=None, chain_id=chain_id, rpc_url=url, deploy_block=0, ep=ep,
-                 fees=fees or txs.FeeOptions(), local=local, dev=local or chain_id in node.DEV_CHAIN_IDS)
+    return Chain(
+        w3=web3_for(ep),
+        registry=None,
+        chain_id=chain_id,
+        rpc_url=url,
+        deploy_block=0,
+        ep=ep,
+        fees=fees or txs.FeeOptions(),
+        local=local,
+        dev=local or chain_id in node.DEV_CHAIN_IDS,
+    )
 
 
 @dataclass(frozen=True)
@@ -248,8 +272,14 @@ def deploy_checked(ch: Chain, account) -> Deployed:
         raise
     except Exception as e:  # invalid opcode, empty code, undecodable answer
         raise evm_unsupported(ch.ep, f"version() fails on the deployed code: {str(e)[:60]}") from None
-    return Deployed(address, receipt["blockNumber"], "0x" + bytes(receipt["transactionHash"]).hex(), ch.chain_id,
-                    receipt["gasUsed"], str(version))
+    return Deployed(
+        address,
+        receipt["blockNumber"],
+        "0x" + bytes(receipt["transactionHash"]).hex(),
+        ch.chain_id,
+        receipt["gasUsed"],
+        str(version),
+    )
 
 
 def deploy_local(rpc_url: str, existing: str | None) -> tuple[str, int]:
@@ -273,9 +303,11 @@ def deploy_local(rpc_url: str, existing: str | None) -> tuple[str, int]:
 def require_fundable(ch: Chain) -> None:
     """--fund spends the well-known dev key's ether: only the local chain or a development node has it."""
     if not (ch.local or _is_dev_node(ch.ep)):
-        raise UsageError(f"--fund works only on the embedded local chain or a development node (anvil, hardhat); "
-                         f"{ch.ep.host} (chain {ch.chain_id}) is neither: send the account funds on that chain "
-                         "yourself (a faucet on a testnet)")
+        raise UsageError(
+            f"--fund works only on the embedded local chain or a development node (anvil, hardhat); "
+            f"{ch.ep.host} (chain {ch.chain_id}) is neither: send the account funds on that chain "
+            "yourself (a faucet on a testnet)"
+        )
 
 
 def fund(ch: Chain, address: str, amount_wei: int) -> str:

@@ -1,4 +1,5 @@
 """The committed registry artifact (ABI and bytecode), readable without web3."""
+
 from __future__ import annotations
 
 import json

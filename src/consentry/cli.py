@@ -1,6 +1,7 @@
 """The consentry command line: thin commands over the library. The only module importing click.
 
 Exit codes: 0 ok / authorised, 1 error, 2 usage, 3 checked and not authorised."""
+
 from __future__ import annotations
 
 import json
@@ -25,6 +26,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 # ---------------------------------------------------------------- output
+
 
 def _json_mode() -> bool:
     ctx = click.get_current_context(silent=True)
@@ -58,8 +60,7 @@ def progress(length: int, label: str):
     return _Quiet()
 
 
-GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index", "--max-fee", "--priority-fee",
-                        "--gas-price")
+GLOBAL_VALUE_OPTIONS = ("--network", "--registry", "--chain-id", "--index", "--max-fee", "--priority-fee", "--gas-price")
 GLOBAL_FLAGS = ("--json",)
 
 
@@ -119,21 +120,26 @@ class ConsentryGroup(click.Group):
             _fail("aborted", EXIT_ERROR, args, "aborted")
         except click.ClickException as e:
             usage = isinstance(e, click.UsageError)
-            _fail(e.format_message(), EXIT_USAGE if usage else EXIT_ERROR, args, "usage" if usage else "error",
-                  usage=e if usage else None)
+            _fail(
+                e.format_message(),
+                EXIT_USAGE if usage else EXIT_ERROR,
+                args,
+                "usage" if usage else "error",
+                usage=e if usage else None,
+            )
         except UsageError as e:
             _fail(str(e), EXIT_USAGE, args, e.code)
         except ConsentryError as e:
-            details = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v
-                       for k, v in getattr(e, "error_args", {}).items()}
+            details = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in getattr(e, "error_args", {}).items()}
             _fail(str(e), EXIT_ERROR, args, e.code, details)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_ERROR, args, "interrupted")
         except Exception as e:  # a bug: still one line, the traceback only on request
             if os.environ.get("CONSENTRY_DEBUG"):
                 raise
-            _fail(f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR,
-                  args, "internal")
+            _fail(
+                f"internal error: {type(e).__name__}: {e} (set CONSENTRY_DEBUG=1 for the traceback)", EXIT_ERROR, args, "internal"
+            )
 
 
 def _fail(message: str, code: int, argv, error_code: str = "error", details: dict | None = None, usage=None):
@@ -142,9 +148,20 @@ def _fail(message: str, code: int, argv, error_code: str = "error", details: dic
     keys) are shown by host only."""
     message = _hide_urls(message)
     if "--json" in argv:
-        click.echo(json.dumps({"schema_version": config.SCHEMA_VERSION, "error": message, "error_code": error_code,
-                               "details": details or {}, "exit_code": code},
-                              indent=2, sort_keys=True, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "schema_version": config.SCHEMA_VERSION,
+                    "error": message,
+                    "error_code": error_code,
+                    "details": details or {},
+                    "exit_code": code,
+                },
+                indent=2,
+                sort_keys=True,
+                default=str,
+            )
+        )
     else:
         if usage is not None and usage.ctx is not None:
             click.echo(usage.ctx.get_usage(), err=True)
@@ -161,6 +178,7 @@ def _hide_urls(text: str) -> str:
 
 
 # ---------------------------------------------------------------- shared options
+
 
 def signer_options(fn):
     @click.option("--as", "as_", required=True, metavar="NAME|ADDRESS", help="Account that signs (keystore name or address).")
@@ -236,24 +254,41 @@ def target(need_registry: bool = False):
 
 
 def tx_fields(receipt) -> dict:
-    return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas_used": receipt["gasUsed"],
-            "block": receipt["blockNumber"]}
+    return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas_used": receipt["gasUsed"], "block": receipt["blockNumber"]}
 
 
 # ---------------------------------------------------------------- root
 
+
 @click.group(cls=ConsentryGroup, context_settings=CONTEXT)
-@click.option("--network", default="local", show_default=True, envvar="CONSENTRY_NETWORK",
-              help="'local' (the embedded chain), an EVM JSON-RPC URL, or a saved network's name.")
+@click.option(
+    "--network",
+    default="local",
+    show_default=True,
+    envvar="CONSENTRY_NETWORK",
+    help="'local' (the embedded chain), an EVM JSON-RPC URL, or a saved network's name.",
+)
 @click.option("--registry", metavar="ADDRESS", help="Registry address (needed with an RPC URL).")
 @click.option("--chain-id", type=int, help="Refuse to act unless the RPC's chain id is this.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False), help="SQLite index (default $CONSENTRY_HOME/index.db).")
-@click.option("--max-fee", metavar="AMOUNT", envvar="CONSENTRY_MAX_FEE",
-              help="EIP-1559 maxFeePerGas for transactions, e.g. 3gwei [default: 2 x base fee + tip].")
-@click.option("--priority-fee", metavar="AMOUNT", envvar="CONSENTRY_PRIORITY_FEE",
-              help="EIP-1559 maxPriorityFeePerGas (tip), e.g. 0.01gwei [default: the node's suggestion].")
-@click.option("--gas-price", metavar="AMOUNT", envvar="CONSENTRY_GAS_PRICE",
-              help="Send legacy transactions at this gasPrice [default on chains without EIP-1559: eth_gasPrice].")
+@click.option(
+    "--max-fee",
+    metavar="AMOUNT",
+    envvar="CONSENTRY_MAX_FEE",
+    help="EIP-1559 maxFeePerGas for transactions, e.g. 3gwei [default: 2 x base fee + tip].",
+)
+@click.option(
+    "--priority-fee",
+    metavar="AMOUNT",
+    envvar="CONSENTRY_PRIORITY_FEE",
+    help="EIP-1559 maxPriorityFeePerGas (tip), e.g. 0.01gwei [default: the node's suggestion].",
+)
+@click.option(
+    "--gas-price",
+    metavar="AMOUNT",
+    envvar="CONSENTRY_GAS_PRICE",
+    help="Send legacy transactions at this gasPrice [default on chains without EIP-1559: eth_gasPrice].",
+)
 @click.option("json_output", "--json", is_flag=True, help="Print one JSON object (errors too).")
 @click.version_option(version=__version__, prog_name="consentry")
 def cli(network, registry, chain_id, index_path, max_fee, priority_fee, gas_price, json_output):
@@ -266,6 +301,7 @@ def cli(network, registry, chain_id, index_path, max_fee, priority_fee, gas_pric
 
 
 # ---------------------------------------------------------------- node
+
 
 @cli.group()
 def node():
@@ -284,9 +320,13 @@ def node_start(port):
     from . import chain, node as nodemod
 
     info, started = nodemod.start(port, deploy=chain.deploy_local)
-    emit({"started": started, **_node_fields(info)},
-         [("started" if started else "already running") + f" local chain at {info['rpc_url']}",
-          f"registry {info['registry']} (chain id {info['chain_id']})"])
+    emit(
+        {"started": started, **_node_fields(info)},
+        [
+            ("started" if started else "already running") + f" local chain at {info['rpc_url']}",
+            f"registry {info['registry']} (chain id {info['chain_id']})",
+        ],
+    )
 
 
 def _node_fields(info):
@@ -323,21 +363,39 @@ def node_status():
         emit({"running": False}, "not running (start it with `consentry node start`)")
         return EXIT_ERROR
     block = block_number(info["rpc_url"])
-    emit({"running": True, "block": block, **_node_fields(info)},
-         [f"running   {info['rpc_url']} (pid {info['pid']})", f"chain id  {info['chain_id']}",
-          f"block     {block}", f"registry  {info['registry']}"])
+    emit(
+        {"running": True, "block": block, **_node_fields(info)},
+        [
+            f"running   {info['rpc_url']} (pid {info['pid']})",
+            f"chain id  {info['chain_id']}",
+            f"block     {block}",
+            f"registry  {info['registry']}",
+        ],
+    )
 
 
 # ---------------------------------------------------------------- deploy and networks
 
+
 @cli.command("deploy")
 @signer_options
-@click.option("--name", "save_as", help="Save the network profile under this name [default: the --network "
-              "name when it is a saved network, else chain-<id>; nothing is saved for 'local' without --name].")
-@click.option("--rpc-env", metavar="VAR", help="Read the RPC URL from this environment variable, and save the "
-              "variable's name in the profile instead of the URL (which may hold an API key).")
-@click.option("--confirmations", type=click.IntRange(0), help="Saved for `sync` [default: 0 on development "
-              f"chains, {PUBLIC_CONFIRMATIONS} elsewhere].")
+@click.option(
+    "--name",
+    "save_as",
+    help="Save the network profile under this name [default: the --network "
+    "name when it is a saved network, else chain-<id>; nothing is saved for 'local' without --name].",
+)
+@click.option(
+    "--rpc-env",
+    metavar="VAR",
+    help="Read the RPC URL from this environment variable, and save the "
+    "variable's name in the profile instead of the URL (which may hold an API key).",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(0),
+    help=f"Saved for `sync` [default: 0 on development chains, {PUBLIC_CONFIRMATIONS} elsewhere].",
+)
 @click.option("--log-range", type=click.IntRange(1), help="Saved for `sync`: the provider's eth_getLogs block cap.")
 def deploy_cmd(as_, password_file, save_as, rpc_env, confirmations, log_range):
     """Deploy the registry from the committed artifact, check the node runs it, and save a network
@@ -373,22 +431,41 @@ def deploy_cmd(as_, password_file, save_as, rpc_env, confirmations, log_range):
     d = chain.deploy_checked(ch, account_)
     name = save_as or (profile.name if profile else (None if local else f"chain-{d.chain_id}"))
     if confirmations is None:
-        confirmations = profile.confirmations if profile and profile.confirmations is not None else (
-            0 if local or d.chain_id in DEV_CHAIN_IDS or chain._is_dev_node(ch.ep) else PUBLIC_CONFIRMATIONS)
+        confirmations = (
+            profile.confirmations
+            if profile and profile.confirmations is not None
+            else (0 if local or d.chain_id in DEV_CHAIN_IDS or chain._is_dev_node(ch.ep) else PUBLIC_CONFIRMATIONS)
+        )
     if name:
         keep = profile if profile and profile.name == name else None
         net = networks.Network(
             name=networks.check_name(name),
             rpc=None if rpc_env else (keep.rpc if keep else url),
             rpc_env=rpc_env or (keep.rpc_env if keep else None),
-            chain_id=d.chain_id, registry=d.registry, deploy_block=d.block, confirmations=confirmations,
-            log_range=log_range or (keep.log_range if keep else None))
+            chain_id=d.chain_id,
+            registry=d.registry,
+            deploy_block=d.block,
+            confirmations=confirmations,
+            log_range=log_range or (keep.log_range if keep else None),
+        )
         networks.save(net)
-    emit({"registry": d.registry, "block": d.block, "tx": d.tx, "chain_id": d.chain_id, "gas_used": d.gas_used,
-          "version": d.version, "network": name, "host": ch.ep.host},
-         [f"registry {d.registry} deployed on chain {d.chain_id} ({ch.ep.host}) at block {d.block}",
-          f"tx {d.tx} (gas {d.gas_used:,}); version() answers {d.version!r}"]
-         + ([f"saved network '{name}' in {networks.path()}: use --network {name}"] if name else []))
+    emit(
+        {
+            "registry": d.registry,
+            "block": d.block,
+            "tx": d.tx,
+            "chain_id": d.chain_id,
+            "gas_used": d.gas_used,
+            "version": d.version,
+            "network": name,
+            "host": ch.ep.host,
+        },
+        [
+            f"registry {d.registry} deployed on chain {d.chain_id} ({ch.ep.host}) at block {d.block}",
+            f"tx {d.tx} (gas {d.gas_used:,}); version() answers {d.version!r}",
+        ]
+        + ([f"saved network '{name}' in {networks.path()}: use --network {name}"] if name else []),
+    )
 
 
 @cli.group("network")
@@ -400,10 +477,18 @@ def network_group():
 @click.argument("name")
 @click.option("--rpc", "rpc", metavar="URL", help="The RPC URL (stored in the file, mode 0600).")
 @click.option("--rpc-env", metavar="VAR", help="The environment variable holding the RPC URL (stored instead).")
-@click.option("--deploy-block", type=click.IntRange(0), default=0, show_default=True,
-              help="The registry's deployment block: where sync starts.")
-@click.option("--confirmations", type=click.IntRange(0), help="Blocks sync waits for [default: 0 on development "
-              f"chains, {PUBLIC_CONFIRMATIONS} elsewhere].")
+@click.option(
+    "--deploy-block",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="The registry's deployment block: where sync starts.",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(0),
+    help=f"Blocks sync waits for [default: 0 on development chains, {PUBLIC_CONFIRMATIONS} elsewhere].",
+)
 @click.option("--log-range", type=click.IntRange(1), help="The provider's eth_getLogs block cap, if known.")
 @click.option("--no-check", is_flag=True, help="Save without asking the endpoint (chain id from --chain-id).")
 def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_check):
@@ -428,8 +513,16 @@ def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_c
 
         if not re.fullmatch(r"0x[0-9a-fA-F]{40}", registry):
             raise UsageError(f"--registry {registry!r} is not an address")
-    net = networks.Network(name=name, rpc=rpc, rpc_env=rpc_env, chain_id=root.get("chain_id"), registry=registry,
-                           deploy_block=deploy_block, confirmations=confirmations, log_range=log_range)
+    net = networks.Network(
+        name=name,
+        rpc=rpc,
+        rpc_env=rpc_env,
+        chain_id=root.get("chain_id"),
+        registry=registry,
+        deploy_block=deploy_block,
+        confirmations=confirmations,
+        log_range=log_range,
+    )
     if rpc and not (rpc.startswith("http://") or rpc.startswith("https://")):
         raise UsageError("--rpc takes an http(s) URL")
     if not no_check:
@@ -441,8 +534,7 @@ def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_c
     elif net.chain_id is None:
         raise UsageError("--no-check needs --chain-id")
     if net.confirmations is None:
-        net = networks.Network(**{**net.__dict__, "confirmations": 0 if net.chain_id in DEV_CHAIN_IDS
-                                  else PUBLIC_CONFIRMATIONS})
+        net = networks.Network(**{**net.__dict__, "confirmations": 0 if net.chain_id in DEV_CHAIN_IDS else PUBLIC_CONFIRMATIONS})
     networks.save(net)
     emit({"network": net.public()}, f"saved network '{name}' (chain {net.chain_id}) in {networks.path()}")
 
@@ -459,10 +551,15 @@ def network_list():
 
     nets = networks.load()
     rows = [n.public() for n in nets.values()]
-    emit({"networks": rows},
-         [f"{n.name:16} chain {n.chain_id!s:>8}  {n.public().get('rpc') or '$' + str(n.rpc_env):28} "
-          f"registry {n.registry or '-'} from block {n.deploy_block}" for n in nets.values()]
-         or ["no saved networks (`consentry deploy` or `consentry network add` saves one)"])
+    emit(
+        {"networks": rows},
+        [
+            f"{n.name:16} chain {n.chain_id!s:>8}  {n.public().get('rpc') or '$' + str(n.rpc_env):28} "
+            f"registry {n.registry or '-'} from block {n.deploy_block}"
+            for n in nets.values()
+        ]
+        or ["no saved networks (`consentry deploy` or `consentry network add` saves one)"],
+    )
 
 
 @network_group.command("show")
@@ -481,6 +578,7 @@ def network_show(name):
 
 
 # ---------------------------------------------------------------- accounts
+
 
 @cli.group()
 def account():
@@ -530,8 +628,10 @@ def account_create(name, fund, password_file):
     ch = _funding_chain() if fund else None
     info = keys.create(name, _read_password(password_file, confirm=True))
     funded = _fund(ch, info.address, 100 * 10**18) if fund else None
-    emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
-         f"created {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""))
+    emit(
+        {"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
+        f"created {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""),
+    )
 
 
 @account.command("import")
@@ -561,8 +661,10 @@ def account_import(name, key_file, fund, password_file):
         raise UsageError("give the key with --key-file (or run in a terminal for a hidden prompt)")
     info = keys.import_key(name, key, _read_password(password_file, confirm=True))
     funded = _fund(ch, info.address, 100 * 10**18) if fund else None
-    emit({"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
-         f"imported {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""))
+    emit(
+        {"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
+        f"imported {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""),
+    )
 
 
 @account.command("list")
@@ -576,11 +678,14 @@ def account_list():
     from . import keys
 
     accts = keys.list_accounts()
-    emit({"accounts": [{"name": a.name, "address": a.address} for a in accts]},
-         [f"{a.name:20} {a.address}" for a in accts] or ["no accounts (create one with `consentry account create NAME`)"])
+    emit(
+        {"accounts": [{"name": a.name, "address": a.address} for a in accts]},
+        [f"{a.name:20} {a.address}" for a in accts] or ["no accounts (create one with `consentry account create NAME`)"],
+    )
 
 
 # ---------------------------------------------------------------- twins
+
 
 @cli.group()
 def twin():
@@ -614,13 +719,34 @@ def twin_register(paths, as_, password_file, name, agency, notes, metadata_uri, 
     fps = _fingerprints(list(paths), "hashing assets")
     account_ = signer(as_, password_file)
     ch = connect()
-    r = twins.register(ch, account_, list(paths), fps, name=name, agency=agency, notes=notes,
-                       metadata_uri=metadata_uri, manifest_out=Path(manifest_out) if manifest_out else None)
-    emit({"twin_id": r.twin_id, "asset_root": "0x" + r.asset_root.hex(), "tx": r.tx, "gas_used": r.gas_used,
-          "assets": len(fps) - r.duplicates, "manifest": str(r.manifest_path)},
-         [f"twin {r.twin_id} registered with {len(fps) - r.duplicates} assets"
-          + (f" ({r.duplicates} duplicate files skipped)" if r.duplicates else ""),
-          f"asset root 0x{r.asset_root.hex()}", f"tx {r.tx} (gas {r.gas_used:,})", f"manifest {r.manifest_path}"])
+    r = twins.register(
+        ch,
+        account_,
+        list(paths),
+        fps,
+        name=name,
+        agency=agency,
+        notes=notes,
+        metadata_uri=metadata_uri,
+        manifest_out=Path(manifest_out) if manifest_out else None,
+    )
+    emit(
+        {
+            "twin_id": r.twin_id,
+            "asset_root": "0x" + r.asset_root.hex(),
+            "tx": r.tx,
+            "gas_used": r.gas_used,
+            "assets": len(fps) - r.duplicates,
+            "manifest": str(r.manifest_path),
+        },
+        [
+            f"twin {r.twin_id} registered with {len(fps) - r.duplicates} assets"
+            + (f" ({r.duplicates} duplicate files skipped)" if r.duplicates else ""),
+            f"asset root 0x{r.asset_root.hex()}",
+            f"tx {r.tx} (gas {r.gas_used:,})",
+            f"manifest {r.manifest_path}",
+        ],
+    )
 
 
 def _at(value: str | None, ch) -> int:
@@ -645,8 +771,10 @@ def twin_withdraw(twin_id, as_, password_file, at):
     twins.require_exists(ch, twin_id)
     receipt = twins.withdraw(ch, account_, twin_id, _at(at, ch))
     t = twins.get(ch, twin_id)
-    emit({"twin_id": twin_id, "withdraw_at": t["withdraw_at"], **tx_fields(receipt)},
-         f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx_fields(receipt)['tx']})")
+    emit(
+        {"twin_id": twin_id, "withdraw_at": t["withdraw_at"], **tx_fields(receipt)},
+        f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx_fields(receipt)['tx']})",
+    )
 
 
 @twin.command("attest")
@@ -671,17 +799,21 @@ def twin_attest(twin_id, as_, password_file, statement, revoke):
     t = twins.require_exists(ch, twin_id)
     if revoke:
         receipt = twins.revoke_attestation(ch, account_, twin_id)
-        emit({"twin_id": twin_id, "attester": account_.address, "attested": False, **tx_fields(receipt)},
-             f"{_named(account_.address)} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})")
+        emit(
+            {"twin_id": twin_id, "attester": account_.address, "attested": False, **tx_fields(receipt)},
+            f"{_named(account_.address)} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})",
+        )
         return
     receipt = twins.attest(ch, account_, twin_id, statement)
-    emit({"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True,
-          **tx_fields(receipt)},
-         f"{_named(account_.address)} attests that twin {twin_id}'s owner {_named(t['owner'])} is the person it depicts "
-         f"(tx {tx_fields(receipt)['tx']})")
+    emit(
+        {"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True, **tx_fields(receipt)},
+        f"{_named(account_.address)} attests that twin {twin_id}'s owner {_named(t['owner'])} is the person it depicts "
+        f"(tx {tx_fields(receipt)['tx']})",
+    )
 
 
 # ---------------------------------------------------------------- trust
+
 
 @cli.group("trust")
 def trust_group():
@@ -691,8 +823,13 @@ def trust_group():
 @trust_group.command("add")
 @click.argument("address")
 @click.option("--name", required=True, help="A name to show beside the address.")
-@click.option("--role", type=click.Choice(["model", "attester"]), default="model", show_default=True,
-              help="model: trust this address's own twins; attester: trust twins it attests.")
+@click.option(
+    "--role",
+    type=click.Choice(["model", "attester"]),
+    default="model",
+    show_default=True,
+    help="model: trust this address's own twins; attester: trust twins it attests.",
+)
 def trust_add(address, name, role):
     """Trust a model (her twins) or an attester (the twins it attests).
 
@@ -704,8 +841,7 @@ def trust_add(address, name, role):
     from . import trust
 
     e = trust.add(address_of(address), name, role)
-    emit({"address": e.address, "name": e.name, "role": e.role},
-         f"trusted {e.role} {e.address} ({safe(e.name)})")
+    emit({"address": e.address, "name": e.name, "role": e.role}, f"trusted {e.role} {e.address} ({safe(e.name)})")
 
 
 @trust_group.command("list")
@@ -719,10 +855,11 @@ def trust_list():
     from . import trust
 
     entries = trust.load()
-    emit({"entries": [{"address": e.address, "name": e.name, "role": e.role, "added_at": e.added_at}
-                      for e in entries]},
-         [f"{e.role:9} {e.address}  {safe(e.name)}" for e in entries] or ["nobody is trusted yet: "
-                                                                         "`consentry trust add ADDRESS --name NAME`"])
+    emit(
+        {"entries": [{"address": e.address, "name": e.name, "role": e.role, "added_at": e.added_at} for e in entries]},
+        [f"{e.role:9} {e.address}  {safe(e.name)}" for e in entries]
+        or ["nobody is trusted yet: `consentry trust add ADDRESS --name NAME`"],
+    )
 
 
 @trust_group.command("remove")
@@ -737,11 +874,14 @@ def trust_remove(who):
     from . import trust
 
     gone = trust.remove(who)
-    emit({"removed": [{"address": e.address, "name": e.name, "role": e.role} for e in gone]},
-         [f"no longer trusted: {e.role} {e.address} ({safe(e.name)})" for e in gone])
+    emit(
+        {"removed": [{"address": e.address, "name": e.name, "role": e.role} for e in gone]},
+        [f"no longer trusted: {e.role} {e.address} ({safe(e.name)})" for e in gone],
+    )
 
 
 # ---------------------------------------------------------------- agents
+
 
 @cli.group()
 def agent():
@@ -758,12 +898,19 @@ def agent():
 @click.option("--transforms", default="", help="Transformations the agent may allow (comma-separated).")
 @click.option("--max-duration", default="365d", show_default=True, help="Longest license the agent may grant.")
 @click.option("--min-fee", default="0", show_default=True, help="Lowest fee per use the agent may set.")
-@click.option("--territories", default="WW", show_default=True,
-              help="Territories the agent may grant (ISO codes, EU, WW; at most 5).")
-@click.option("--max-uses", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
-              help="Most uses a license by the agent may allow (0 = no cap).")
-def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee,
-                  territories, max_uses):
+@click.option(
+    "--territories", default="WW", show_default=True, help="Territories the agent may grant (ISO codes, EU, WW; at most 5)."
+)
+@click.option(
+    "--max-uses",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Most uses a license by the agent may allow (0 = no cap).",
+)
+def agent_appoint(
+    twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee, territories, max_uses
+):
     """Let an agency grant and revoke licenses for a twin, within caps.
 
     \b
@@ -781,11 +928,23 @@ def agent_appoint(twin_id, address, as_, password_file, until, for_, channels, t
     ch = connect()
     now = ch.now()
     expiry = vocab.parse_time(until, now=now) if until else now + vocab.parse_duration(for_ or "365d")
-    receipt = licenses.appoint_agent(ch, account_, twin_id, who, expiry=expiry, max_duration=dur,
-                                     channels=caps_ch, transforms=caps_tr, min_fee=fee, territories=caps_terr,
-                                     max_uses=max_uses)
-    emit({"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
-         f"{_named(who)} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})")
+    receipt = licenses.appoint_agent(
+        ch,
+        account_,
+        twin_id,
+        who,
+        expiry=expiry,
+        max_duration=dur,
+        channels=caps_ch,
+        transforms=caps_tr,
+        min_fee=fee,
+        territories=caps_terr,
+        max_uses=max_uses,
+    )
+    emit(
+        {"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
+        f"{_named(who)} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})",
+    )
 
 
 @agent.command("revoke")
@@ -809,25 +968,32 @@ def agent_revoke(twin_id, address, as_, password_file):
 
 # ---------------------------------------------------------------- licenses
 
+
 @cli.group()
 def license():
     """Grant, offer, accept, revoke and show licenses."""
 
 
 def terms_options(fn):
-    for opt in reversed([
-        click.option("--to", "to", required=True, metavar="ADDRESS|NAME", help="The licensee (brand)."),
-        click.option("--channels", required=True, help=f"Comma-separated: {' '.join(vocab.CHANNELS)}."),
-        click.option("--territories", default="WW", show_default=True, help="ISO codes, EU or WW (at most 5)."),
-        click.option("--transforms", default="", help=f"Allowed AI transformations: {' '.join(vocab.TRANSFORMS)}."),
-        click.option("--from", "from_", help="Start (ISO date; default now)."),
-        click.option("--until", help="End (ISO date)."),
-        click.option("--for", "for_", help="Length, e.g. 90d (default 365d)."),
-        click.option("--max-uses", type=int, default=0, show_default=True, help="0 = unlimited."),
-        click.option("--fee", default="0", show_default=True, help="Fee per use: 0.01ether, 10gwei or wei."),
-        click.option("--terms", "terms_file", type=click.Path(dir_okay=False),
-                     help="The full human-readable terms document (hashed on chain); default: standard terms."),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--to", "to", required=True, metavar="ADDRESS|NAME", help="The licensee (brand)."),
+            click.option("--channels", required=True, help=f"Comma-separated: {' '.join(vocab.CHANNELS)}."),
+            click.option("--territories", default="WW", show_default=True, help="ISO codes, EU or WW (at most 5)."),
+            click.option("--transforms", default="", help=f"Allowed AI transformations: {' '.join(vocab.TRANSFORMS)}."),
+            click.option("--from", "from_", help="Start (ISO date; default now)."),
+            click.option("--until", help="End (ISO date)."),
+            click.option("--for", "for_", help="Length, e.g. 90d (default 365d)."),
+            click.option("--max-uses", type=int, default=0, show_default=True, help="0 = unlimited."),
+            click.option("--fee", default="0", show_default=True, help="Fee per use: 0.01ether, 10gwei or wei."),
+            click.option(
+                "--terms",
+                "terms_file",
+                type=click.Path(dir_okay=False),
+                help="The full human-readable terms document (hashed on chain); default: standard terms.",
+            ),
+        ]
+    ):
         fn = opt(fn)
     return fn
 
@@ -848,10 +1014,20 @@ def _terms(ch, twin_id, to, channels, territories, transforms, from_, until, for
     end = vocab.parse_time(until, now=now) if until else start + vocab.parse_duration(for_ or "365d")
     if end <= now:
         raise UsageError(f"the license would end in the past ({vocab.format_time(end)})")
-    return licenses.build_terms(licenses.TermsInput(
-        twin_id=twin_id, licensee=address_of(to), channels=vocab.split_list(channels),
-        territories=vocab.split_list(territories), transforms=vocab.split_list(transforms),
-        valid_from=start, valid_until=end, max_uses=max_uses, fee_wei=vocab.parse_fee(fee), terms_text=text))
+    return licenses.build_terms(
+        licenses.TermsInput(
+            twin_id=twin_id,
+            licensee=address_of(to),
+            channels=vocab.split_list(channels),
+            territories=vocab.split_list(territories),
+            transforms=vocab.split_list(transforms),
+            valid_from=start,
+            valid_until=end,
+            max_uses=max_uses,
+            fee_wei=vocab.parse_fee(fee),
+            terms_text=text,
+        )
+    )
 
 
 def _validate_terms_offline(channels, territories, transforms, fee, max_uses):
@@ -882,9 +1058,11 @@ def license_grant(twin_id, as_, password_file, **t):
     ch = connect()
     terms, _ = _terms(ch, twin_id, **t)
     license_id, receipt = licenses.grant(ch, account_, terms)
-    emit({"license_id": license_id, "terms_hash": "0x" + terms["termsHash"].hex(), **tx_fields(receipt)},
-         f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
-         f"gas {receipt['gasUsed']:,})")
+    emit(
+        {"license_id": license_id, "terms_hash": "0x" + terms["termsHash"].hex(), **tx_fields(receipt)},
+        f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
+        f"gas {receipt['gasUsed']:,})",
+    )
 
 
 @license.command("offer")
@@ -914,9 +1092,11 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
     deadline = ch.now() + vocab.parse_duration(valid_for)
     offer = licenses.make_offer(ch, account_, terms, deadline, text)
     write_json_atomic(out_path, offer)
-    emit({"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
-         f"offer for twin {twin_id} to {_named(terms['licensee'])} written to {out_path} "
-         f"(accept before {vocab.format_time(deadline)})")
+    emit(
+        {"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
+        f"offer for twin {twin_id} to {_named(terms['licensee'])} written to {out_path} "
+        f"(accept before {vocab.format_time(deadline)})",
+    )
 
 
 @license.command("accept")
@@ -936,10 +1116,12 @@ def license_accept(file, as_, password_file, yes):
     offer = offers.load(file)
     text = licenses.check_offer_text(offer)
     t = offer["terms"]
-    summary = (f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}: "
-               f"{', '.join(vocab.channel_names(t['channels']))} in {', '.join(vocab.unpack_territories(t['territories']))}, "
-               f"{vocab.format_time(t['validFrom'])} → {vocab.format_time(t['validUntil'])}, "
-               f"fee {vocab.format_wei(t['feePerUse'])} per use, at most {t['maxUses'] or 'unlimited'} uses")
+    summary = (
+        f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}: "
+        f"{', '.join(vocab.channel_names(t['channels']))} in {', '.join(vocab.unpack_territories(t['territories']))}, "
+        f"{vocab.format_time(t['validFrom'])} → {vocab.format_time(t['validUntil'])}, "
+        f"fee {vocab.format_wei(t['feePerUse'])} per use, at most {t['maxUses'] or 'unlimited'} uses"
+    )
     if not yes and sys.stdin.isatty() and not _root().get("json_output"):  # a person at a terminal: ask
         click.echo(safe(summary), err=True)
         click.echo(safe(text), err=True)
@@ -947,9 +1129,10 @@ def license_accept(file, as_, password_file, yes):
     account_ = signer(as_, password_file)
     ch = connect()
     license_id, receipt = licenses.accept_offer(ch, account_, offer)
-    emit({"license_id": license_id, "accepted": summary, "fee_per_use_wei": t["feePerUse"], **tx_fields(receipt)},
-         [summary, f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, "
-                   f"gas {receipt['gasUsed']:,})"])
+    emit(
+        {"license_id": license_id, "accepted": summary, "fee_per_use_wei": t["feePerUse"], **tx_fields(receipt)},
+        [summary, f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})"],
+    )
 
 
 @license.command("revoke")
@@ -970,8 +1153,10 @@ def license_revoke(license_id, as_, password_file, at):
     licenses.get(ch, license_id)
     receipt = licenses.revoke(ch, account_, license_id, _at(at, ch))
     lic = licenses.get(ch, license_id)
-    emit({"license_id": license_id, "effective_at": lic["valid_until"], **tx_fields(receipt)},
-         f"license {license_id} revoked, effective {vocab.format_time(lic['valid_until'])}")
+    emit(
+        {"license_id": license_id, "effective_at": lic["valid_until"], **tx_fields(receipt)},
+        f"license {license_id} revoked, effective {vocab.format_time(lic['valid_until'])}",
+    )
 
 
 def license_words(s: dict) -> list[str]:
@@ -1007,13 +1192,16 @@ def license_show(license_id):
 
 # ---------------------------------------------------------------- brand
 
+
 def use_options(fn):
-    for opt in reversed([
-        click.option("--license", "license_id", type=int, required=True, help="License id."),
-        click.option("--channel", required=True, help=f"One of: {' '.join(vocab.CHANNELS)}."),
-        click.option("--territory", required=True, help="Country (ISO code) of publication."),
-        click.option("--transform", "transforms", multiple=True, help="Applied AI transformation (repeatable)."),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--license", "license_id", type=int, required=True, help="License id."),
+            click.option("--channel", required=True, help=f"One of: {' '.join(vocab.CHANNELS)}."),
+            click.option("--territory", required=True, help="Country (ISO code) of publication."),
+            click.option("--transform", "transforms", multiple=True, help="Applied AI transformation (repeatable)."),
+        ]
+    ):
         fn = opt(fn)
     return fn
 
@@ -1042,9 +1230,12 @@ def check_cmd(image, license_id, channel, territory, transforms, as_):
     ch = connect()
     who = address_of(as_) if as_ else licenses.get(ch, license_id)["licensee"]
     ok, reasons = licenses.check(ch, license_id, who, channel, territory, list(transforms))
-    emit({"authorised": ok, "reasons": reasons, "license_id": license_id, "content_hash": "0x" + fp.content_hash.hex()},
-         [f"{image}: would be accepted under license {license_id}"] if ok
-         else [f"{image}: NOT authorised"] + [f"  - {r['message']}" for r in reasons])
+    emit(
+        {"authorised": ok, "reasons": reasons, "license_id": license_id, "content_hash": "0x" + fp.content_hash.hex()},
+        [f"{image}: would be accepted under license {license_id}"]
+        if ok
+        else [f"{image}: NOT authorised"] + [f"  - {r['message']}" for r in reasons],
+    )
     return EXIT_OK if ok else EXIT_NOT_AUTHORISED
 
 
@@ -1052,21 +1243,52 @@ def check_cmd(image, license_id, channel, territory, transforms, as_):
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @use_options
 @signer_options
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write a disclosed copy of each image here (AI disclosure in XMP/IPTC, a pointer to this record, "
-                   "and a C2PA manifest with --c2pa-cert) and record that copy: the file people will see.")
-@click.option("--source-type", type=click.Choice(["trained", "composite"]), default="trained", show_default=True,
-              help="IPTC digital source type: trainedAlgorithmicMedia, or compositeWithTrainedAlgorithmicMedia.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write a disclosed copy of each image here (AI disclosure in XMP/IPTC, a pointer to this record, "
+    "and a C2PA manifest with --c2pa-cert) and record that copy: the file people will see.",
+)
+@click.option(
+    "--source-type",
+    type=click.Choice(["trained", "composite"]),
+    default="trained",
+    show_default=True,
+    help="IPTC digital source type: trainedAlgorithmicMedia, or compositeWithTrainedAlgorithmicMedia.",
+)
 @click.option("--label", is_flag=True, help="Also draw a visible 'AI-generated' badge in a corner (with --out).")
-@click.option("--c2pa-cert", type=click.Path(dir_okay=False), metavar="CHAIN.pem",
-              help="Sign a C2PA manifest with this certificate chain (leaf first; with --c2pa-key and --out).")
+@click.option(
+    "--c2pa-cert",
+    type=click.Path(dir_okay=False),
+    metavar="CHAIN.pem",
+    help="Sign a C2PA manifest with this certificate chain (leaf first; with --c2pa-key and --out).",
+)
 @click.option("--c2pa-key", type=click.Path(dir_okay=False), metavar="KEY.pem", help="The C2PA signing key (PKCS#8 PEM).")
 @click.option("--verifier-url", metavar="URL", help="A page where people check the image (xmpRights:WebStatement).")
-@click.option("--no-embed", is_flag=True,
-              help="Record the files as they are (a pipeline already disclosed them): what they carry is read and "
-                   "recorded. The default without --out.")
-def publish_cmd(images, license_id, channel, territory, transforms, as_, password_file, out_dir, source_type, label,
-                c2pa_cert, c2pa_key, verifier_url, no_embed):
+@click.option(
+    "--no-embed",
+    is_flag=True,
+    help="Record the files as they are (a pipeline already disclosed them): what they carry is read and "
+    "recorded. The default without --out.",
+)
+def publish_cmd(
+    images,
+    license_id,
+    channel,
+    territory,
+    transforms,
+    as_,
+    password_file,
+    out_dir,
+    source_type,
+    label,
+    c2pa_cert,
+    c2pa_key,
+    verifier_url,
+    no_embed,
+):
     """Record published images under a license in one transaction and pay the fees. With --out, the images
     published are disclosed copies: AI-generated per IPTC, pointing back to this record, C2PA-signed with
     --c2pa-cert/--c2pa-key; the registry records which disclosures they carried.
@@ -1081,8 +1303,16 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
     _validate_use(channel, territory, transforms)
     if (c2pa_cert is None) != (c2pa_key is None):
         raise UsageError("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
-    embeds = [n for n, v in (("--label", label), ("--c2pa-cert", c2pa_cert), ("--verifier-url", verifier_url),
-                             ("--source-type", source_type != "trained")) if v]
+    embeds = [
+        n
+        for n, v in (
+            ("--label", label),
+            ("--c2pa-cert", c2pa_cert),
+            ("--verifier-url", verifier_url),
+            ("--source-type", source_type != "trained"),
+        )
+        if v
+    ]
     if out_dir is None and embeds:
         raise UsageError(f"{embeds[0]} is written into disclosed copies: add --out DIR")
     if out_dir is not None and no_embed:
@@ -1100,16 +1330,22 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
     try:
         if dests:
             lic = licenses.show(ch, license_id)
-            pointer = disclosure.Pointer(ch.chain_id, ch.registry.address, lic["twin_id"], license_id,
-                                         bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
-                                         transforms=tuple(transforms))
+            pointer = disclosure.Pointer(
+                ch.chain_id,
+                ch.registry.address,
+                lic["twin_id"],
+                license_id,
+                bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
+                transforms=tuple(transforms),
+            )
             made_dir = not Path(out_dir).exists()
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             kind = {"trained": "trainedAlgorithmicMedia", "composite": "compositeWithTrainedAlgorithmicMedia"}
             bits = 0
             for src, dest in zip(images, dests):
-                d = disclosure.embed(src, dest, pointer, source_type=kind[source_type], label=label,
-                                     signer=c2pa_signer, verifier_url=verifier_url)
+                d = disclosure.embed(
+                    src, dest, pointer, source_type=kind[source_type], label=label, signer=c2pa_signer, verifier_url=verifier_url
+                )
                 written.append(d.path)
                 bits = d.applied
                 for w in d.warnings:
@@ -1125,11 +1361,19 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
             r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms), bits)
             txs_.append(r.tx)
             fee, gas = fee + r.fee_paid_wei, gas + r.gas_used
-            rows += [{"path": src, "file": str(f), "content_hash": "0x" + fp.content_hash.hex(),
-                      "pixel_hash": "0x" + fp.pixel_hash.hex(), "phash": f"{fp.phash:016x}",
-                      "recorded_phash": f"{fp.central_phash:016x}",
-                      "disclosures": disclosure.disclosure_names(bits), "tx": r.tx}
-                     for (src, f), fp in zip(pairs, fps)]
+            rows += [
+                {
+                    "path": src,
+                    "file": str(f),
+                    "content_hash": "0x" + fp.content_hash.hex(),
+                    "pixel_hash": "0x" + fp.pixel_hash.hex(),
+                    "phash": f"{fp.phash:016x}",
+                    "recorded_phash": f"{fp.central_phash:016x}",
+                    "disclosures": disclosure.disclosure_names(bits),
+                    "tx": r.tx,
+                }
+                for (src, f), fp in zip(pairs, fps)
+            ]
     except BaseException:
         for w in written:  # nothing half-done: copies of a publication that was not recorded are removed
             w.unlink(missing_ok=True)
@@ -1139,13 +1383,24 @@ def publish_cmd(images, license_id, channel, territory, transforms, as_, passwor
             except OSError:
                 pass
         raise
-    emit({"images": rows, "fee_paid_wei": fee, "tx": txs_[0], "txs": txs_, "gas_used": gas, "license_id": license_id},
-         [f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
-          f"disclosed: {', '.join(x['disclosures']) or 'nothing'}" for x in rows]
-         + [f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(fee)}",
-            *[f"tx {t}" for t in txs_], f"gas {gas:,}"]
-         + ([] if dests or any(x["disclosures"] for x in rows) else
-            ["note: nothing in these files says they are AI-generated; `--out DIR` writes disclosed copies"]))
+    emit(
+        {"images": rows, "fee_paid_wei": fee, "tx": txs_[0], "txs": txs_, "gas_used": gas, "license_id": license_id},
+        [
+            f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
+            f"disclosed: {', '.join(x['disclosures']) or 'nothing'}"
+            for x in rows
+        ]
+        + [
+            f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(fee)}",
+            *[f"tx {t}" for t in txs_],
+            f"gas {gas:,}",
+        ]
+        + (
+            []
+            if dests or any(x["disclosures"] for x in rows)
+            else ["note: nothing in these files says they are AI-generated; `--out DIR` writes disclosed copies"]
+        ),
+    )
 
 
 @cli.group("c2pa")
@@ -1169,8 +1424,10 @@ def c2pa_dev_ca_cmd(directory, org):
     from . import disclosure
 
     ca = disclosure.make_dev_ca(directory, org=org)
-    emit({"ca": str(ca.ca), "chain": str(ca.chain), "key": str(ca.key)},
-         [f"CA certificate   {ca.ca}", f"signing chain    {ca.chain}", f"signing key      {ca.key} (0600)"])
+    emit(
+        {"ca": str(ca.ca), "chain": str(ca.chain), "key": str(ca.key)},
+        [f"CA certificate   {ca.ca}", f"signing chain    {ca.chain}", f"signing key      {ca.key} (0600)"],
+    )
 
 
 @cli.command("earnings")
@@ -1193,11 +1450,14 @@ def earnings_cmd(as_, password_file, withdraw):
         return
     account_ = signer(as_, password_file)
     amount, receipt = publications.withdraw(ch, account_)
-    emit({"balance_wei": 0, "withdrawn_wei": amount, "address": account_.address, **tx_fields(receipt)},
-         f"withdrew {vocab.format_wei(amount)} to {account_.address} (tx {tx_fields(receipt)['tx']})")
+    emit(
+        {"balance_wei": 0, "withdrawn_wei": amount, "address": account_.address, **tx_fields(receipt)},
+        f"withdrew {vocab.format_wei(amount)} to {account_.address} (tx {tx_fields(receipt)['tx']})",
+    )
 
 
 # ---------------------------------------------------------------- index and verification
+
 
 def _index_path() -> Path:
     p = click.get_current_context().find_root().params.get("index_path")
@@ -1205,18 +1465,38 @@ def _index_path() -> Path:
 
 
 @cli.command("sync")
-@click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
-              help="Import a twin manifest (checked against the root anchored on chain). Repeatable.")
-@click.option("--confirmations", type=click.IntRange(0), default=None,
-              help="Blocks to wait before indexing [default: the network's profile, else 0 on development chains, "
-                   "12 elsewhere].")
-@click.option("--range", "range_size", type=click.IntRange(1), default=None,
-              help="Most blocks per eth_getLogs call [default: the network's log_range, else 2000]; shrinks by "
-                   "itself while the provider refuses ranges.")
-@click.option("--from-block", type=click.IntRange(0), help="Where a new index starts reading (the registry's "
-              "deployment block; the local chain knows its own).")
-@click.option("--check", "check_only", is_flag=True,
-              help="Re-verify the existing index against the registry's state instead of syncing (exit 1 on mismatch).")
+@click.option(
+    "--manifest",
+    "manifests",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Import a twin manifest (checked against the root anchored on chain). Repeatable.",
+)
+@click.option(
+    "--confirmations",
+    type=click.IntRange(0),
+    default=None,
+    help="Blocks to wait before indexing [default: the network's profile, else 0 on development chains, 12 elsewhere].",
+)
+@click.option(
+    "--range",
+    "range_size",
+    type=click.IntRange(1),
+    default=None,
+    help="Most blocks per eth_getLogs call [default: the network's log_range, else 2000]; shrinks by "
+    "itself while the provider refuses ranges.",
+)
+@click.option(
+    "--from-block",
+    type=click.IntRange(0),
+    help="Where a new index starts reading (the registry's deployment block; the local chain knows its own).",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Re-verify the existing index against the registry's state instead of syncing (exit 1 on mismatch).",
+)
 def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
     """Bring the local index up to date from the registry's events (and twin manifests).
 
@@ -1232,8 +1512,9 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
 
         load_manifest(m)
     root = click.get_current_context().find_root().params
-    ep = resolve(root.get("network") or "local", root.get("registry") or os.environ.get("CONSENTRY_REGISTRY"),
-                 root.get("chain_id"))
+    ep = resolve(
+        root.get("network") or "local", root.get("registry") or os.environ.get("CONSENTRY_REGISTRY"), root.get("chain_id")
+    )
     path = _index_path()
     db = index.open_db(path)
     bar_state = {"bar": None, "done": 0}
@@ -1250,34 +1531,60 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
     if confirmations is None:
         confirmations = 0 if ep.target.local or ep.chain_id in DEV_CHAIN_IDS else PUBLIC_CONFIRMATIONS
     range_size = range_size or ep.target.log_range or 2000
-    syncer = index.Syncer(db, ep.ep, ep.registry, ep.chain_id, start, confirmations=confirmations,
-                          range_size=range_size, progress=on_progress,
-                          deployed_at_start=from_block is None and start > 0)
+    syncer = index.Syncer(
+        db,
+        ep.ep,
+        ep.registry,
+        ep.chain_id,
+        start,
+        confirmations=confirmations,
+        range_size=range_size,
+        progress=on_progress,
+        deployed_at_start=from_block is None and start > 0,
+    )
     if check_only:
         syncer.check_identity()
         problems = syncer.check()
         synced = index.get_meta(db, "synced_block", -1)
         if problems:
-            raise click.ClickException(f"the index {path} disagrees with the registry at block {synced}: "
-                                       + "; ".join(safe(p) for p in problems[:5])
-                                       + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
-        emit({"index": str(path), "checked_block": synced, "consistent": True},
-             f"index {path} matches the registry at block {synced}")
+            raise click.ClickException(
+                f"the index {path} disagrees with the registry at block {synced}: "
+                + "; ".join(safe(p) for p in problems[:5])
+                + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+            )
+        emit(
+            {"index": str(path), "checked_block": synced, "consistent": True},
+            f"index {path} matches the registry at block {synced}",
+        )
         return
     r = syncer.run([Path(m) for m in manifests])
     if bar_state["bar"] is not None:
         bar_state["bar"].__exit__(None, None, None)
-    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("twins", "licenses", "publications", "twin_assets")}
-    emit({"index": str(path), "from_block": r.from_block, "to_block": r.to_block, "events": r.events,
-          "reorg_from_block": r.reorg_from, "manifests_imported": r.manifests, "assets_imported": r.assets,
-          "seconds": round(r.seconds, 3), "counts": counts, "problems": [safe(p) for p in r.problems]},
-         ([f"reorganisation detected: re-indexed from block {r.reorg_from}"] if r.reorg_from is not None else [])
-         + [f"synced blocks {r.from_block}..{r.to_block}: {r.events} events"
+    counts = {
+        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("twins", "licenses", "publications", "twin_assets")
+    }
+    emit(
+        {
+            "index": str(path),
+            "from_block": r.from_block,
+            "to_block": r.to_block,
+            "events": r.events,
+            "reorg_from_block": r.reorg_from,
+            "manifests_imported": r.manifests,
+            "assets_imported": r.assets,
+            "seconds": round(r.seconds, 3),
+            "counts": counts,
+            "problems": [safe(p) for p in r.problems],
+        },
+        ([f"reorganisation detected: re-indexed from block {r.reorg_from}"] if r.reorg_from is not None else [])
+        + [
+            f"synced blocks {r.from_block}..{r.to_block}: {r.events} events"
             + (f", {r.manifests} manifest(s) with {r.assets} assets" if r.manifests else ""),
             f"index {path}: {counts['twins']} twins, {counts['licenses']} licenses, "
-            f"{counts['publications']} publications, {counts['twin_assets']} twin assets"]
-         + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems])
+            f"{counts['publications']} publications, {counts['twin_assets']} twin assets",
+        ]
+        + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems],
+    )
 
 
 def _shown_path(path: str) -> str:
@@ -1328,19 +1635,24 @@ def _verdict_lines(r: dict) -> list[str]:
     lines = [f"{_shown_path(r['path'])}: {r['verdict'].upper()}" + (f" ({safe(how)})" if how else "")]
     if r.get("twin_id") is not None:
         trusted = "trusted" if r.get("trusted") else "NOT trusted"
-        lines.append(f"  twin {r['twin_id']} of model {_named(r['model'], r.get('model_name'))} — {trusted}: "
-                     f"{safe(r.get('trust', ''))}")
+        lines.append(
+            f"  twin {r['twin_id']} of model {_named(r['model'], r.get('model_name'))} — {trusted}: {safe(r.get('trust', ''))}"
+        )
     if r.get("license_id") is not None and r.get("license"):
         lic = r["license"]
-        lines.append(f"  license {r['license_id']} to brand {_named(r['brand'], r.get('brand_name'))}: "
-                     f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
-                     f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}")
+        lines.append(
+            f"  license {r['license_id']} to brand {_named(r['brand'], r.get('brand_name'))}: "
+            f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
+            f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}"
+        )
         if r.get("grantor") and r["grantor"].lower() != str(r.get("model", "")).lower():
             lines.append(f"  granted by agent {r['grantor']} on the model's behalf")
     if r.get("published"):
         pub = r["published"]
-        lines.append(f"  recorded {r['recorded_at']} as use {pub['use']} ({pub['channel']}, {pub['territory']}"
-                     f"{', ' + ', '.join(pub['transforms']) if pub['transforms'] else ''}) in tx {r['tx']}")
+        lines.append(
+            f"  recorded {r['recorded_at']} as use {pub['use']} ({pub['channel']}, {pub['territory']}"
+            f"{', ' + ', '.join(pub['transforms']) if pub['transforms'] else ''}) in tx {r['tx']}"
+        )
     elif r["verdict"] == "derivative":
         lines.append(f"  the resembling record was made {r['recorded_at']} in tx {r['tx']}")
     elif r.get("asset") is not None:
@@ -1406,10 +1718,19 @@ def _live_checker(when: int | None):
 @click.option("--channel", help="The channel the copy was found in (checked against the license).")
 @click.option("--territory", help="The country the copy was found in.")
 @click.option("--transform", "transforms", multiple=True, help="A transformation seen in the copy (repeatable).")
-@click.option("--threshold", type=click.IntRange(0, 11), default=8, show_default=True,
-              help="Largest pHash distance (bits of 64) that makes a perceptual candidate.")
-@click.option("--explain", "explain_dir", type=click.Path(file_okay=False),
-              help="Write a PNG per perceptual match or derivative showing where it differs from the record.")
+@click.option(
+    "--threshold",
+    type=click.IntRange(0, 11),
+    default=8,
+    show_default=True,
+    help="Largest pHash distance (bits of 64) that makes a perceptual candidate.",
+)
+@click.option(
+    "--explain",
+    "explain_dir",
+    type=click.Path(file_okay=False),
+    help="Write a PNG per perceptual match or derivative showing where it differs from the record.",
+)
 def verify_cmd(images, live, at, channel, territory, transforms, threshold, explain_dir):
     """Was each image authorised? Looks it up in the index: exact file, same pixels, or a perceptual
     candidate confirmed by the second stage; judges the record's license and whether this verifier
@@ -1448,8 +1769,9 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
     from . import trust
 
     ctx = UseContext(channel, territory, tuple(transforms)) if (channel or territory or transforms) else None
-    v = Verifier(db, path, at=when, threshold=threshold, context=ctx, live=checker,
-                 trust=trust.TrustView.from_entries(trust.load()))
+    v = Verifier(
+        db, path, at=when, threshold=threshold, context=ctx, live=checker, trust=trust.TrustView.from_entries(trust.load())
+    )
     results = []
     with progress(len(images), "verifying") as bar:
         for p, q in zip(images, queries):
@@ -1460,10 +1782,18 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
             results.append(r)
             bar.update(1)
     skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
-    warnings = ([f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
-                 "check it with `consentry sync --check` against another endpoint"] if skipped else [])
-    emit({"results": results, "at": v.at, "index": str(path), "warnings": warnings},
-         [line for r in results for line in _verdict_lines(r)] + [f"warning: {w}" for w in warnings])
+    warnings = (
+        [
+            f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
+            "check it with `consentry sync --check` against another endpoint"
+        ]
+        if skipped
+        else []
+    )
+    emit(
+        {"results": results, "at": v.at, "index": str(path), "warnings": warnings},
+        [line for r in results for line in _verdict_lines(r)] + [f"warning: {w}" for w in warnings],
+    )
     return EXIT_OK if all(r["verdict"] == AUTHORISED for r in results) else EXIT_NOT_AUTHORISED
 
 

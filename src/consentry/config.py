@@ -1,4 +1,5 @@
 """Where Consentry keeps its data and finds its tools."""
+
 from __future__ import annotations
 
 import os

@@ -15,6 +15,7 @@ and free of DOCTYPE/ENTITY declarations, everything else in it becomes a warning
 Reader judges the manifest. `Disclosed.applied` and `FileDisclosure` name the disclosures as bits
 (METADATA, C2PA, LABEL), the encoding recorded on chain.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,20 +34,23 @@ from .text import safe
 # ---------------------------------------------------------------- vocabulary
 
 METADATA = 1  # XMP/IPTC fields
-C2PA = 2      # a signed C2PA manifest
-LABEL = 4     # a visible "AI-generated" badge
+C2PA = 2  # a signed C2PA manifest
+LABEL = 4  # a visible "AI-generated" badge
 DISCLOSURE_NAMES = {METADATA: "metadata", C2PA: "c2pa", LABEL: "label"}
 
 IPTC_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia")
 # digital source types that say "made or altered by AI" (IPTC NewsCodes); `algorithmicallyEnhanced` (a denoise,
 # a sharpen) does not
-AI_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia",
-                             "compositeSynthetic"})
+AI_SOURCE_TYPES = frozenset(
+    {"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia", "compositeSynthetic"}
+)
 MODEL_RELEASE_LIMITED = "http://ns.useplus.org/ldf/vocab/MR-LMR"
 TRAINING_RULES = ("allowed", "notAllowed")
-DATA_MINING = {"allowed": "http://ns.useplus.org/ldf/vocab/DMI-ALLOWED",
-               "notAllowed": "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"}
+DATA_MINING = {
+    "allowed": "http://ns.useplus.org/ldf/vocab/DMI-ALLOWED",
+    "notAllowed": "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING",
+}
 CONSENT_LABEL = "org.consentry.consent"
 CONSENT_VERSION = 1
 
@@ -72,10 +76,10 @@ class Pointer:
     and its terms hash, the license's rule on AI training, and the transformations applied to this image."""
 
     chain_id: int
-    registry: str            # 0x-address as given (checksummed by the CLI)
+    registry: str  # 0x-address as given (checksummed by the CLI)
     twin_id: int
     license_id: int
-    terms_hash: bytes        # 32 bytes, keccak256 of the license's terms
+    terms_hash: bytes  # 32 bytes, keccak256 of the license's terms
     training: str | None = None  # "allowed" | "notAllowed" | None (the license says nothing)
     transforms: tuple[str, ...] = ()
 
@@ -117,7 +121,7 @@ class Disclosed:
 
     path: Path
     applied: int
-    format: str                      # "JPEG", "PNG", "WEBP"
+    format: str  # "JPEG", "PNG", "WEBP"
     manifest_label: str | None = None  # the C2PA manifest's urn when signed
     warnings: tuple[str, ...] = ()
 
@@ -141,8 +145,8 @@ class Claim:
 class Manifest:
     """The active C2PA manifest as c2pa-python judged it."""
 
-    state: str          # "trusted" | "valid" | "valid-untrusted" | "invalid"
-    c2pa_state: str     # c2pa's own validation_state ("Trusted", "Valid", "Invalid") or "unreadable"
+    state: str  # "trusted" | "valid" | "valid-untrusted" | "invalid"
+    c2pa_state: str  # c2pa's own validation_state ("Trusted", "Valid", "Invalid") or "unreadable"
     failures: tuple[str, ...]  # validation status codes of failures (e.g. assertion.dataHash.mismatch)
     signer: str | None  # the signing certificate's common name, as c2pa reports it
     signer_org: str | None  # c2pa's `signature_info.issuer`: the organisation named in the signing certificate
@@ -150,8 +154,8 @@ class Manifest:
     digital_source_type: str | None  # of the c2pa.created action (or the metadata assertion)
     actions: tuple[str, ...] = ()
     transforms: tuple[str, ...] = ()  # Consentry transformations named by c2pa.edited actions
-    training: str | None = None       # cawg.training-mining's ai_training rule
-    consent: dict | None = None       # org.consentry.consent's content
+    training: str | None = None  # cawg.training-mining's ai_training rule
+    consent: dict | None = None  # org.consentry.consent's content
     error: str | None = None
 
 
@@ -162,7 +166,7 @@ class FileDisclosure:
 
     path: Path
     format: str
-    digital_source_type: str | None = None   # from XMP
+    digital_source_type: str | None = None  # from XMP
     model_release_status: str | None = None
     model_release_ids: tuple[str, ...] = ()
     registry_ids: tuple[tuple[str, str], ...] = ()  # (RegOrgId, RegItemId)
@@ -199,13 +203,32 @@ class FileDisclosure:
             "registry_ids": [{"org": o, "item": i} for o, i in self.registry_ids],
             "web_statement": self.web_statement,
             "data_mining": self.data_mining,
-            "c2pa": None if m is None else {
-                "state": m.state, "c2pa_state": m.c2pa_state, "failures": list(m.failures), "signer": m.signer,
-                "signer_org": m.signer_org, "label": m.label, "digital_source_type": m.digital_source_type,
-                "actions": list(m.actions), "transforms": list(m.transforms), "training": m.training,
-                "consent": m.consent, "error": m.error},
-            "claims": [{"chain_id": c.chain_id, "registry": c.registry, "license_id": c.license_id,
-                        "twin_id": c.twin_id, "source": c.source} for c in self.claims],
+            "c2pa": None
+            if m is None
+            else {
+                "state": m.state,
+                "c2pa_state": m.c2pa_state,
+                "failures": list(m.failures),
+                "signer": m.signer,
+                "signer_org": m.signer_org,
+                "label": m.label,
+                "digital_source_type": m.digital_source_type,
+                "actions": list(m.actions),
+                "transforms": list(m.transforms),
+                "training": m.training,
+                "consent": m.consent,
+                "error": m.error,
+            },
+            "claims": [
+                {
+                    "chain_id": c.chain_id,
+                    "registry": c.registry,
+                    "license_id": c.license_id,
+                    "twin_id": c.twin_id,
+                    "source": c.source,
+                }
+                for c in self.claims
+            ],
             "warnings": list(self.warnings),
         }
 
@@ -226,6 +249,7 @@ def _source_type_uri(source_type: str) -> str:
 
 # ---------------------------------------------------------------- signer
 
+
 @dataclass(frozen=True)
 class Signer:
     """A C2PA signing identity: a certificate chain (leaf first, then its CA(s)) and the leaf's private key
@@ -234,7 +258,7 @@ class Signer:
 
     chain_pem: bytes
     key_pem: bytes = field(repr=False)  # never printed
-    alg: str            # es256 | es384 | es512 | ps256 | ed25519
+    alg: str  # es256 | es384 | es512 | ps256 | ed25519
     subject: str
     issuer: str
     tsa_url: str | None = None
@@ -246,8 +270,14 @@ class Signer:
         return cls.from_pem(chain, key, tsa_url=tsa_url, names=(str(cert_chain_pem), str(key_pem)))
 
     @classmethod
-    def from_pem(cls, chain: bytes, key: bytes, *, tsa_url: str | None = None,
-                 names: tuple[str, str] = ("certificate chain", "private key")) -> "Signer":
+    def from_pem(
+        cls,
+        chain: bytes,
+        key: bytes,
+        *,
+        tsa_url: str | None = None,
+        names: tuple[str, str] = ("certificate chain", "private key"),
+    ) -> "Signer":
         import datetime as dt
 
         from cryptography import x509
@@ -259,28 +289,33 @@ class Signer:
         try:
             certs = x509.load_pem_x509_certificates(chain)
         except ValueError:
-            raise FileProblem(f"{cert_name} is not a PEM certificate chain (the signing certificate first, then "
-                              "its CA)") from None
+            raise FileProblem(
+                f"{cert_name} is not a PEM certificate chain (the signing certificate first, then its CA)"
+            ) from None
         leaf = certs[0]
         if leaf.subject == leaf.issuer and _signed_by(leaf, leaf):
-            raise FileProblem(f"{cert_name}: the signing certificate is self-signed, which C2PA refuses; use a "
-                              "certificate issued by a CA (`make_dev_ca` makes a test CA and certificate)")
+            raise FileProblem(
+                f"{cert_name}: the signing certificate is self-signed, which C2PA refuses; use a "
+                "certificate issued by a CA (`make_dev_ca` makes a test CA and certificate)"
+            )
         now = dt.datetime.now(dt.timezone.utc)
         if leaf.not_valid_after_utc < now:
             raise FileProblem(f"{cert_name}: the signing certificate expired on {leaf.not_valid_after_utc:%Y-%m-%d}")
         if leaf.not_valid_before_utc > now:
-            raise FileProblem(f"{cert_name}: the signing certificate is not valid before "
-                              f"{leaf.not_valid_before_utc:%Y-%m-%d}")
+            raise FileProblem(f"{cert_name}: the signing certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d}")
         try:
             pkey = serialization.load_pem_private_key(key, password=None)
         except TypeError:
-            raise FileProblem(f"{key_name} is encrypted; give an unencrypted PKCS#8 key "
-                              "(openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem), kept 0600") from None
+            raise FileProblem(
+                f"{key_name} is encrypted; give an unencrypted PKCS#8 key "
+                "(openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem), kept 0600"
+            ) from None
         except (ValueError, UnsupportedAlgorithm) as e:
             raise FileProblem(f"{key_name} is not a PEM private key ({type(e).__name__})") from None
         pub = serialization.PublicFormat.SubjectPublicKeyInfo
-        if (pkey.public_key().public_bytes(serialization.Encoding.DER, pub)
-                != leaf.public_key().public_bytes(serialization.Encoding.DER, pub)):
+        if pkey.public_key().public_bytes(serialization.Encoding.DER, pub) != leaf.public_key().public_bytes(
+            serialization.Encoding.DER, pub
+        ):
             raise FileProblem(f"{key_name} is not the key of the first certificate in {cert_name}")
         if isinstance(pkey, ec.EllipticCurvePrivateKey):
             alg = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}.get(pkey.curve.name)
@@ -292,15 +327,13 @@ class Signer:
             alg = None
         if alg is None:
             raise FileProblem(f"{key_name}: C2PA signs with EC P-256/384/521, Ed25519 or RSA-PSS keys, not this one")
-        pkcs8 = pkey.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption())
+        pkcs8 = pkey.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         return cls(chain, pkcs8, alg, leaf.subject.rfc4514_string(), leaf.issuer.rfc4514_string(), tsa_url)
 
     def _c2pa(self):
         import c2pa
 
-        info = c2pa.C2paSignerInfo(alg=self.alg.encode(), sign_cert=self.chain_pem, private_key=self.key_pem,
-                                   ta_url=self.tsa_url)
+        info = c2pa.C2paSignerInfo(alg=self.alg.encode(), sign_cert=self.chain_pem, private_key=self.key_pem, ta_url=self.tsa_url)
         return c2pa.Signer.from_info(info)
 
 
@@ -321,8 +354,8 @@ def _read_small(p: Path, what: str, limit: int = 1 << 20) -> bytes:
 @dataclass(frozen=True)
 class DevCA:
     chain: Path  # leaf then CA: give it to `Signer.from_files`
-    key: Path    # the leaf's key (PKCS#8, 0600)
-    ca: Path     # the CA certificate: a verifier's trust anchor
+    key: Path  # the leaf's key (PKCS#8, 0600)
+    ca: Path  # the CA certificate: a verifier's trust anchor
 
 
 def make_dev_ca(directory: str | Path, *, org: str = "Consentry dev brand", overwrite: bool = False) -> DevCA:
@@ -344,37 +377,59 @@ def make_dev_ca(directory: str | Path, *, org: str = "Consentry dev brand", over
     now = dt.datetime.now(dt.timezone.utc)
 
     def usage(**on):
-        names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-                 "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+        names = (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        )
         return x509.KeyUsage(**{n: on.get(n, False) for n in names})
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{org} test CA"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=5 * 365))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(usage(key_cert_sign=True, crl_sign=True), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, f"{org} test CA"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    )
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=5 * 365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{org} C2PA signer"),
-                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)])
-    leaf = (x509.CertificateBuilder().subject_name(leaf_name).issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(usage(digital_signature=True), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    leaf_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, f"{org} C2PA signer"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(leaf_name)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
     _write_atomic(out.ca, ca.public_bytes(pem))
     _write_atomic(out.chain, leaf.public_bytes(pem) + ca.public_bytes(pem))
-    _write_atomic(out.key, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-                  mode=0o600)
+    _write_atomic(out.key, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), mode=0o600)
     return out
 
 
@@ -412,7 +467,7 @@ def _jpeg_segments(data: bytes) -> tuple[list[tuple[int, int, int]], int]:
             continue
         if i + 3 > n:
             raise _Malformed("truncated segment header")
-        length = struct.unpack(">H", data[i + 1:i + 3])[0]
+        length = struct.unpack(">H", data[i + 1 : i + 3])[0]
         if length < 2 or i + 1 + length > n:
             raise _Malformed(f"segment at byte {start} runs past the end")
         out.append((marker, start, i + 1 + length))
@@ -426,7 +481,7 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
         raise _Malformed("no PNG signature")
     out, i, n = [], len(PNG_SIG), len(data)
     while i + 8 <= n:
-        length, ctype = struct.unpack(">I4s", data[i:i + 8])
+        length, ctype = struct.unpack(">I4s", data[i : i + 8])
         end = i + 12 + length
         if end > n:
             raise _Malformed(f"chunk {ctype!r} runs past the end")
@@ -447,7 +502,7 @@ def _riff_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
         raise _Malformed("not a RIFF WebP file")
     out, i, n = [], 12, min(len(data), 8 + struct.unpack("<I", data[4:8])[0])
     while i + 8 <= n:
-        fourcc, size = data[i:i + 4], struct.unpack("<I", data[i + 4:i + 8])[0]
+        fourcc, size = data[i : i + 4], struct.unpack("<I", data[i + 4 : i + 8])[0]
         end = i + 8 + size + (size & 1)
         if i + 8 + size > n:
             raise _Malformed(f"chunk {fourcc!r} runs past the end")
@@ -468,7 +523,7 @@ def _with_xmp(data: bytes, fmt: str, xmp: bytes, size: tuple[int, int], alpha: b
         segs, scan = _jpeg_segments(data)
         keep = []
         for marker, s, e in segs:
-            payload = data[s + 4:e]
+            payload = data[s + 4 : e]
             if marker == 0xE1 and (payload.startswith(XMP_JPEG_ID) or payload.startswith(XMP_EXT_JPEG_ID)):
                 continue
             if marker == 0xEB and payload[:2] == b"JP":  # JUMBF (C2PA) in APP11
@@ -488,7 +543,7 @@ def _with_xmp(data: bytes, fmt: str, xmp: bytes, size: tuple[int, int], alpha: b
         chunks = _png_chunks(data)
         parts = [PNG_SIG]
         for ctype, s, e in chunks:
-            if ctype == b"iTXt" and data[s + 8:s + 8 + len(PNG_XMP_KEY) + 1] == PNG_XMP_KEY + b"\x00":
+            if ctype == b"iTXt" and data[s + 8 : s + 8 + len(PNG_XMP_KEY) + 1] == PNG_XMP_KEY + b"\x00":
                 continue
             if ctype == b"caBX":
                 removed = True
@@ -508,13 +563,14 @@ def _with_xmp(data: bytes, fmt: str, xmp: bytes, size: tuple[int, int], alpha: b
                 removed = True
                 continue
             if fourcc == b"VP8X":
-                vp8x = bytearray(data[s + 8:s + 18])
+                vp8x = bytearray(data[s + 8 : s + 18])
                 continue
             body.append(data[s:e])
         if vp8x is None:  # a simple WebP: describe the canvas so that chunks may follow
             w, h = size
-            vp8x = bytearray(bytes([0x10 if alpha else 0, 0, 0, 0]) + (w - 1).to_bytes(3, "little")
-                             + (h - 1).to_bytes(3, "little"))
+            vp8x = bytearray(
+                bytes([0x10 if alpha else 0, 0, 0, 0]) + (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+            )
         vp8x[0] |= 0x04  # XMP present
         payload = _riff_chunk(b"VP8X", bytes(vp8x)) + b"".join(body) + _riff_chunk(b"XMP ", xmp)
         return b"RIFF" + struct.pack("<I", 4 + len(payload)) + b"WEBP" + payload, removed
@@ -537,16 +593,16 @@ def _xmp_packets(data: bytes, fmt: str, warnings: list[str]) -> list[bytes]:
         if fmt == "JPEG":
             segs, _ = _jpeg_segments(data)
             for marker, s, e in segs:
-                if marker == 0xE1 and data[s + 4:e].startswith(XMP_JPEG_ID):
-                    take(data[s + 4 + len(XMP_JPEG_ID):e], "a JPEG APP1 segment")
-                elif marker == 0xE1 and data[s + 4:e].startswith(XMP_EXT_JPEG_ID):
+                if marker == 0xE1 and data[s + 4 : e].startswith(XMP_JPEG_ID):
+                    take(data[s + 4 + len(XMP_JPEG_ID) : e], "a JPEG APP1 segment")
+                elif marker == 0xE1 and data[s + 4 : e].startswith(XMP_EXT_JPEG_ID):
                     warnings.append("extended XMP (split over several JPEG segments) ignored")
         elif fmt == "PNG":
             for ctype, s, e in _png_chunks(data):
-                payload = data[s + 8:e - 4]
+                payload = data[s + 8 : e - 4]
                 if ctype != b"iTXt" or not payload.startswith(PNG_XMP_KEY + b"\x00"):
                     continue
-                rest = payload[len(PNG_XMP_KEY) + 1:]
+                rest = payload[len(PNG_XMP_KEY) + 1 :]
                 if len(rest) < 2:
                     warnings.append("a malformed XMP iTXt chunk ignored")
                     continue
@@ -567,14 +623,15 @@ def _xmp_packets(data: bytes, fmt: str, warnings: list[str]) -> list[bytes]:
         elif fmt == "WEBP":
             for fourcc, s, e in _riff_chunks(data):
                 if fourcc == b"XMP ":
-                    size = struct.unpack("<I", data[s + 4:s + 8])[0]
-                    take(data[s + 8:s + 8 + size], "a WebP XMP chunk")
+                    size = struct.unpack("<I", data[s + 4 : s + 8])[0]
+                    take(data[s + 8 : s + 8 + size], "a WebP XMP chunk")
     except _Malformed as e:
         warnings.append(f"the file's structure is damaged ({e}); its XMP could not be read")
     return out
 
 
 # ---------------------------------------------------------------- XMP
+
 
 def xmp_packet(pointer: Pointer, source_type: str = "trainedAlgorithmicMedia", verifier_url: str | None = None) -> bytes:
     """The XMP packet `embed` writes (RDF/XML, UTF-8)."""
@@ -584,9 +641,11 @@ def xmp_packet(pointer: Pointer, source_type: str = "trainedAlgorithmicMedia", v
         f"<plus:ModelReleaseStatus rdf:resource={a(MODEL_RELEASE_LIMITED)}/>",
         f"<plus:ModelReleaseID><rdf:Bag><rdf:li>{escape(pointer.license_uri)}</rdf:li></rdf:Bag></plus:ModelReleaseID>",
         "<Iptc4xmpExt:RegistryId><rdf:Bag>"
-        + "".join(f'<rdf:li rdf:parseType="Resource"><Iptc4xmpExt:RegOrgId>{escape(pointer.registry_id)}</Iptc4xmpExt:RegOrgId>'
-                  f"<Iptc4xmpExt:RegItemId>{item}</Iptc4xmpExt:RegItemId></rdf:li>"
-                  for item in (f"license/{pointer.license_id}", f"twin/{pointer.twin_id}"))
+        + "".join(
+            f'<rdf:li rdf:parseType="Resource"><Iptc4xmpExt:RegOrgId>{escape(pointer.registry_id)}</Iptc4xmpExt:RegOrgId>'
+            f"<Iptc4xmpExt:RegItemId>{item}</Iptc4xmpExt:RegItemId></rdf:li>"
+            for item in (f"license/{pointer.license_id}", f"twin/{pointer.twin_id}")
+        )
         + "</rdf:Bag></Iptc4xmpExt:RegistryId>",
     ]
     if verifier_url:
@@ -595,11 +654,13 @@ def xmp_packet(pointer: Pointer, source_type: str = "trainedAlgorithmicMedia", v
         props.append(f"<plus:DataMining rdf:resource={a(DATA_MINING[pointer.training])}/>")
     ns = " ".join(f"xmlns:{p}={a(NS[p])}" for p in ("Iptc4xmpExt", "plus", "xmpRights"))
     body = "\n    ".join(props)
-    return (f'<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
-            f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="consentry">\n'
-            f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">\n'
-            f'  <rdf:Description rdf:about="" {ns}>\n    {body}\n  </rdf:Description>\n'
-            f" </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end=\"w\"?>").encode("utf-8")
+    return (
+        f'<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        f'<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="consentry">\n'
+        f' <rdf:RDF xmlns:rdf="{NS["rdf"]}">\n'
+        f'  <rdf:Description rdf:about="" {ns}>\n    {body}\n  </rdf:Description>\n'
+        f' </rdf:RDF>\n</x:xmpmeta>\n<?xpacket end="w"?>'
+    ).encode("utf-8")
 
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -642,10 +703,12 @@ def _parse_xmp(raw: bytes, warnings: list[str]) -> dict:
             return (lis[0].text or lis[0].get(rdf_res) or "").strip() or None
         return (el.text or "").strip() or None
 
-    simple = {q("Iptc4xmpExt", "DigitalSourceType"): "digital_source_type",
-              q("plus", "ModelReleaseStatus"): "model_release_status",
-              q("xmpRights", "WebStatement"): "web_statement",
-              q("plus", "DataMining"): "data_mining"}
+    simple = {
+        q("Iptc4xmpExt", "DigitalSourceType"): "digital_source_type",
+        q("plus", "ModelReleaseStatus"): "model_release_status",
+        q("xmpRights", "WebStatement"): "web_statement",
+        q("plus", "DataMining"): "data_mining",
+    }
     for desc in root.iter(rdf_desc):
         for attr, value in desc.attrib.items():
             if attr in simple:
@@ -693,24 +756,31 @@ def _same(a: Claim, b: Claim) -> bool:
 
 # ---------------------------------------------------------------- C2PA
 
+
 def manifest_definition(pointer: Pointer, source_type: str, title: str, verifier_url: str | None = None) -> dict:
     """The C2PA manifest `embed` signs."""
     from . import __version__ as version
 
     dst = _source_type_uri(source_type)
-    actions = [{"action": "c2pa.created", "digitalSourceType": dst,
-                "softwareAgent": {"name": "consentry", "version": version}}]
+    actions = [{"action": "c2pa.created", "digitalSourceType": dst, "softwareAgent": {"name": "consentry", "version": version}}]
     for t in pointer.transforms:
-        actions.append({"action": "c2pa.edited", "digitalSourceType": dst,
-                        "description": f"AI transformation of the licensed likeness: {t}",
-                        "parameters": {"org.consentry.transformation": t}})
+        actions.append(
+            {
+                "action": "c2pa.edited",
+                "digitalSourceType": dst,
+                "description": f"AI transformation of the licensed likeness: {t}",
+                "parameters": {"org.consentry.transformation": t},
+            }
+        )
     metadata = {
         "@context": {p: NS[p] for p in ("Iptc4xmpExt", "plus", "xmpRights")},
         "Iptc4xmpExt:DigitalSourceType": dst,
         "plus:ModelReleaseStatus": MODEL_RELEASE_LIMITED,
         "plus:ModelReleaseID": [pointer.license_uri],
-        "Iptc4xmpExt:RegistryId": [{"Iptc4xmpExt:RegOrgId": pointer.registry_id, "Iptc4xmpExt:RegItemId": item}
-                                   for item in (f"license/{pointer.license_id}", f"twin/{pointer.twin_id}")],
+        "Iptc4xmpExt:RegistryId": [
+            {"Iptc4xmpExt:RegOrgId": pointer.registry_id, "Iptc4xmpExt:RegItemId": item}
+            for item in (f"license/{pointer.license_id}", f"twin/{pointer.twin_id}")
+        ],
     }
     if verifier_url:
         metadata["xmpRights:WebStatement"] = verifier_url
@@ -721,15 +791,34 @@ def manifest_definition(pointer: Pointer, source_type: str, title: str, verifier
         {"label": "cawg.metadata", "data": metadata},
     ]
     if pointer.training:
-        assertions.append({"label": "cawg.training-mining", "data": {"entries": {
-            "cawg.ai_training": {"use": pointer.training},
-            "cawg.ai_generative_training": {"use": pointer.training}}}})
-    assertions.append({"label": CONSENT_LABEL, "data": {
-        "version": CONSENT_VERSION, "chain_id": pointer.chain_id, "registry": pointer.registry,
-        "registry_id": pointer.registry_id, "twin_id": pointer.twin_id, "license_id": pointer.license_id,
-        "terms_hash": pointer.terms_hash_hex, "training": pointer.training, "transforms": list(pointer.transforms)}})
-    return {"claim_generator_info": [{"name": "consentry", "version": version}], "title": title,
-            "assertions": assertions}
+        assertions.append(
+            {
+                "label": "cawg.training-mining",
+                "data": {
+                    "entries": {
+                        "cawg.ai_training": {"use": pointer.training},
+                        "cawg.ai_generative_training": {"use": pointer.training},
+                    }
+                },
+            }
+        )
+    assertions.append(
+        {
+            "label": CONSENT_LABEL,
+            "data": {
+                "version": CONSENT_VERSION,
+                "chain_id": pointer.chain_id,
+                "registry": pointer.registry,
+                "registry_id": pointer.registry_id,
+                "twin_id": pointer.twin_id,
+                "license_id": pointer.license_id,
+                "terms_hash": pointer.terms_hash_hex,
+                "training": pointer.training,
+                "transforms": list(pointer.transforms),
+            },
+        }
+    )
+    return {"claim_generator_info": [{"name": "consentry", "version": version}], "title": title, "assertions": assertions}
 
 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -769,7 +858,7 @@ def _trust_context(trust_anchors: str | bytes | Path | None):
 def _has_jumbf(data: bytes, fmt: str) -> bool:
     try:
         if fmt == "JPEG":
-            return any(m == 0xEB and data[s + 4:s + 6] == b"JP" for m, s, _ in _jpeg_segments(data)[0])
+            return any(m == 0xEB and data[s + 4 : s + 6] == b"JP" for m, s, _ in _jpeg_segments(data)[0])
         if fmt == "PNG":
             return any(t == b"caBX" for t, _, _ in _png_chunks(data))
         if fmt == "WEBP":
@@ -783,8 +872,11 @@ def _read_manifest(data: bytes, fmt: str, context, warnings: list[str]) -> Manif
     import c2pa
 
     try:
-        reader = c2pa.Reader(_MIME[fmt], io.BytesIO(data), None, context) if context is not None \
+        reader = (
+            c2pa.Reader(_MIME[fmt], io.BytesIO(data), None, context)
+            if context is not None
             else c2pa.Reader(_MIME[fmt], io.BytesIO(data))
+        )
     except c2pa.C2paError as e:
         if isinstance(e, c2pa.C2paError.ManifestNotFound) or not _has_jumbf(data, fmt):
             if not isinstance(e, c2pa.C2paError.ManifestNotFound):
@@ -821,8 +913,11 @@ def _read_manifest(data: bytes, fmt: str, context, warnings: list[str]) -> Manif
                 names.append(str(act.get("action")))
                 if act.get("action") == "c2pa.created" and isinstance(act.get("digitalSourceType"), str):
                     dst = act["digitalSourceType"]
-                t = (act.get("parameters") or {}).get("org.consentry.transformation") \
-                    if isinstance(act.get("parameters"), dict) else None
+                t = (
+                    (act.get("parameters") or {}).get("org.consentry.transformation")
+                    if isinstance(act.get("parameters"), dict)
+                    else None
+                )
                 if isinstance(t, str):
                     transforms.append(t)
         elif label in ("cawg.metadata", "c2pa.metadata") and dst is None:
@@ -833,8 +928,19 @@ def _read_manifest(data: bytes, fmt: str, context, warnings: list[str]) -> Manif
             training = e.get("use") if isinstance(e, dict) and isinstance(e.get("use"), str) else None
         elif label == CONSENT_LABEL:
             consent = d
-    return Manifest(state, c2pa_state, failures, _str(sig.get("common_name")), _str(sig.get("issuer")),
-                    _str(active.get("label")), dst, tuple(names), tuple(transforms), training, consent)
+    return Manifest(
+        state,
+        c2pa_state,
+        failures,
+        _str(sig.get("common_name")),
+        _str(sig.get("issuer")),
+        _str(active.get("label")),
+        dst,
+        tuple(names),
+        tuple(transforms),
+        training,
+        consent,
+    )
 
 
 def _str(v) -> str | None:
@@ -845,13 +951,13 @@ def _claim_from_consent(consent: dict | None) -> Claim | None:
     if not consent:
         return None
     chain_id, registry, lic, twin = (consent.get(k) for k in ("chain_id", "registry", "license_id", "twin_id"))
-    if (isinstance(chain_id, int) and isinstance(registry, str) and _ADDRESS.match(registry)
-            and isinstance(lic, int) and lic >= 0):
+    if isinstance(chain_id, int) and isinstance(registry, str) and _ADDRESS.match(registry) and isinstance(lic, int) and lic >= 0:
         return Claim(chain_id, registry, lic, twin if isinstance(twin, int) else None, "c2pa")
     return None
 
 
 # ---------------------------------------------------------------- label
+
 
 def draw_label(im, text: str = "AI-generated"):
     """`im` (RGB/RGBA/L) with a small dark badge and white text in its bottom-right corner; returns the
@@ -903,6 +1009,7 @@ def _labelled(data: bytes, fmt: str, path: Path) -> bytes:
 
 # ---------------------------------------------------------------- the two verbs
 
+
 def _format_of(data: bytes, path: Path) -> tuple[str, tuple[int, int], bool]:
     from PIL import Image, UnidentifiedImageError
 
@@ -927,8 +1034,16 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def embed(src: str | Path, dest: str | Path, pointer: Pointer, *, source_type: str = "trainedAlgorithmicMedia",
-          label: bool = False, signer: Signer | None = None, verifier_url: str | None = None) -> Disclosed:
+def embed(
+    src: str | Path,
+    dest: str | Path,
+    pointer: Pointer,
+    *,
+    source_type: str = "trainedAlgorithmicMedia",
+    label: bool = False,
+    signer: Signer | None = None,
+    verifier_url: str | None = None,
+) -> Disclosed:
     """Write `dest`: `src` with its disclosure embedded (label, then XMP, then a C2PA manifest when `signer`
     is given). `src` must decode (a corrupt image is refused); `dest` is replaced atomically."""
     from .hashing import _open, _read
@@ -984,8 +1099,9 @@ def read(path: str | Path, *, trust_anchors: str | bytes | Path | None = None) -
                     fields.setdefault(k, v)
         # an embedded manifest store is a JUMBF box labelled c2pa: without either word there is none to read
         # (and c2pa's native library, ~90 ms to load, is not loaded for the many files that carry none)
-        manifest = (_read_manifest(data, fmt, _trust_context(trust_anchors), warnings)
-                    if b"jumb" in data or b"c2pa" in data else None)
+        manifest = (
+            _read_manifest(data, fmt, _trust_context(trust_anchors), warnings) if b"jumb" in data or b"c2pa" in data else None
+        )
     else:
         manifest = None
         warnings.append(f"disclosures are read from JPEG, PNG and WebP files, not {fmt}")
@@ -998,14 +1114,18 @@ def read(path: str | Path, *, trust_anchors: str | bytes | Path | None = None) -
         return v if v is None else str(v)[:500]
 
     return FileDisclosure(
-        path=p, format=fmt,
+        path=p,
+        format=fmt,
         digital_source_type=clean(fields.get("digital_source_type")),
         model_release_status=clean(fields.get("model_release_status")),
         model_release_ids=tuple(clean(i) for i in fields.get("model_release_ids", [])[:20]),
         registry_ids=tuple((clean(o), clean(i)) for o, i in fields.get("registry_ids", [])[:20]),
         web_statement=clean(fields.get("web_statement")),
         data_mining=clean(fields.get("data_mining")),
-        manifest=manifest, claims=tuple(claims), warnings=tuple(warnings))
+        manifest=manifest,
+        claims=tuple(claims),
+        warnings=tuple(warnings),
+    )
 
 
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -1025,6 +1145,22 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-__all__ = ["METADATA", "C2PA", "LABEL", "Pointer", "Disclosed", "Claim", "Manifest", "FileDisclosure", "Signer",
-           "DevCA", "make_dev_ca", "embed", "read", "xmp_packet", "manifest_definition", "draw_label",
-           "disclosure_names"]
+__all__ = [
+    "METADATA",
+    "C2PA",
+    "LABEL",
+    "Pointer",
+    "Disclosed",
+    "Claim",
+    "Manifest",
+    "FileDisclosure",
+    "Signer",
+    "DevCA",
+    "make_dev_ca",
+    "embed",
+    "read",
+    "xmp_packet",
+    "manifest_definition",
+    "draw_label",
+    "disclosure_names",
+]

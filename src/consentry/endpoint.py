@@ -18,6 +18,7 @@ What real providers do, and what this layer does about it:
   `RangeSizer` shrinks and grows ranges around them.
 Errors name the endpoint's host only, never its path, query or credentials (API keys live there).
 """
+
 from __future__ import annotations
 
 import base64
@@ -98,17 +99,24 @@ class RangeTooLarge(ChainError):
 
 # ---------------------------------------------------------------- recognising provider errors
 
-_RATE_WORDS = re.compile(r"rate.?limit|too many requests|request rate|exceeded .*capacity|compute units|"
-                         r"requests per second|throttl|daily request count", re.I)
+_RATE_WORDS = re.compile(
+    r"rate.?limit|too many requests|request rate|exceeded .*capacity|compute units|"
+    r"requests per second|throttl|daily request count",
+    re.I,
+)
 _RANGE_WORDS = re.compile(
     r"more than \d[\d,]* results|block range|range (is )?too (large|wide|big)|limit exceeded|"
     r"too many (results|logs|blocks)|response size|exceed(s|ed)? (the )?max(imum)?|max(imum)? (block )?range|"
-    r"query timeout|result set too large|limited to an? [\d,]+|range limit|returned too many", re.I)
+    r"query timeout|result set too large|limited to an? [\d,]+|range limit|returned too many",
+    re.I,
+)
 _RANGE_CODES = {-32005, -32602, -32614, -32600, -32000, -32001, -32011, 35}
 _HINT = re.compile(r"\[\s*(0x[0-9a-fA-F]+|\d+)\s*,\s*(0x[0-9a-fA-F]+|\d+)\s*\]")
 _NUMBER_LIMIT = re.compile(
     r"(?:up to an? |limited to an? |max(?:imum)? (?:block )?range(?: is| of)?:? ?|range (?:limit|max)(?: is| of)?:? ?|"
-    r"exceed(?:s|ed)? (?:the )?max(?:imum)? block range:? ?)(\d[\d,]*)\s*(k)?(?:[- ]block)?", re.I)
+    r"exceed(?:s|ed)? (?:the )?max(?:imum)? block range:? ?)(\d[\d,]*)\s*(k)?(?:[- ]block)?",
+    re.I,
+)
 
 
 def is_rate_limit(error: dict) -> bool:
@@ -181,8 +189,7 @@ class Endpoint:
         self._https = parts.scheme == "https"
         self._addr = (parts.hostname or "", parts.port or (443 if self._https else 80))
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json",
-                         "User-Agent": "consentry"}
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "consentry"}
         if parts.username is not None:
             cred = f"{parts.username}:{parts.password or ''}".encode()
             self._headers["Authorization"] = "Basic " + base64.b64encode(cred).decode()
@@ -212,8 +219,7 @@ class Endpoint:
     def _connection(self, timeout: float) -> http.client.HTTPConnection:
         if self._conn is None:
             if self._https:
-                self._conn = http.client.HTTPSConnection(*self._addr, timeout=timeout,
-                                                         context=ssl.create_default_context())
+                self._conn = http.client.HTTPSConnection(*self._addr, timeout=timeout, context=ssl.create_default_context())
             else:
                 self._conn = http.client.HTTPConnection(*self._addr, timeout=timeout)
         else:
@@ -290,39 +296,55 @@ class Endpoint:
                 try:
                     status, headers, raw = self._post_once(body, until, max_bytes())
                     if status in RETRY_STATUSES:
-                        raise _Retry(f"HTTP {status}", _retry_after(headers.get("retry-after")),
-                                     "rate_limited" if status == 429 else "rpc_unreachable")
+                        raise _Retry(
+                            f"HTTP {status}",
+                            _retry_after(headers.get("retry-after")),
+                            "rate_limited" if status == 429 else "rpc_unreachable",
+                        )
                     if status in (401, 403):
-                        raise ChainError(f"{self.host} refused the request (HTTP {status}): check the API key "
-                                         "in the RPC URL (or the variable holding it)", code="rpc_unreachable")
+                        raise ChainError(
+                            f"{self.host} refused the request (HTTP {status}): check the API key "
+                            "in the RPC URL (or the variable holding it)",
+                            code="rpc_unreachable",
+                        )
                     if status != 200:
-                        raise ChainError(f"{self.host} answered HTTP {status} to {what}: check the RPC URL",
-                                         code="rpc_unreachable")
+                        raise ChainError(
+                            f"{self.host} answered HTTP {status} to {what}: check the RPC URL", code="rpc_unreachable"
+                        )
                     try:
                         reply = json.loads(raw)
                     except ValueError:
-                        raise ChainError(f"{self.host} did not answer JSON-RPC to {what} (is it an Ethereum "
-                                         "node's RPC URL?)", code="rpc_unreachable") from None
+                        raise ChainError(
+                            f"{self.host} did not answer JSON-RPC to {what} (is it an Ethereum node's RPC URL?)",
+                            code="rpc_unreachable",
+                        ) from None
                     err = reply.get("error") if isinstance(reply, dict) else None
                     if isinstance(err, dict) and is_rate_limit(err):
                         raise _Retry("rate limited", None, "rate_limited")
-                    if isinstance(reply, list) and any(isinstance(r, dict) and isinstance(r.get("error"), dict)
-                                                       and is_rate_limit(r["error"]) for r in reply):
+                    if isinstance(reply, list) and any(
+                        isinstance(r, dict) and isinstance(r.get("error"), dict) and is_rate_limit(r["error"]) for r in reply
+                    ):
                         raise _Retry("rate limited", None, "rate_limited")
                     return reply
                 except _TooBig:
                     if too_big is not None:
                         raise too_big() from None
-                    raise ChainError(f"{self.host} sent more than {max_bytes() // 2**20} MiB for {what}; refused "
-                                     "(raise CONSENTRY_RPC_MAX_BYTES if that is expected)", code="rpc_unreachable")
+                    raise ChainError(
+                        f"{self.host} sent more than {max_bytes() // 2**20} MiB for {what}; refused "
+                        "(raise CONSENTRY_RPC_MAX_BYTES if that is expected)",
+                        code="rpc_unreachable",
+                    )
                 except _Retry as r:
                     last = r
                     if r.why == "deadline" or (r.code == "refused" and attempt >= 2):
                         break  # nobody listens there (or no such host): a few quick tries only
                     if r.why == "stale" and attempt == 0:
                         continue
-                    wait = r.wait if r.wait is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (
-                        0.5 + random.random() / 2)
+                    wait = (
+                        r.wait
+                        if r.wait is not None
+                        else min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + random.random() / 2)
+                    )
                     if time.monotonic() + wait >= until:
                         break
                     time.sleep(wait)
@@ -331,16 +353,23 @@ class Endpoint:
     def _gave_up(self, what: str, r: _Retry | None) -> ChainError:
         if r is not None and r.code == "rate_limited":
             after = f" (it asked to wait {r.wait:g} s)" if r.wait else ""
-            return ChainError(f"{self.host} keeps rate-limiting {what}{after}: wait and retry, slow down, or use an "
-                              "endpoint with a higher limit", code="rate_limited")
+            return ChainError(
+                f"{self.host} keeps rate-limiting {what}{after}: wait and retry, slow down, or use an "
+                "endpoint with a higher limit",
+                code="rate_limited",
+            )
         if r is not None and r.code == "refused":
             r.code = "rpc_unreachable"
         if r is not None and r.code == "rpc_timeout":
-            return ChainError(f"{self.host} did not answer {what} within {self.deadline:g} s: the endpoint is too "
-                              "slow or stalled (CONSENTRY_RPC_DEADLINE sets the limit)", code="rpc_timeout")
+            return ChainError(
+                f"{self.host} did not answer {what} within {self.deadline:g} s: the endpoint is too "
+                "slow or stalled (CONSENTRY_RPC_DEADLINE sets the limit)",
+                code="rpc_timeout",
+            )
         why = f" ({r.why})" if r is not None else ""
-        return ChainError(f"cannot reach the RPC endpoint {self.host}{why}; check the URL and your connection",
-                          code="rpc_unreachable")
+        return ChainError(
+            f"cannot reach the RPC endpoint {self.host}{why}; check the URL and your connection", code="rpc_unreachable"
+        )
 
     # ------------------------------------------------------------ JSON-RPC
 
@@ -353,8 +382,7 @@ class Endpoint:
         if method == "eth_chainId" and self.url in _CHAIN_IDS:
             return {"jsonrpc": "2.0", "id": self._next_id(), "result": hex(_CHAIN_IDS[self.url])}
         rid = self._next_id()
-        reply = self.post({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or []}, method,
-                          too_big=too_big)
+        reply = self.post({"jsonrpc": "2.0", "id": rid, "method": method, "params": params or []}, method, too_big=too_big)
         if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
             raise ChainError(f"{self.host} gave no JSON-RPC answer to {method}", code="rpc_unreachable")
         if method == "eth_chainId" and "result" in reply:
@@ -364,8 +392,9 @@ class Endpoint:
     def call(self, method: str, params=None, *, too_big=None):
         reply = self.raw(method, params, too_big=too_big)
         if "error" in reply:
-            raise RpcError(method, self.host, reply["error"] if isinstance(reply["error"], dict) else
-                           {"message": str(reply["error"])})
+            raise RpcError(
+                method, self.host, reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
+            )
         return reply["result"]
 
     def batch(self, calls: list[tuple[str, list]]) -> list:
@@ -375,14 +404,16 @@ class Endpoint:
         limit = BATCH_LIMIT
         i = 0
         while i < len(calls):
-            chunk = calls[i:i + limit]
+            chunk = calls[i : i + limit]
             if len(chunk) == 1:
                 out.append(self.call(*chunk[0]))
                 i += 1
                 continue
             ids = [self._next_id() for _ in chunk]
-            reply = self.post([{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in zip(ids, chunk)],
-                              f"a batch of {chunk[0][0]}")
+            reply = self.post(
+                [{"jsonrpc": "2.0", "id": n, "method": m, "params": p} for n, (m, p) in zip(ids, chunk)],
+                f"a batch of {chunk[0][0]}",
+            )
             if not isinstance(reply, list):  # e.g. "batch too large" or "batch not supported"
                 limit = max(1, limit // 4)
                 continue
@@ -392,8 +423,9 @@ class Endpoint:
                 if r is None or ("result" not in r and "error" not in r):
                     raise ChainError(f"{self.host} left {method} unanswered in a batch", code="rpc_unreachable")
                 if "error" in r:
-                    raise RpcError(method, self.host, r["error"] if isinstance(r["error"], dict) else
-                                   {"message": str(r["error"])})
+                    raise RpcError(
+                        method, self.host, r["error"] if isinstance(r["error"], dict) else {"message": str(r["error"])}
+                    )
                 out.append(r["result"])
             i += len(chunk)
         return out
@@ -404,8 +436,10 @@ class Endpoint:
             try:
                 _CHAIN_IDS[self.url] = int(self.call("eth_chainId"), 16)
             except (TypeError, ValueError):
-                raise ChainError(f"{self.host} answered eth_chainId with something that is not a number: is it "
-                                 "an Ethereum node's RPC URL?", code="rpc_unreachable") from None
+                raise ChainError(
+                    f"{self.host} answered eth_chainId with something that is not a number: is it an Ethereum node's RPC URL?",
+                    code="rpc_unreachable",
+                ) from None
         return _CHAIN_IDS[self.url]
 
     def block_number(self) -> int:
@@ -422,8 +456,7 @@ class Endpoint:
     def logs_once(self, flt: dict, start: int, end: int) -> list[dict]:
         """eth_getLogs for blocks start..end in one call; RangeTooLarge when the provider caps it."""
         params = [{**flt, "fromBlock": hex(start), "toBlock": hex(end)}]
-        reply = self.raw("eth_getLogs", params,
-                         too_big=lambda: RangeTooLarge(self.host, "the answer was too large"))
+        reply = self.raw("eth_getLogs", params, too_big=lambda: RangeTooLarge(self.host, "the answer was too large"))
         if "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
             is_range, limit = range_limit(err)

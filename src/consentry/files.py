@@ -1,5 +1,6 @@
 """Reading and writing the JSON files Consentry exchanges (manifests, offers): one-line errors on
 read, atomic replacement on write (a crash leaves the old file or the new one, never half)."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from .errors import FileProblem
 from .text import safe
 
 MAX_JSON_BYTES = 64 * 2**20  # a manifest of 10,000 assets is about 13 MB
-MAX_JSON_DEPTH = 100         # a manifest nests 4 deep
+MAX_JSON_DEPTH = 100  # a manifest nests 4 deep
 
 
 class _NotJson(ValueError):

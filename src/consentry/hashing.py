@@ -14,6 +14,7 @@ second-stage signature (`signature.py`).
   lies under each crop hypothesis (`central_variants`), where padding a crop back out for the whole
   picture's pHash can only approximate the missing edges.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -122,8 +123,9 @@ def _area_grids(sat: np.ndarray, boxes: np.ndarray, n: int = IMG_SIZE) -> np.nda
     xi = np.minimum(np.floor(xs).astype(np.int64), w - 1)[:, None, :]
     yi = np.minimum(np.floor(ys).astype(np.int64), h - 1)[:, :, None]
     fx, fy = (xs[:, None, :] - xi), (ys[:, :, None] - yi)
-    s = ((sat[yi, xi] * (1 - fx) + sat[yi, xi + 1] * fx) * (1 - fy)
-         + (sat[yi + 1, xi] * (1 - fx) + sat[yi + 1, xi + 1] * fx) * fy)  # (K, n+1 ys, n+1 xs)
+    s = (sat[yi, xi] * (1 - fx) + sat[yi, xi + 1] * fx) * (1 - fy) + (
+        sat[yi + 1, xi] * (1 - fx) + sat[yi + 1, xi + 1] * fx
+    ) * fy  # (K, n+1 ys, n+1 xs)
     sums = s[:, 1:, 1:] - s[:, :-1, 1:] - s[:, 1:, :-1] + s[:, :-1, :-1]
     area = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
     return sums / np.maximum(area, 1e-12)
@@ -156,13 +158,17 @@ def _open(path: Path, data: bytes):
     try:
         im = Image.open(io.BytesIO(data))
         if getattr(im, "n_frames", 1) > 1:  # only frame 0 would be hashed while viewers show them all
-            raise FileProblem(f"{path} has {im.n_frames} frames (an animation or a multi-page file): Consentry "
-                              "fingerprints single-frame images; extract the frames and check each")
+            raise FileProblem(
+                f"{path} has {im.n_frames} frames (an animation or a multi-page file): Consentry "
+                "fingerprints single-frame images; extract the frames and check each"
+            )
         im.load()
         return im
     except Image.DecompressionBombError:
-        raise FileProblem(f"{path} is too large to decode safely (over {Image.MAX_IMAGE_PIXELS:,} pixels): "
-                          "a decompression bomb, or an image to downscale first") from None
+        raise FileProblem(
+            f"{path} is too large to decode safely (over {Image.MAX_IMAGE_PIXELS:,} pixels): "
+            "a decompression bomb, or an image to downscale first"
+        ) from None
     except UnidentifiedImageError:
         raise FileProblem(f"{path} is not an image Pillow can read (JPEG, PNG, WebP, …)") from None
     except (OSError, SyntaxError, ValueError) as e:
@@ -255,10 +261,8 @@ def _central_hypotheses() -> tuple[tuple[str, tuple[float, float, float, float]]
         for fa, fb in ((0.025, 0.05), (0.05, 0.025)):
             v = [0.0] * 4
             v[k], v[(k + 1) % 4], v[(k + 3) % 4] = 0.1, fa, fb
-            out.append((f"uncropped {sides[k]} 10.0%, {sides[(k + 1) % 4]} {fa:.1%}, {sides[(k + 3) % 4]} {fb:.1%}",
-                        tuple(v)))
-    out += [("uncropped left and right 5.0%", (0.05, 0.0, 0.05, 0.0)),
-            ("uncropped top and bottom 5.0%", (0.0, 0.05, 0.0, 0.05))]
+            out.append((f"uncropped {sides[k]} 10.0%, {sides[(k + 1) % 4]} {fa:.1%}, {sides[(k + 3) % 4]} {fb:.1%}", tuple(v)))
+    out += [("uncropped left and right 5.0%", (0.05, 0.0, 0.05, 0.0)), ("uncropped top and bottom 5.0%", (0.0, 0.05, 0.0, 0.05))]
     return tuple(out)
 
 
@@ -280,8 +284,7 @@ def central_variants(im) -> tuple[tuple[str, int], ...]:
     c = _dct_matrix()[:HASH_SIZE]
     low = c @ grids[0] @ c.T  # the mirror image's hash, from the as-is grid (odd columns negated)
     out, seen = [], set()
-    for (name, _), v in [(hyps[0], values[0]), (("mirrored", None), mirror_phash_from_low(low)),
-                         *zip(hyps[1:], values[1:])]:
+    for (name, _), v in [(hyps[0], values[0]), (("mirrored", None), mirror_phash_from_low(low)), *zip(hyps[1:], values[1:])]:
         if v not in seen:
             seen.add(v)
             out.append((name, v))
@@ -355,13 +358,27 @@ def query(path: str | Path) -> Query:
     sat = central_source(im)
     central = central_variants(sat)
     # the query's own central pHash, read from the reduced copy (it is looked up, never recorded)
-    fp = Fingerprint(hashlib.sha256(data).digest(), pixel_hash_of(im), phash_of(im), im.width, im.height,
-                     _signature.signature_of(rgb, means), central[0][1])
+    fp = Fingerprint(
+        hashlib.sha256(data).digest(),
+        pixel_hash_of(im),
+        phash_of(im),
+        im.width,
+        im.height,
+        _signature.signature_of(rgb, means),
+        central[0][1],
+    )
     # publications are found through the central region under crops; the whole picture's padded crop
     # variants (slow, approximate) only serve twin assets, which record no central pHash
-    return Query(fp, perceptual_variants(im, padded=False), _signature.prepare(rgb, means), display_profile(im),
-                 central_variants=central, central_source=sat, padded_variants=lambda: perceptual_variants(im),
-                 transparent=has_transparency(im))
+    return Query(
+        fp,
+        perceptual_variants(im, padded=False),
+        _signature.prepare(rgb, means),
+        display_profile(im),
+        central_variants=central,
+        central_source=sat,
+        padded_variants=lambda: perceptual_variants(im),
+        transparent=has_transparency(im),
+    )
 
 
 def display_profile(im) -> str | None:

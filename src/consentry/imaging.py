@@ -1,5 +1,6 @@
 """Copies of an image as they appear in the wild: re-encoded, resized, stripped, recoloured,
 mirrored, cropped. Used by the recall benchmark, the demo and the tests."""
+
 from __future__ import annotations
 
 import io
@@ -21,9 +22,9 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
         if marker == 0xDA:  # start of scan: the rest is image data
             out += data[i:]
             break
-        length = int.from_bytes(data[i + 2:i + 4], "big")
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
         if not (0xE1 <= marker <= 0xEF or marker == 0xFE):
-            out += data[i:i + 2 + length]
+            out += data[i : i + 2 + length]
         i += 2 + length
     return bytes(out)
 
@@ -49,7 +50,9 @@ def variants(path: str | Path) -> dict[str, bytes]:
     webp = io.BytesIO()
     rgb.save(webp, "WEBP", quality=80)
     out = {
-        "jpeg-q90": _jpeg(rgb, 90), "jpeg-q75": _jpeg(rgb, 75), "jpeg-q50": _jpeg(rgb, 50),
+        "jpeg-q90": _jpeg(rgb, 90),
+        "jpeg-q75": _jpeg(rgb, 75),
+        "jpeg-q50": _jpeg(rgb, 50),
         "webp": webp.getvalue(),
         "resize-50%": _jpeg(rgb.resize((w // 2, h // 2), Image.Resampling.LANCZOS), 85),
         "resize-25%": _jpeg(rgb.resize((max(8, w // 4), max(8, h // 4)), Image.Resampling.LANCZOS), 85),
@@ -68,9 +71,22 @@ def variants(path: str | Path) -> dict[str, bytes]:
     return out
 
 
-NON_CROP = ("jpeg-q90", "jpeg-q75", "jpeg-q50", "webp", "resize-50%", "resize-25%", "resize-1080w",
-            "brighter-10%", "darker-10%", "contrast+10%", "grayscale", "mirrored", "q75-resize-q60",
-            "metadata-stripped")
+NON_CROP = (
+    "jpeg-q90",
+    "jpeg-q75",
+    "jpeg-q50",
+    "webp",
+    "resize-50%",
+    "resize-25%",
+    "resize-1080w",
+    "brighter-10%",
+    "darker-10%",
+    "contrast+10%",
+    "grayscale",
+    "mirrored",
+    "q75-resize-q60",
+    "metadata-stripped",
+)
 
 
 # ---------------------------------------------------------------- crops and a caption (copies)
@@ -106,8 +122,14 @@ def add_caption(im: Image.Image, text: str = "new season \u2014 shop the look @b
         size -= 1
         font = ImageFont.load_default(size=size)
     tw = draw.textlength(text, font=font)
-    draw.text(((w - tw) / 2, h * 0.9 - size), text, font=font, fill=(255, 255, 255),
-              stroke_width=max(1, size // 12), stroke_fill=(20, 20, 20))
+    draw.text(
+        ((w - tw) / 2, h * 0.9 - size),
+        text,
+        font=font,
+        fill=(255, 255, 255),
+        stroke_width=max(1, size // 12),
+        stroke_fill=(20, 20, 20),
+    )
     return out
 
 
@@ -126,6 +148,7 @@ CROPS = ("crop-2.5%", "crop-5%", *UNEVEN_CROPS)
 
 
 # ---------------------------------------------------------------- derivatives (not the same picture)
+
 
 def _soft_ellipse(size: tuple[int, int], box: tuple[float, float, float, float], feather: float) -> Image.Image:
     """An 'L' mask: a filled ellipse inside `box` (pixels), edges blurred by `feather` pixels."""

@@ -12,6 +12,7 @@ transaction that also moves the cursor: a kill at any moment leaves the index at
 last committed range, and the next run continues from there. A reorganisation is detected by
 comparing stored block hashes with the chain's, and everything above the fork is re-indexed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -135,8 +136,18 @@ _SCHEMA_V1 = """
 MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_registry_v21")
 
 # tables holding chain facts with a block column: what a reorg rolls back
-CHAIN_TABLES = ("twins", "twin_roots", "twin_withdrawals", "agent_events", "licenses", "license_revocations",
-                "publications", "fee_withdrawals", "attestations", "sync_problems")
+CHAIN_TABLES = (
+    "twins",
+    "twin_roots",
+    "twin_withdrawals",
+    "agent_events",
+    "licenses",
+    "license_revocations",
+    "publications",
+    "fee_withdrawals",
+    "attestations",
+    "sync_problems",
+)
 
 
 def open_db(path: Path, *, create: bool = True):
@@ -177,8 +188,10 @@ def get_meta(db, key: str, default=None):
 
 
 def set_meta(db, key: str, value) -> None:
-    db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [key, json.dumps(value)])
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, json.dumps(value)],
+    )
 
 
 # ---------------------------------------------------------------- event decoding
@@ -205,8 +218,11 @@ def _event_table() -> dict[str, _EventShape]:
             sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
             data = tuple((i["name"], i["type"]) for i in item["inputs"] if not i["indexed"])
             out["0x" + keccak(sig.encode()).hex()] = _EventShape(
-                item["name"], tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]), data,
-                not any(t in ("string", "bytes") or t.endswith("]") for _, t in data))
+                item["name"],
+                tuple((i["name"], i["type"]) for i in item["inputs"] if i["indexed"]),
+                data,
+                not any(t in ("string", "bytes") or t.endswith("]") for _, t in data),
+            )
     return out
 
 
@@ -238,7 +254,7 @@ def _static(word: int, typ: str):
     if kind == 2:
         if word & bound:
             raise _Undecodable(f"{typ} has non-zero padding")
-        return word.to_bytes(32, "big")[:32 - (bound.bit_length() // 8)]
+        return word.to_bytes(32, "big")[: 32 - (bound.bit_length() // 8)]
     if kind == 1:
         if word >= bound:
             raise _Undecodable("address out of range")
@@ -279,7 +295,7 @@ def decode_log(log: dict, shape: _EventShape) -> dict:
 
 
 def _word(data: bytes, i: int) -> int:
-    return int.from_bytes(data[32 * i: 32 * i + 32], "big")
+    return int.from_bytes(data[32 * i : 32 * i + 32], "big")
 
 
 def _addr(word: int) -> str:
@@ -316,8 +332,10 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
     last = (-1, -1)
     for log in logs:
         if str(log.get("address", "")).lower() != reg:
-            raise ChainError(f"the RPC returned a log of {log.get('address')} for a filter on the registry {registry}: "
-                             "it cannot be trusted; use another endpoint")
+            raise ChainError(
+                f"the RPC returned a log of {log.get('address')} for a filter on the registry {registry}: "
+                "it cannot be trusted; use another endpoint"
+            )
         batch.logs += 1
         try:
             block = int(log["blockNumber"], 16)
@@ -327,8 +345,10 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
         except (KeyError, TypeError, ValueError):
             raise ChainError("the RPC returned a malformed log (no block number, hash, index or transaction)") from None
         if (block, li) <= last:  # chain order, no repeats: reordering could flip revoke/attest sequences
-            raise ChainError("the RPC returned the registry's logs out of chain order (or repeated): it cannot be "
-                             "trusted; use another endpoint")
+            raise ChainError(
+                "the RPC returned the registry's logs out of chain order (or repeated): it cannot be "
+                "trusted; use another endpoint"
+            )
         last = (block, li)
         if batch.blocks.get(block, (block_hash,))[0] != block_hash:
             raise ChainError(f"the RPC returned logs of block {block} with two different block hashes")
@@ -339,11 +359,15 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
         try:
             if shape is None:
                 raise _Undecodable("not an event of the registry's ABI")
-            if (shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130
-                    and data_hex[50:66] == "0" * 16):  # the bulk of all logs: checked and split directly
+            if (
+                shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130 and data_hex[50:66] == "0" * 16
+            ):  # the bulk of all logs: checked and split directly
                 try:
-                    a = {"contentHash": bytes.fromhex(topics[1][2:]), "imprint": bytes.fromhex(data_hex[2:50]),
-                         "signature": bytes.fromhex(data_hex[66:130])}
+                    a = {
+                        "contentHash": bytes.fromhex(topics[1][2:]),
+                        "imprint": bytes.fromhex(data_hex[2:50]),
+                        "signature": bytes.fromhex(data_hex[66:130]),
+                    }
                 except ValueError:
                     raise _Undecodable("malformed topic or data hex") from None
                 if len(a["contentHash"]) != 32:
@@ -361,42 +385,106 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
                 batch.problems.append((block, tx, li, "Published without its PublicationsRecorded header"))
                 continue
             imp = a["imprint"]
-            rows["publications"].append((header["license_id"], a["contentHash"], imp[:16],
-                                         _signed64(int.from_bytes(imp[16:24], "big")), header["channel"],
-                                         header["territory"], header["transforms"], header["next_use"], block, ts,
-                                         tx, li, a["signature"], header["disclosures"]))
+            rows["publications"].append(
+                (
+                    header["license_id"],
+                    a["contentHash"],
+                    imp[:16],
+                    _signed64(int.from_bytes(imp[16:24], "big")),
+                    header["channel"],
+                    header["territory"],
+                    header["transforms"],
+                    header["next_use"],
+                    block,
+                    ts,
+                    tx,
+                    li,
+                    a["signature"],
+                    header["disclosures"],
+                )
+            )
             header["next_use"] += 1
             continue
         header = None
         if name == "PublicationsRecorded":
-            header = {"tx": tx, "license_id": a["licenseId"], "channel": a["channel"], "territory": a["territory"],
-                      "transforms": a["transforms"], "disclosures": a["disclosures"], "next_use": a["firstUse"]}
+            header = {
+                "tx": tx,
+                "license_id": a["licenseId"],
+                "channel": a["channel"],
+                "territory": a["territory"],
+                "transforms": a["transforms"],
+                "disclosures": a["disclosures"],
+                "next_use": a["firstUse"],
+            }
         elif name == "TwinRegistered":
-            rows["twins"].append((a["twinId"], a["owner"], _hex(a["assetRoot"]), a["assetCount"],
-                                  _hex(a["metadataHash"]), a["metadataURI"], block, ts, tx))
+            rows["twins"].append(
+                (
+                    a["twinId"],
+                    a["owner"],
+                    _hex(a["assetRoot"]),
+                    a["assetCount"],
+                    _hex(a["metadataHash"]),
+                    a["metadataURI"],
+                    block,
+                    ts,
+                    tx,
+                )
+            )
             rows["twin_roots"].append((a["twinId"], _hex(a["assetRoot"]), a["assetCount"], block, tx, li))
         elif name == "TwinAssetsAdded":
             rows["twin_roots"].append((a["twinId"], _hex(a["assetRoot"]), a["assetCount"], block, tx, li))
         elif name == "TwinWithdrawn":
             rows["twin_withdrawals"].append((a["twinId"], a["effectiveAt"], block, tx, li))
         elif name == "AgentAppointed":
-            rows["agent_events"].append((a["twinId"], a["agent"], "appointed", a["expiry"], a["maxDuration"],
-                                         a["channels"], a["transforms"], str(a["minFee"]), block, tx, li,
-                                         a["territories"], a["maxUses"]))
+            rows["agent_events"].append(
+                (
+                    a["twinId"],
+                    a["agent"],
+                    "appointed",
+                    a["expiry"],
+                    a["maxDuration"],
+                    a["channels"],
+                    a["transforms"],
+                    str(a["minFee"]),
+                    block,
+                    tx,
+                    li,
+                    a["territories"],
+                    a["maxUses"],
+                )
+            )
         elif name == "AgentRevoked":
-            rows["agent_events"].append((a["twinId"], a["agent"], "revoked", None, None, None, None, None,
-                                         block, tx, li, None, None))
+            rows["agent_events"].append(
+                (a["twinId"], a["agent"], "revoked", None, None, None, None, None, block, tx, li, None, None)
+            )
         elif name == "LicenseGranted":
-            rows["licenses"].append((a["licenseId"], a["twinId"], a["licensee"], a["grantor"], a["channels"],
-                                     a["transforms"], a["territories"], a["validFrom"], a["validUntil"], a["maxUses"],
-                                     str(a["feePerUse"]), _hex(a["termsHash"]), block, ts, tx))
+            rows["licenses"].append(
+                (
+                    a["licenseId"],
+                    a["twinId"],
+                    a["licensee"],
+                    a["grantor"],
+                    a["channels"],
+                    a["transforms"],
+                    a["territories"],
+                    a["validFrom"],
+                    a["validUntil"],
+                    a["maxUses"],
+                    str(a["feePerUse"]),
+                    _hex(a["termsHash"]),
+                    block,
+                    ts,
+                    tx,
+                )
+            )
         elif name == "LicenseRevoked":
             rows["license_revocations"].append((a["licenseId"], a["by"], a["effectiveAt"], block, tx, li))
         elif name == "FeesWithdrawn":
             rows["fee_withdrawals"].append((a["model"], str(a["amount"]), block, tx, li))
         elif name == "TwinAttested":
-            rows["attestations"].append((a["twinId"], a["attester"], "attested", a["owner"], _hex(a["statementHash"]),
-                                         block, ts, tx, li))
+            rows["attestations"].append(
+                (a["twinId"], a["attester"], "attested", a["owner"], _hex(a["statementHash"]), block, ts, tx, li)
+            )
         elif name == "TwinAttestationRevoked":
             rows["attestations"].append((a["twinId"], a["attester"], "revoked", None, None, block, ts, tx, li))
         # OfferCancelled: nothing the index answers with
@@ -404,11 +492,19 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
 
 
 _INSERTS = {
-    "twins": 9, "twin_roots": 6, "twin_withdrawals": 5, "agent_events": 13, "licenses": 15,
-    "license_revocations": 6, "fee_withdrawals": 5, "attestations": 9,
+    "twins": 9,
+    "twin_roots": 6,
+    "twin_withdrawals": 5,
+    "agent_events": 13,
+    "licenses": 15,
+    "license_revocations": 6,
+    "fee_withdrawals": 5,
+    "attestations": 9,
 }
-_PUB_COLUMNS = ("license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
-                "block_time, tx, log_index, signature, disclosures")
+_PUB_COLUMNS = (
+    "license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
+    "block_time, tx, log_index, signature, disclosures"
+)
 
 
 # ---------------------------------------------------------------- sync
@@ -447,9 +543,18 @@ class Syncer:
     the canonical one, and each range's first block must link by parent hash to the last block of
     the range before."""
 
-    def __init__(self, db, rpc_url, registry: str, chain_id: int, deploy_block: int = 0,
-                 confirmations: int = 0, range_size: int = 2000,
-                 progress: Callable[[int, int], None] | None = None, deployed_at_start: bool = False):
+    def __init__(
+        self,
+        db,
+        rpc_url,
+        registry: str,
+        chain_id: int,
+        deploy_block: int = 0,
+        confirmations: int = 0,
+        range_size: int = 2000,
+        progress: Callable[[int, int], None] | None = None,
+        deployed_at_start: bool = False,
+    ):
         """`rpc_url`: a URL or an `endpoint.Endpoint`. `range_size`: blocks per eth_getLogs call at
         most; fewer while the provider refuses ranges (its caps are learnt, and forgotten again)."""
         from .endpoint import Endpoint, RangeSizer
@@ -488,11 +593,15 @@ class Syncer:
                 set_meta(self.db, "partial", seen > 0)  # started after some of the registry's events
                 # binds caches derived from this index (the perceptual tables) to this very file
                 set_meta(self.db, "index_id", secrets.token_hex(16))
-        elif (reg.lower() != self.registry.lower() or get_meta(self.db, "chain_id") != self.chain_id
-              or get_meta(self.db, "genesis") != genesis):
+        elif (
+            reg.lower() != self.registry.lower()
+            or get_meta(self.db, "chain_id") != self.chain_id
+            or get_meta(self.db, "genesis") != genesis
+        ):
             raise IndexError_(
                 f"this index belongs to registry {reg} on another chain (id {get_meta(self.db, 'chain_id')}, "
-                f"genesis {str(get_meta(self.db, 'genesis'))[:10]}…); use another --index for this one")
+                f"genesis {str(get_meta(self.db, 'genesis'))[:10]}…); use another --index for this one"
+            )
 
     def _block_hash(self, number: int) -> str | None:
         b = self.rpc("eth_getBlockByNumber", [hex(number), False])
@@ -504,8 +613,9 @@ class Syncer:
             out = self.rpc("eth_call", [{"to": self.registry, "data": _COUNTS}, block])
             return _word(bytes.fromhex(out[2:]), 2)
         except (ValueError, TypeError, AttributeError):
-            raise ChainError(f"the registry at {self.registry} does not answer counts(): is it a Consentry "
-                             "registry of version 2 or later?") from None
+            raise ChainError(
+                f"the registry at {self.registry} does not answer counts(): is it a Consentry registry of version 2 or later?"
+            ) from None
 
     def detect_reorg(self) -> int | None:
         """Roll back above the fork when stored block hashes differ from the chain's; returns the
@@ -518,8 +628,9 @@ class Syncer:
         if stored and self._block_hash(synced) == stored[0]:
             return None
         good = self.deploy_block - 1 if self.deploy_block else -1
-        for number, h in self.db.execute("SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC",
-                                         [synced]).fetchall():
+        for number, h in self.db.execute(
+            "SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC", [synced]
+        ).fetchall():
             if self._block_hash(number) == h:
                 good = number
                 break
@@ -565,8 +676,10 @@ class Syncer:
                 raise _ReorgDuringRange(n)
             header_ts = int(headers[n]["timestamp"], 16)
             if ts is not None and ts != header_ts:
-                raise ChainError(f"the RPC gave logs of block {n} a timestamp its own header contradicts "
-                                 f"({ts} vs {header_ts}): it cannot be trusted; use another endpoint")
+                raise ChainError(
+                    f"the RPC gave logs of block {n} a timestamp its own header contradicts "
+                    f"({ts} vs {header_ts}): it cannot be trusted; use another endpoint"
+                )
             batch.blocks[n] = (h, header_ts)
         batch.blocks[end] = (headers[end]["hash"], int(headers[end]["timestamp"], 16))
         prev = self.db.execute("SELECT hash FROM blocks WHERE number = ?", [start - 1]).fetchone()
@@ -583,26 +696,30 @@ class Syncer:
             raise IndexMismatch(
                 f"the RPC returned {batch.logs} registry log(s) for blocks {start}..{end}, but the registry "
                 f"emitted {counter - before}: the endpoint {what}; nothing was indexed for these blocks — "
-                "retry, or use another RPC endpoint")
+                "retry, or use another RPC endpoint"
+            )
 
     def _commit_range(self, end: int, batch: _Batch) -> None:
         rows = batch.rows
         for name, col in (("publications", 9), ("twins", 7), ("licenses", 13), ("attestations", 6)):
-            rows[name] = [r if r[col] is not None else r[:col] + (batch.blocks[r[col - 1]][1],) + r[col + 1:]
-                          for r in rows[name]]
+            rows[name] = [
+                r if r[col] is not None else r[:col] + (batch.blocks[r[col - 1]][1],) + r[col + 1 :] for r in rows[name]
+            ]
         with self.db.atomic():
             for table, n in _INSERTS.items():
                 if rows[table]:
                     self.db.conn.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * n)})", rows[table])
             if rows["publications"]:
                 self.db.conn.executemany(
-                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 14)})", rows["publications"])
+                    f"INSERT INTO publications ({_PUB_COLUMNS}) VALUES ({','.join('?' * 14)})", rows["publications"]
+                )
             if batch.problems:
                 self.db.conn.executemany("INSERT INTO sync_problems VALUES (?, ?, ?, ?)", batch.problems)
             if any(rows.values()):
                 self._bump_generation()
-            self.db.conn.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)",
-                                     [(n, h, ts) for n, (h, ts) in batch.blocks.items()])
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?)", [(n, h, ts) for n, (h, ts) in batch.blocks.items()]
+            )
             set_meta(self.db, "synced_block", end)
             set_meta(self.db, "events_seen", get_meta(self.db, "events_seen", 0) + batch.logs)
 
@@ -635,8 +752,9 @@ class Syncer:
             except _ReorgDuringRange:
                 retries += 1
                 if retries > 3:
-                    raise ChainError(f"the chain keeps reorganising around block {start}: sync again later, or "
-                                     "use --confirmations") from None
+                    raise ChainError(
+                        f"the chain keeps reorganising around block {start}: sync again later, or use --confirmations"
+                    ) from None
                 if self.detect_reorg() is not None:
                     reorg = start
                 start = get_meta(self.db, "synced_block", -1) + 1
@@ -673,12 +791,13 @@ class Syncer:
             return sig, types, args, returns
 
         def run(calls: list) -> list:
-            data = [("eth_call", [{"to": self.registry,
-                                   "data": "0x" + (keccak(sig.encode())[:4] + encode(types, args)).hex()}, at])
-                    for sig, types, args, _ in calls]
+            data = [
+                ("eth_call", [{"to": self.registry, "data": "0x" + (keccak(sig.encode())[:4] + encode(types, args)).hex()}, at])
+                for sig, types, args, _ in calls
+            ]
             results = []
             for i in range(0, len(data), 200):
-                results += self.rpc_batch(data[i:i + 200])
+                results += self.rpc_batch(data[i : i + 200])
             return [decode(c[3], bytes.fromhex(r[2:])) for c, r in zip(calls, results)]
 
         twins_n, lic_n, events = run([call("counts()", [], [], ["uint256", "uint256", "uint256"])])[0]
@@ -696,15 +815,15 @@ class Syncer:
             """SELECT l.license_id, s.ends_at, s.revoked, (SELECT count(*) FROM publications p
                WHERE p.license_id = l.license_id), l.licensee, l.twin_id, l.channels, l.transforms, l.max_uses,
                l.valid_from, l.fee_per_use, l.territories, l.grantor
-               FROM licenses l JOIN license_status s USING (license_id) ORDER BY l.license_id""").fetchall()
+               FROM licenses l JOIN license_status s USING (license_id) ORDER BY l.license_id"""
+        ).fetchall()
         lic_type = "(address,uint32,uint8,uint8,uint32,uint40,uint40,uint32,uint80,uint56,bool)"
         got = run([call("getLicense(uint256)", ["uint256"], [r[0]], [lic_type]) for r in lic_rows])
         grantors = run([call("grantorOf(uint256)", ["uint256"], [r[0]], ["address"]) for r in lic_rows])
         for row, (chain_l,), (grantor,) in zip(lic_rows, got, grantors):
             lid, ends, revoked, pubs = row[:4]
             mine = (row[4].lower(), row[5], row[6], row[7], row[8], row[9], int(row[10]), row[11])
-            theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[5], chain_l[8],
-                      chain_l[9])
+            theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[5], chain_l[8], chain_l[9])
             if mine != theirs:
                 out.append(f"license {lid}: its terms on chain differ from the index's")
             if grantor.lower() != row[12].lower() and grantor.lower() != self._owner_of(row[5]).lower():
@@ -712,11 +831,14 @@ class Syncer:
             if chain_l[7] != pubs:
                 out.append(f"license {lid}: {chain_l[7]} uses on chain, {pubs} publications in the index")
             if chain_l[6] != ends or bool(chain_l[10]) != bool(revoked):
-                out.append(f"license {lid}: ends {chain_l[6]} (revoked {chain_l[10]}) on chain, "
-                           f"{ends} (revoked {bool(revoked)}) in the index")
+                out.append(
+                    f"license {lid}: ends {chain_l[6]} (revoked {chain_l[10]}) on chain, "
+                    f"{ends} (revoked {bool(revoked)}) in the index"
+                )
         twin_rows = self.db.execute(
             """SELECT t.twin_id, (SELECT min(effective_at) FROM twin_withdrawals w WHERE w.twin_id = t.twin_id),
-               t.owner FROM twins t ORDER BY t.twin_id""").fetchall()
+               t.owner FROM twins t ORDER BY t.twin_id"""
+        ).fetchall()
         got = run([call("getTwin(uint256)", ["uint256"], [r[0]], ["(address,uint40)"]) for r in twin_rows])
         for (tid, withdrawn, owner), (chain_t,) in zip(twin_rows, got):
             if chain_t[0].lower() != owner.lower():
@@ -725,13 +847,12 @@ class Syncer:
                 out.append(f"twin {tid}: withdrawn at {chain_t[1]} on chain, {withdrawn or 0} in the index")
         att_rows = self.db.execute(
             """SELECT twin_id, attester, kind FROM attestations a WHERE rowid = (SELECT max(rowid) FROM attestations b
-               WHERE b.twin_id = a.twin_id AND b.attester = a.attester)""").fetchall()
-        got = run([call("attestedAt(uint256,address)", ["uint256", "address"], [r[0], r[1]], ["uint40"])
-                   for r in att_rows])
+               WHERE b.twin_id = a.twin_id AND b.attester = a.attester)"""
+        ).fetchall()
+        got = run([call("attestedAt(uint256,address)", ["uint256", "address"], [r[0], r[1]], ["uint40"]) for r in att_rows])
         for (tid, who, kind), (when,) in zip(att_rows, got):
             if (when != 0) != (kind == "attested"):
-                out.append(f"twin {tid}: attestation by {who} is {'live' if when else 'absent'} on chain, "
-                           f"{kind} in the index")
+                out.append(f"twin {tid}: attestation by {who} is {'live' if when else 'absent'} on chain, {kind} in the index")
         return out
 
     # ------------------------------------------------------------ manifests
@@ -749,11 +870,15 @@ class Syncer:
                 continue
             if dest.exists():
                 # never replace a kept manifest with one that proves less against the anchored roots
-                roots = {bytes.fromhex(r[0][2:]) for r in self.db.execute(
-                    "SELECT asset_root FROM twin_roots WHERE twin_id = ?", [m["twin_id"]]).fetchall()}
+                roots = {
+                    bytes.fromhex(r[0][2:])
+                    for r in self.db.execute("SELECT asset_root FROM twin_roots WHERE twin_id = ?", [m["twin_id"]]).fetchall()
+                }
                 if len(twins.check_manifest(m, roots)) < len(m["assets"]):
-                    raise FileProblem(f"manifest {p} has assets that do not prove against twin {m['twin_id']}'s "
-                                      "roots anchored on chain; the manifest already kept for it was left in place")
+                    raise FileProblem(
+                        f"manifest {p} has assets that do not prove against twin {m['twin_id']}'s "
+                        "roots anchored on chain; the manifest already kept for it was left in place"
+                    )
             write_json_atomic(dest, m)
         imported = assets = 0
         d = config.manifests_dir()
@@ -770,16 +895,18 @@ class Syncer:
                 m = twins.load_manifest(p)
             except FileProblem:
                 continue
-            roots = {bytes.fromhex(r[0][2:]) for r in self.db.execute(
-                "SELECT asset_root FROM twin_roots WHERE twin_id = ?", [m["twin_id"]]).fetchall()}
+            roots = {
+                bytes.fromhex(r[0][2:])
+                for r in self.db.execute("SELECT asset_root FROM twin_roots WHERE twin_id = ?", [m["twin_id"]]).fetchall()
+            }
             if not roots:
                 continue  # its twin is not (yet) on chain in what we synced
             good = twins.check_manifest(m, roots)
             with self.db.atomic():
                 self.db.conn.executemany(
                     "INSERT INTO twin_assets VALUES (?, ?, ?, ?, ?, ?)",
-                    [(m["twin_id"], a["name"], a["content_hash"], a["pixel_hash"], _signed64(a["phash"]), sha)
-                     for a in good])
+                    [(m["twin_id"], a["name"], a["content_hash"], a["pixel_hash"], _signed64(a["phash"]), sha) for a in good],
+                )
                 self.db.execute("INSERT INTO manifests VALUES (?, ?, ?, ?)", [sha, m["twin_id"], p.name, len(good)])
             imported += 1
             assets += len(good)
@@ -787,5 +914,7 @@ class Syncer:
 
     def _check_manifest_target(self, m: dict, p) -> None:
         if m.get("chain_id") != self.chain_id or str(m.get("registry", "")).lower() != self.registry.lower():
-            raise FileProblem(f"manifest {p} is for registry {m.get('registry')} on chain {m.get('chain_id')}, "
-                              f"not {self.registry} on chain {self.chain_id}")
+            raise FileProblem(
+                f"manifest {p} is for registry {m.get('registry')} on chain {m.get('chain_id')}, "
+                f"not {self.registry} on chain {self.chain_id}"
+            )

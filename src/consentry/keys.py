@@ -1,5 +1,6 @@
 """Encrypted keystores: Ethereum V3 JSON files (readable by geth, cast, ethers) under
 $CONSENTRY_HOME/keystore/NAME.json, mode 0600. Keys are never printed or logged."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Licenses and agent mandates: terms from human options, grants, signed offers, revocation,
 the license in words, and the gas-free `check` of a planned publication."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,10 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
         if not 0 <= when < 2**40:  # the registry's uint40 seconds
             raise UsageError(f"{flag} must be a date between 1970 and the year 36812 (unix seconds, uint40)")
     if t.valid_until - t.valid_from > MAX_LICENSE_SECONDS:
-        raise UsageError(f"a license lasts at most ten years ({MAX_LICENSE_SECONDS // 86400} days, as the registry "
-                         "enforces): shorten --until/--for, and renew it later")
+        raise UsageError(
+            f"a license lasts at most ten years ({MAX_LICENSE_SECONDS // 86400} days, as the registry "
+            "enforces): shorten --until/--for, and renew it later"
+        )
     if not 0 <= t.max_uses < 2**32:
         raise UsageError("--max-uses must be between 0 (unlimited) and 4294967295")
     if not 0 <= t.fee_wei < 2**80:  # the registry's uint80
@@ -57,9 +60,15 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
     if not t.channels:
         raise UsageError("a license needs at least one channel (e.g. --channels social,ecommerce)")
     terms = {
-        "twinId": t.twin_id, "licensee": t.licensee, "channels": vocab.channel_mask(t.channels),
-        "transforms": vocab.transform_mask(t.transforms), "territories": vocab.pack_territories(t.territories),
-        "validFrom": t.valid_from, "validUntil": t.valid_until, "maxUses": t.max_uses, "feePerUse": t.fee_wei,
+        "twinId": t.twin_id,
+        "licensee": t.licensee,
+        "channels": vocab.channel_mask(t.channels),
+        "transforms": vocab.transform_mask(t.transforms),
+        "territories": vocab.pack_territories(t.territories),
+        "validFrom": t.valid_from,
+        "validUntil": t.valid_until,
+        "maxUses": t.max_uses,
+        "feePerUse": t.fee_wei,
     }
     text = t.terms_text if t.terms_text is not None else describe_terms(terms)
     terms["termsHash"] = keccak(text.encode())
@@ -68,20 +77,22 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
 
 def describe_terms(terms: dict) -> str:
     """A canonical text of the terms; its keccak256 is the terms hash when no document is given."""
-    return "\n".join([
-        "Consentry likeness license (standard terms v1)",
-        f"Twin: {terms['twinId']}",
-        f"Licensee: {terms['licensee']}",
-        f"Channels: {', '.join(vocab.channel_names(terms['channels']))}",
-        f"Territories: {', '.join(vocab.unpack_territories(terms['territories']))}",
-        f"AI transformations allowed: {', '.join(vocab.transform_names(terms['transforms'])) or 'none'}",
-        f"Valid from: {vocab.format_time(terms['validFrom'])}",
-        f"Valid until: {vocab.format_time(terms['validUntil'])}",
-        f"Maximum uses: {terms['maxUses'] or 'unlimited'}",
-        f"Fee per use: {terms['feePerUse']} wei",
-        "Every published image must be disclosed as AI-generated and recorded in the registry.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "Consentry likeness license (standard terms v1)",
+            f"Twin: {terms['twinId']}",
+            f"Licensee: {terms['licensee']}",
+            f"Channels: {', '.join(vocab.channel_names(terms['channels']))}",
+            f"Territories: {', '.join(vocab.unpack_territories(terms['territories']))}",
+            f"AI transformations allowed: {', '.join(vocab.transform_names(terms['transforms'])) or 'none'}",
+            f"Valid from: {vocab.format_time(terms['validFrom'])}",
+            f"Valid until: {vocab.format_time(terms['validUntil'])}",
+            f"Maximum uses: {terms['maxUses'] or 'unlimited'}",
+            f"Fee per use: {terms['feePerUse']} wei",
+            "Every published image must be disclosed as AI-generated and recorded in the registry.",
+            "",
+        ]
+    )
 
 
 def _license_id_from(chain, receipt) -> int:
@@ -141,19 +152,39 @@ def check_offer_text(offer: dict) -> str:
     from eth_hash.auto import keccak
 
     terms = offer["terms"]
-    signed = terms["termsHash"] if isinstance(terms["termsHash"], bytes) else \
-        bytes.fromhex(str(terms["termsHash"]).removeprefix("0x"))
+    signed = (
+        terms["termsHash"] if isinstance(terms["termsHash"], bytes) else bytes.fromhex(str(terms["termsHash"]).removeprefix("0x"))
+    )
     text = offer.get("terms_text")
     if text is None:
-        text = describe_terms({k: terms[k] for k in ("twinId", "licensee", "channels", "transforms", "territories",
-                                                      "validFrom", "validUntil", "maxUses", "feePerUse")})
+        text = describe_terms(
+            {
+                k: terms[k]
+                for k in (
+                    "twinId",
+                    "licensee",
+                    "channels",
+                    "transforms",
+                    "territories",
+                    "validFrom",
+                    "validUntil",
+                    "maxUses",
+                    "feePerUse",
+                )
+            }
+        )
         if keccak(text.encode()) != signed:
-            raise FileProblem("the offer carries no terms text and its terms hash is not the standard terms': ask the "
-                              "model for the terms document it signed before accepting", code="offer_terms_mismatch")
+            raise FileProblem(
+                "the offer carries no terms text and its terms hash is not the standard terms': ask the "
+                "model for the terms document it signed before accepting",
+                code="offer_terms_mismatch",
+            )
     elif keccak(text.encode()) != signed:
-        raise FileProblem("the offer's terms text is not what the model signed (its keccak256 differs from the signed "
-                          "terms hash): the text may promise what the license does not; refuse it",
-                          code="offer_terms_mismatch")
+        raise FileProblem(
+            "the offer's terms text is not what the model signed (its keccak256 differs from the signed "
+            "terms hash): the text may promise what the license does not; refuse it",
+            code="offer_terms_mismatch",
+        )
     return text
 
 
@@ -165,7 +196,8 @@ def accept_offer(chain, account, offer: dict) -> tuple[int, dict]:
         raise ChainError(f"the offer is for registry {offer['registry']}, not {chain.address}: pass --registry")
     sig = bytes.fromhex(offer["signature"].removeprefix("0x"))
     fn = chain.registry.functions.grantLicenseWithSignature(
-        offers.terms_tuple(offer["terms"]), offer["nonce"], offer["deadline"], sig)
+        offers.terms_tuple(offer["terms"]), offer["nonce"], offer["deadline"], sig
+    )
     receipt = chain.send(fn, account)
     return _license_id_from(chain, receipt), receipt
 
@@ -181,8 +213,19 @@ def get(chain, license_id: int) -> dict:
         if e.error_name == "UnknownLicense":
             raise NotFound(f"unknown license {license_id}: check the id (`consentry license show ID`)") from None
         raise
-    keys = ["licensee", "twin_id", "channels", "transforms", "max_uses", "valid_from", "valid_until", "uses",
-            "fee_per_use", "territories", "revoked"]
+    keys = [
+        "licensee",
+        "twin_id",
+        "channels",
+        "transforms",
+        "max_uses",
+        "valid_from",
+        "valid_until",
+        "uses",
+        "fee_per_use",
+        "territories",
+        "revoked",
+    ]
     return dict(zip(keys, l))
 
 
@@ -192,7 +235,8 @@ def show(chain, license_id: int) -> dict:
     now = chain.now()
     valid = chain.call(chain.registry.functions.isLicenseValid(license_id, now))
     logs = chain.registry.events.LicenseGranted().get_logs(
-        from_block=chain.deploy_block, argument_filters={"licenseId": license_id})
+        from_block=chain.deploy_block, argument_filters={"licenseId": license_id}
+    )
     granted = logs[0]["args"] if logs else {}
     from . import status as status_rule
 
@@ -201,20 +245,31 @@ def show(chain, license_id: int) -> dict:
     if status_rule.is_valid(times, now) != bool(valid):  # the one rule and the contract's view must agree
         raise ChainError(f"license {license_id}: the registry says valid={valid}, the status rule says {status}")
     return {
-        "license_id": license_id, "twin_id": lic["twin_id"], "model": twin[0], "licensee": lic["licensee"],
+        "license_id": license_id,
+        "twin_id": lic["twin_id"],
+        "model": twin[0],
+        "licensee": lic["licensee"],
         "grantor": granted.get("grantor"),
-        "channels": vocab.channel_names(lic["channels"]), "territories": vocab.unpack_territories(lic["territories"]),
+        "channels": vocab.channel_names(lic["channels"]),
+        "territories": vocab.unpack_territories(lic["territories"]),
         "transforms": vocab.transform_names(lic["transforms"]),
-        "valid_from": lic["valid_from"], "valid_until": lic["valid_until"],
+        "valid_from": lic["valid_from"],
+        "valid_until": lic["valid_until"],
         "original_valid_until": granted.get("validUntil", lic["valid_until"]),
-        "max_uses": lic["max_uses"], "uses": lic["uses"], "fee_per_use_wei": lic["fee_per_use"],
+        "max_uses": lic["max_uses"],
+        "uses": lic["uses"],
+        "fee_per_use_wei": lic["fee_per_use"],
         "terms_hash": "0x" + bytes(granted["termsHash"]).hex() if granted else None,
-        "revoked": lic["revoked"], "twin_withdraw_at": twin[1], "valid_now": valid, "status": status,
+        "revoked": lic["revoked"],
+        "twin_withdraw_at": twin[1],
+        "valid_now": valid,
+        "status": status,
     }
 
 
-def check(chain, license_id: int, licensee: str, channel: str, territory: str, transforms: list[str],
-          count: int = 1) -> tuple[bool, list[dict]]:
+def check(
+    chain, license_id: int, licensee: str, channel: str, territory: str, transforms: list[str], count: int = 1
+) -> tuple[bool, list[dict]]:
     ch = vocab.channel_index(channel)
     terr = vocab.territory_code(territory)
     tr = vocab.transform_mask(transforms)
@@ -224,21 +279,43 @@ def check(chain, license_id: int, licensee: str, channel: str, territory: str, t
         return True, []
     lic = get(chain, license_id) if not bits & 1 else {}
     words = {
-        "lic": license_id, "who": licensee, "channel": channel, "territory": territory.upper(),
+        "lic": license_id,
+        "who": licensee,
+        "channel": channel,
+        "territory": territory.upper(),
         "transforms": ", ".join(vocab.transform_names(tr & ~lic.get("transforms", 0))),
         "valid_from": vocab.format_time(lic.get("valid_from", 0)),
         "valid_until": vocab.format_time(lic.get("valid_until", 0)),
-        "uses": lic.get("uses"), "max_uses": lic.get("max_uses"),
+        "uses": lic.get("uses"),
+        "max_uses": lic.get("max_uses"),
     }
     reasons = [{"code": name, "message": text.format(**words)} for bit, name, text in REASONS if bits & bit]
     return False, reasons
 
 
-def appoint_agent(chain, account, twin_id: int, agent: str, *, expiry: int, max_duration: int,
-                  channels: list[str], transforms: list[str], min_fee: int, territories: list[str] = ("WW",),
-                  max_uses: int = 0) -> dict:
-    caps = (expiry, max_duration, vocab.channel_mask(channels), vocab.transform_mask(transforms), min_fee,
-            vocab.pack_territories(list(territories)), max_uses)
+def appoint_agent(
+    chain,
+    account,
+    twin_id: int,
+    agent: str,
+    *,
+    expiry: int,
+    max_duration: int,
+    channels: list[str],
+    transforms: list[str],
+    min_fee: int,
+    territories: list[str] = ("WW",),
+    max_uses: int = 0,
+) -> dict:
+    caps = (
+        expiry,
+        max_duration,
+        vocab.channel_mask(channels),
+        vocab.transform_mask(transforms),
+        min_fee,
+        vocab.pack_territories(list(territories)),
+        max_uses,
+    )
     return chain.send(chain.registry.functions.appointAgent(twin_id, agent, caps), account)
 
 

@@ -6,6 +6,7 @@ stored hashes whose band equals one of the query band's 137 neighbours (radius 2
 per-band bucket tables, then checked exactly. ~84k candidates at 10 M hashes instead of 10 M.
 The tables are a cache beside the index (`<index>.phash/`), rebuilt when the index changes.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,11 @@ class PerceptualIndex:
             if json.loads((folder / "stamp.json").read_text()) != stamp:
                 return None
             mm = dict(mmap_mode="r")
-            return cls(np.load(folder / "hashes.npy", **mm), np.load(folder / "ids.npy", **mm),
-                       [np.load(folder / f"order{b}.npy", **mm) for b in range(BANDS)],
-                       [np.load(folder / f"starts{b}.npy", **mm) for b in range(BANDS)])
+            return cls(
+                np.load(folder / "hashes.npy", **mm),
+                np.load(folder / "ids.npy", **mm),
+                [np.load(folder / f"order{b}.npy", **mm) for b in range(BANDS)],
+                [np.load(folder / f"starts{b}.npy", **mm) for b in range(BANDS)],
+            )
         except (OSError, ValueError):
             return None

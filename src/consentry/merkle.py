@@ -3,6 +3,7 @@ MerkleProof compatible), so a proof checks with `MerkleProof.verify` as well as 
 
 leaf = keccak256(contentHash(32) ‖ pixelHash(32) ‖ pHash(8, big-endian))
 """
+
 from __future__ import annotations
 
 from eth_hash.auto import keccak

@@ -12,6 +12,7 @@ in $CONSENTRY_HOME/networks.toml, and how `--network local|URL|NAME` becomes a t
 TOML because people edit this file by hand; Python reads it with the standard library's tomllib,
 and the values are flat strings and integers, so the ~20-line writer below needs no dependency.
 The file is mode 0600: an `rpc` URL can carry a provider's API key (prefer `rpc_env`)."""
+
 from __future__ import annotations
 
 import difflib
@@ -62,6 +63,7 @@ class Network:
 @dataclass(frozen=True)
 class Target:
     """What a command talks to: an RPC URL and what is known about the registry there."""
+
     url: str
     name: str  # 'local', a profile name, or the URL's host
     registry: str | None
@@ -137,8 +139,10 @@ def get(name: str) -> Network:
     close = difflib.get_close_matches(name, list(nets), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     known = ", ".join(sorted(nets)) or "none yet"
-    raise UsageError(f"unknown network {name!r}{hint}: give 'local', an http(s) RPC URL, or a saved network "
-                     f"(known: {known}; `consentry network add`)")
+    raise UsageError(
+        f"unknown network {name!r}{hint}: give 'local', an http(s) RPC URL, or a saved network "
+        f"(known: {known}; `consentry network add`)"
+    )
 
 
 def update(name: str, **changes) -> Network:
@@ -157,8 +161,16 @@ def resolve(network: str | None, registry: str | None = None, chain_id: int | No
         if not info:
             raise ChainError("no local node running: start one with `consentry node start`")
         same = registry is None or registry.lower() == str(info.get("registry")).lower()
-        return Target(info["rpc_url"], "local", registry or info.get("registry"), chain_id or info.get("chain_id"),
-                      (info.get("deploy_block") or 0) if same else 0, 0, None, local=True)
+        return Target(
+            info["rpc_url"],
+            "local",
+            registry or info.get("registry"),
+            chain_id or info.get("chain_id"),
+            (info.get("deploy_block") or 0) if same else 0,
+            0,
+            None,
+            local=True,
+        )
     if network.startswith("http://") or network.startswith("https://"):
         from .endpoint import host_of
 
@@ -167,5 +179,12 @@ def resolve(network: str | None, registry: str | None = None, chain_id: int | No
         raise UsageError("--network takes 'local', an http(s) RPC URL, or a saved network name")
     net = get(network)
     same = registry is None or (net.registry or "").lower() == registry.lower()
-    return Target(net.url(), net.name, registry or net.registry, chain_id or net.chain_id,
-                  net.deploy_block if same else 0, net.confirmations, net.log_range)
+    return Target(
+        net.url(),
+        net.name,
+        registry or net.registry,
+        chain_id or net.chain_id,
+        net.deploy_block if same else 0,
+        net.confirmations,
+        net.log_range,
+    )

@@ -1,5 +1,6 @@
 """The embedded local chain: an anvil process whose state persists under the data directory, with
 the registry deployed on first start. node.json records port, chain id and registry address."""
+
 from __future__ import annotations
 
 import json
@@ -84,8 +85,17 @@ def start(port: int = config.DEFAULT_PORT, deploy=None) -> tuple[dict, bool]:
     state = d / "state.json"
     log = open(d / "anvil.log", "ab")
     cmd = [
-        config.tool("anvil"), "--host", "127.0.0.1", "--port", str(port),
-        "--chain-id", str(config.LOCAL_CHAIN_ID), "--state", str(state), "--state-interval", "1",
+        config.tool("anvil"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--chain-id",
+        str(config.LOCAL_CHAIN_ID),
+        "--state",
+        str(state),
+        "--state-interval",
+        "1",
         "--silent",
     ]
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -147,9 +157,20 @@ class EphemeralAnvil:
 
     def __enter__(self) -> str:
         self.proc = subprocess.Popen(
-            [config.tool("anvil"), "--host", "127.0.0.1", "--port", str(self.port),
-             "--chain-id", str(self.chain_id), "--silent", *self.extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            [
+                config.tool("anvil"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--chain-id",
+                str(self.chain_id),
+                "--silent",
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 15
         while not _port_open(self.port):
@@ -195,8 +216,12 @@ class EphemeralHardhat:
         # run from the project (hardhat refuses a non-local installation), config from the temp folder
         self.proc = subprocess.Popen(
             [str(hardhat), "--config", str(cfg), "node", "--hostname", "127.0.0.1", "--port", str(self.port)],
-            cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}, start_new_session=True,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"},
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while not _port_open(self.port):

@@ -2,6 +2,7 @@
 
 An offer file is JSON: {"schema_version", "kind": "consentry-offer", "chain_id", "registry",
 "terms": {...}, "nonce", "deadline", "signature", "signer"}."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,18 @@ from . import schema
 from .files import read_json
 
 OFFER_FIELDS = [
-    ("twinId", "uint256"), ("licensee", "address"), ("channels", "uint8"), ("transforms", "uint8"),
-    ("territories", "uint56"), ("validFrom", "uint40"), ("validUntil", "uint40"), ("maxUses", "uint32"),
-    ("feePerUse", "uint80"), ("termsHash", "bytes32"), ("nonce", "uint256"), ("deadline", "uint256"),
+    ("twinId", "uint256"),
+    ("licensee", "address"),
+    ("channels", "uint8"),
+    ("transforms", "uint8"),
+    ("territories", "uint56"),
+    ("validFrom", "uint40"),
+    ("validUntil", "uint40"),
+    ("maxUses", "uint32"),
+    ("feePerUse", "uint80"),
+    ("termsHash", "bytes32"),
+    ("nonce", "uint256"),
+    ("deadline", "uint256"),
 ]
 TERMS_KEYS = [name for name, _ in OFFER_FIELDS[:10]]
 
@@ -22,8 +32,10 @@ def typed_data(terms: dict, nonce: int, deadline: int, chain_id: int, registry: 
     return {
         "types": {
             "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
             ],
             "Offer": [{"name": n, "type": t} for n, t in OFFER_FIELDS],
         },
@@ -57,14 +69,29 @@ def terms_tuple(terms: dict) -> tuple:
     return tuple(t[k] for k in TERMS_KEYS)
 
 
-def to_file_dict(terms: dict, nonce: int, deadline: int, chain_id: int, registry: str,
-                 signature: bytes, signer: str, terms_text: str | None = None) -> dict:
+def to_file_dict(
+    terms: dict,
+    nonce: int,
+    deadline: int,
+    chain_id: int,
+    registry: str,
+    signature: bytes,
+    signer: str,
+    terms_text: str | None = None,
+) -> dict:
     t = dict(terms)
     if isinstance(t["termsHash"], bytes):
         t["termsHash"] = "0x" + t["termsHash"].hex()
     d = {
-        "schema_version": 1, "kind": "consentry-offer", "chain_id": chain_id, "registry": registry,
-        "terms": t, "nonce": nonce, "deadline": deadline, "signature": "0x" + signature.hex(), "signer": signer,
+        "schema_version": 1,
+        "kind": "consentry-offer",
+        "chain_id": chain_id,
+        "registry": registry,
+        "terms": t,
+        "nonce": nonce,
+        "deadline": deadline,
+        "signature": "0x" + signature.hex(),
+        "signer": signer,
     }
     if terms_text is not None:
         d["terms_text"] = terms_text

@@ -1,4 +1,5 @@
 """Fingerprint many files on every core, in order, reporting progress."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ def _one(path: str):
         return None, e
 
 
-def fingerprint_all(paths: Iterable[str | Path], progress: Callable[[int], None] | None = None,
-                    workers: int | None = None) -> list[Fingerprint]:
+def fingerprint_all(
+    paths: Iterable[str | Path], progress: Callable[[int], None] | None = None, workers: int | None = None
+) -> list[Fingerprint]:
     """Fingerprint every path; the first failing file's error is raised (after all are tried)."""
     paths = [str(p) for p in paths]
     workers = workers or min(len(paths), os.cpu_count() or 1)

@@ -1,5 +1,6 @@
 """Publishing: a brand records the images it publishes under a license and pays the per-use fees;
 the model collects them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,16 @@ class Published:
     block: int
 
 
-def publish(chain, account, license_id: int, fps: list[Fingerprint], channel: str, territory: str,
-            transforms: list[str], disclosures: int = 0) -> Published:
+def publish(
+    chain,
+    account,
+    license_id: int,
+    fps: list[Fingerprint],
+    channel: str,
+    territory: str,
+    transforms: list[str],
+    disclosures: int = 0,
+) -> Published:
     """Records `fps` as one batch; `disclosures`: the bits (disclosure.METADATA | C2PA | LABEL) every image
     of the batch carries."""
     ok, reasons = licenses.check(chain, license_id, account.address, channel, territory, transforms, len(fps))
@@ -27,8 +36,14 @@ def publish(chain, account, license_id: int, fps: list[Fingerprint], channel: st
     lic = licenses.get(chain, license_id)
     fee = lic["fee_per_use"] * len(fps)
     fn = chain.registry.functions.publish(
-        license_id, vocab.channel_index(channel), vocab.territory_code(territory),
-        vocab.transform_mask(transforms), disclosures, [f.content_hash for f in fps], b"".join(f.imprint for f in fps))
+        license_id,
+        vocab.channel_index(channel),
+        vocab.territory_code(territory),
+        vocab.transform_mask(transforms),
+        disclosures,
+        [f.content_hash for f in fps],
+        b"".join(f.imprint for f in fps),
+    )
     receipt = chain.send(fn, account, value=fee)
     return Published("0x" + bytes(receipt["transactionHash"]).hex(), receipt["gasUsed"], fee, receipt["blockNumber"])
 

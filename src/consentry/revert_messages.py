@@ -1,4 +1,5 @@
 """Readable sentences for the registry's custom errors (names and arguments from the ABI)."""
+
 from __future__ import annotations
 
 from .vocab import CHANNELS, format_time, format_wei, territory_name, transform_names
@@ -8,8 +9,7 @@ def _channel(i: int) -> str:
     return CHANNELS[i] if i < len(CHANNELS) else f"#{i}"
 
 
-_CAPS = {"start": "start (on or after the mandate's expiry)",
-         "uses": "number of uses (above the mandate's cap, or unlimited)"}
+_CAPS = {"start": "start (on or after the mandate's expiry)", "uses": "number of uses (above the mandate's cap, or unlimited)"}
 
 
 def describe_revert(name: str, a: dict) -> str:
@@ -21,19 +21,27 @@ def describe_revert(name: str, a: dict) -> str:
         "NotTwinOwner": lambda: f"{a['account']} does not own twin {twin}: act --as the model who registered it",
         "NotAuthorisedForTwin": lambda: f"{a['account']} is neither the owner of twin {twin} nor an agent with a live mandate",
         "TwinWithdrawnAt": lambda: f"twin {twin} is withdrawn (from {format_time(a['withdrawAt'])})",
-        "EffectiveTimeInPast": lambda: f"the effective time {format_time(a['effectiveAt'])} is in the past: use now or a later time",
+        "EffectiveTimeInPast": lambda: (
+            f"the effective time {format_time(a['effectiveAt'])} is in the past: use now or a later time"
+        ),
         "EmptyAssets": lambda: "a twin needs at least one asset",
         "MandateExpiryInPast": lambda: f"the mandate expiry {format_time(a['expiry'])} is not in the future",
-        "InvalidWindow": lambda: f"the license window {format_time(a['validFrom'])} → {format_time(a['validUntil'])} is empty or already over",
-        "LicenseTooLong": lambda: (f"a license lasts at most ten years ({a['maxSeconds'] // 86400} days); "
-                                   f"{format_time(a['validFrom'])} → {format_time(a['validUntil'])} is longer: renew it later instead"),
+        "InvalidWindow": lambda: (
+            f"the license window {format_time(a['validFrom'])} → {format_time(a['validUntil'])} is empty or already over"
+        ),
+        "LicenseTooLong": lambda: (
+            f"a license lasts at most ten years ({a['maxSeconds'] // 86400} days); "
+            f"{format_time(a['validFrom'])} → {format_time(a['validUntil'])} is longer: renew it later instead"
+        ),
         "InvalidChannels": lambda: "a license needs at least one valid channel",
         "InvalidTerritories": lambda: "a license needs one to five valid territories",
         "InvalidLicensee": lambda: "the licensee (or agent) address is the zero address",
         "MandateExceeded": lambda: f"the agent's mandate for twin {twin} does not allow this {_CAPS.get(a['cap'], a['cap'])}",
         "OfferExpired": lambda: f"the offer expired at {format_time(a['deadline'])}: ask the model for a new one",
         "OfferNonceUsed": lambda: f"the offer (nonce {a['nonce']}) was already used or cancelled",
-        "InvalidSignature": lambda: f"the offer is not signed by the twin's owner {a['expected']} for this chain and registry (signed by {a['recovered']})",
+        "InvalidSignature": lambda: (
+            f"the offer is not signed by the twin's owner {a['expected']} for this chain and registry (signed by {a['recovered']})"
+        ),
         "LicenseAlreadyEnded": lambda: f"license {lic} already ended at {format_time(a['endedAt'])}",
         "NotLicensee": lambda: f"{a['account']} is not the licensee of license {lic}: act --as the brand it was granted to",
         "LicenseNotYetValid": lambda: f"license {lic} is not valid before {format_time(a['validFrom'])}",
@@ -41,7 +49,9 @@ def describe_revert(name: str, a: dict) -> str:
         "LicenseRevokedAt": lambda: f"license {lic} was revoked (effective {format_time(a['effectiveAt'])})",
         "ChannelNotAllowed": lambda: f"license {lic} does not allow channel '{_channel(a['channel'])}'",
         "TerritoryNotAllowed": lambda: f"license {lic} does not cover territory '{territory_name(a['territory'])}'",
-        "TransformationNotAllowed": lambda: f"license {lic} does not allow transformation(s) {', '.join(transform_names(a['disallowed']))}",
+        "TransformationNotAllowed": lambda: (
+            f"license {lic} does not allow transformation(s) {', '.join(transform_names(a['disallowed']))}"
+        ),
         "UsesExhausted": lambda: f"license {lic} allows {a['maxUses']} uses and {a['used']} are used",
         "WrongFee": lambda: f"wrong fee: expected {format_wei(a['expected'])}, sent {format_wei(a['sent'])}",
         "InvalidBatch": lambda: "the publication batch is empty or malformed",

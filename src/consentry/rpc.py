@@ -2,6 +2,7 @@
 (`endpoint.py`: retries, deadline, host-only errors), and `resolve`, which turns `--network`,
 `--registry` and `--chain-id` into a checked target: the chain id asked once, and the registry
 proven by one `version()` call."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,11 @@ from .errors import ChainError
 from .networks import Target, resolve as resolve_target
 
 _VERSION = "0x54fd4d50"  # keccak256("version()")[:4]
-_EVM_WORDS = re.compile(r"invalid opcode|opcode.*(not|in)valid|not ?activated|unknown opcode|undefined instruction|"
-                        r"invalid instruction|bad instruction|unsupported opcode", re.I)
+_EVM_WORDS = re.compile(
+    r"invalid opcode|opcode.*(not|in)valid|not ?activated|unknown opcode|undefined instruction|"
+    r"invalid instruction|bad instruction|unsupported opcode",
+    re.I,
+)
 
 
 def endpoint(url: str) -> Endpoint:
@@ -62,17 +66,21 @@ def check_registry(ep: Endpoint, registry: str, chain_id: int) -> None:
     except RpcError as e:
         if _EVM_WORDS.search(e.rpc_message):
             raise evm_unsupported(ep, e.rpc_message) from None
-        raise ChainError(f"the contract at {registry} on chain {chain_id} is not a Consentry registry "
-                         f"({e.rpc_message[:80]})") from None
+        raise ChainError(
+            f"the contract at {registry} on chain {chain_id} is not a Consentry registry ({e.rpc_message[:80]})"
+        ) from None
     if out in ("0x", "", None):
         raise ChainError(f"no contract at {registry} on chain {chain_id} ({ep.host}): check --registry and --network")
     if not isinstance(out, str) or len(out) < 2 + 128:
         raise ChainError(f"the contract at {registry} on chain {chain_id} is not a Consentry registry")
     version = _abi_string(out)
     if version is None or not version.startswith(COMPATIBLE_REGISTRY):
-        raise ChainError(f"the registry at {registry} on chain {chain_id} is version {version!r}; this Consentry "
-                         f"speaks {COMPATIBLE_REGISTRY}x (its events and imprints differ): use a matching client, "
-                         "or deploy this version's registry with `consentry deploy`", code="registry_version")
+        raise ChainError(
+            f"the registry at {registry} on chain {chain_id} is version {version!r}; this Consentry "
+            f"speaks {COMPATIBLE_REGISTRY}x (its events and imprints differ): use a matching client, "
+            "or deploy this version's registry with `consentry deploy`",
+            code="registry_version",
+        )
 
 
 COMPATIBLE_REGISTRY = "2.1."  # the registry versions this client reads and writes (contracts/ConsentRegistry.sol)
@@ -83,10 +91,10 @@ def _abi_string(out: str) -> str | None:
     try:
         raw = bytes.fromhex(out[2:])
         offset = int.from_bytes(raw[:32], "big")
-        length = int.from_bytes(raw[offset:offset + 32], "big")
+        length = int.from_bytes(raw[offset : offset + 32], "big")
         if offset != 32 or length > 64 or len(raw) < offset + 32 + length:
             return None
-        return raw[offset + 32:offset + 32 + length].decode("ascii")
+        return raw[offset + 32 : offset + 32 + length].decode("ascii")
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -95,8 +103,11 @@ def evm_unsupported(ep: Endpoint, why: str) -> ChainError:
     from .chain_artifact import artifact
 
     target = artifact().get("compiler", {}).get("settings", {}).get("evmVersion", "?")
-    return ChainError(f"the node at {ep.host} cannot run the registry's code, built for the '{target}' EVM "
-                      f"({why[:80]}): use a node or chain that supports it", code="evm_unsupported")
+    return ChainError(
+        f"the node at {ep.host} cannot run the registry's code, built for the '{target}' EVM "
+        f"({why[:80]}): use a node or chain that supports it",
+        code="evm_unsupported",
+    )
 
 
 def resolve(network: str = "local", registry: str | None = None, chain_id: int | None = None) -> Resolved:
@@ -104,8 +115,10 @@ def resolve(network: str = "local", registry: str | None = None, chain_id: int |
     checks the chain id (once per process) and that the registry answers."""
     t = resolve_target(network, registry, chain_id)
     if not t.registry:
-        raise ChainError("no registry address: pass --registry ADDRESS (or set CONSENTRY_REGISTRY), or use a "
-                         "network saved by `consentry deploy` / `consentry network add`")
+        raise ChainError(
+            "no registry address: pass --registry ADDRESS (or set CONSENTRY_REGISTRY), or use a "
+            "network saved by `consentry deploy` / `consentry network add`"
+        )
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", t.registry):
         raise ChainError(f"--registry {t.registry!r} is not an address")
     ep = Endpoint.for_url(t.url)

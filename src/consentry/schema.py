@@ -8,6 +8,7 @@ anything else raises `FileProblem` with one line naming the file and the field:
 
     ana-twin.json: assets[3].name must be printable text of at most 200 characters
 """
+
 from __future__ import annotations
 
 import re
@@ -19,12 +20,12 @@ from .text import is_clean, safe
 
 MANIFEST_KIND = "consentry-twin-manifest"
 OFFER_KIND = "consentry-offer"
-MAX_NAME = 200          # an asset's file name, a model's or agency's name
+MAX_NAME = 200  # an asset's file name, a model's or agency's name
 MAX_URI = 2048
 MAX_NOTES = 10_000
 MAX_TERMS_TEXT = 1_000_000
 MAX_ASSETS = 10_000
-MAX_PROOF = 32          # a Merkle tree over at most 2**32 leaves (assetCount is a uint32)
+MAX_PROOF = 32  # a Merkle tree over at most 2**32 leaves (assetCount is a uint32)
 
 Check = Callable[[Any, str], Any]
 
@@ -36,6 +37,7 @@ class _Bad(Exception):
 
 # ---------------------------------------------------------------- field checkers
 
+
 def uint(bits: int, low: int = 0) -> Check:
     high = 2**bits - 1
 
@@ -43,6 +45,7 @@ def uint(bits: int, low: int = 0) -> Check:
         if type(v) is not int or not low <= v <= high:
             raise _Bad(where, f"must be a whole number from {low} to {high} (uint{bits})")
         return v
+
     return check
 
 
@@ -53,6 +56,7 @@ def hex_bytes(n: int, prefix: bool = True) -> Check:
         if not isinstance(v, str) or not pattern.fullmatch(v):
             raise _Bad(where, f"must be {'0x followed by ' if prefix else ''}{2 * n} hex digits ({n} bytes)")
         return ("0x" if prefix else "") + v.removeprefix("0x").lower()
+
     return check
 
 
@@ -89,6 +93,7 @@ def text(max_len: int, *, min_len: int = 0, multiline: bool = False) -> Check:
         if not (is_text(v, max_len, multiline) and len(v) >= min_len):
             raise _Bad(where, f"must be {what} of at most {max_len} characters")
         return v
+
     return check
 
 
@@ -97,6 +102,7 @@ def list_of(item: Check, max_items: int, min_items: int = 0) -> Check:
         if not isinstance(v, list) or not min_items <= len(v) <= max_items:
             raise _Bad(where, f"must be a list of {min_items} to {max_items} entries")
         return [item(x, f"{where}[{i}]") for i, x in enumerate(v)]
+
     return check
 
 
@@ -116,6 +122,7 @@ def obj(required: dict[str, Check], optional: dict[str, Check] | None = None) ->
             if k in v:
                 out[k] = c(v[k], f"{where}.{k}".lstrip("."))
         return out
+
     return check
 
 
@@ -124,6 +131,7 @@ def const(value) -> Check:
         if type(v) is not type(value) or v != value:
             raise _Bad(where, f"must be {value!r}")
         return v
+
     return check
 
 
@@ -132,34 +140,78 @@ def const(value) -> Check:
 BYTES32 = hex_bytes(32)
 CHAIN_ID = uint(64, low=1)
 
-ASSET = obj({
-    "name": text(MAX_NAME, min_len=1), "content_hash": BYTES32, "pixel_hash": BYTES32,
-    "phash": hex_bytes(8, prefix=False), "width": uint(32, low=1), "height": uint(32, low=1),
-    "leaf": BYTES32, "proof": list_of(BYTES32, MAX_PROOF),
-}, optional={"signature": BYTES32})
+ASSET = obj(
+    {
+        "name": text(MAX_NAME, min_len=1),
+        "content_hash": BYTES32,
+        "pixel_hash": BYTES32,
+        "phash": hex_bytes(8, prefix=False),
+        "width": uint(32, low=1),
+        "height": uint(32, low=1),
+        "leaf": BYTES32,
+        "proof": list_of(BYTES32, MAX_PROOF),
+    },
+    optional={"signature": BYTES32},
+)
 
-METADATA = obj({}, optional={
-    "kind": text(64), "name": text(MAX_NAME), "agency": text(MAX_NAME), "notes": text(MAX_NOTES, multiline=True),
-    "asset_root": BYTES32, "asset_count": uint(32), "created": uint(40),
-})
+METADATA = obj(
+    {},
+    optional={
+        "kind": text(64),
+        "name": text(MAX_NAME),
+        "agency": text(MAX_NAME),
+        "notes": text(MAX_NOTES, multiline=True),
+        "asset_root": BYTES32,
+        "asset_count": uint(32),
+        "created": uint(40),
+    },
+)
 
-MANIFEST = obj({
-    "schema_version": const(1), "kind": const(MANIFEST_KIND), "chain_id": CHAIN_ID, "registry": address,
-    "twin_id": uint(32, low=1), "owner": address, "asset_root": BYTES32, "metadata": METADATA,
-    "metadata_hash": BYTES32, "metadata_uri": text(MAX_URI), "tx": BYTES32,
-    "assets": list_of(ASSET, MAX_ASSETS, min_items=1),
-})
+MANIFEST = obj(
+    {
+        "schema_version": const(1),
+        "kind": const(MANIFEST_KIND),
+        "chain_id": CHAIN_ID,
+        "registry": address,
+        "twin_id": uint(32, low=1),
+        "owner": address,
+        "asset_root": BYTES32,
+        "metadata": METADATA,
+        "metadata_hash": BYTES32,
+        "metadata_uri": text(MAX_URI),
+        "tx": BYTES32,
+        "assets": list_of(ASSET, MAX_ASSETS, min_items=1),
+    }
+)
 
-TERMS = obj({
-    "twinId": uint(32, low=1), "licensee": address, "channels": uint(8), "transforms": uint(8),
-    "territories": uint(56), "validFrom": uint(40), "validUntil": uint(40), "maxUses": uint(32),
-    "feePerUse": uint(80), "termsHash": BYTES32,
-})
+TERMS = obj(
+    {
+        "twinId": uint(32, low=1),
+        "licensee": address,
+        "channels": uint(8),
+        "transforms": uint(8),
+        "territories": uint(56),
+        "validFrom": uint(40),
+        "validUntil": uint(40),
+        "maxUses": uint(32),
+        "feePerUse": uint(80),
+        "termsHash": BYTES32,
+    }
+)
 
-OFFER = obj({
-    "schema_version": const(1), "kind": const(OFFER_KIND), "chain_id": CHAIN_ID, "registry": address,
-    "terms": TERMS, "nonce": uint(256), "deadline": uint(256), "signature": hex_bytes(65),
-}, optional={"signer": address, "terms_text": text(MAX_TERMS_TEXT, multiline=True)})
+OFFER = obj(
+    {
+        "schema_version": const(1),
+        "kind": const(OFFER_KIND),
+        "chain_id": CHAIN_ID,
+        "registry": address,
+        "terms": TERMS,
+        "nonce": uint(256),
+        "deadline": uint(256),
+        "signature": hex_bytes(65),
+    },
+    optional={"signer": address, "terms_text": text(MAX_TERMS_TEXT, multiline=True)},
+)
 
 
 def _validate(spec: Check, kind: str, made_by: str, obj_: Any, source) -> dict:
@@ -167,8 +219,10 @@ def _validate(spec: Check, kind: str, made_by: str, obj_: Any, source) -> dict:
     if not isinstance(obj_, dict) or obj_.get("kind") != kind:
         raise FileProblem(f"{name} is not a Consentry {made_by}")
     if obj_.get("schema_version") != 1 or type(obj_.get("schema_version")) is not int:
-        raise FileProblem(f"{name}: schema_version {safe(repr(obj_.get('schema_version')))[:40]} is not one this "
-                          f"version of Consentry reads (1): upgrade Consentry or ask for a new file")
+        raise FileProblem(
+            f"{name}: schema_version {safe(repr(obj_.get('schema_version')))[:40]} is not one this "
+            f"version of Consentry reads (1): upgrade Consentry or ask for a new file"
+        )
     try:
         return spec(obj_, "")
     except _Bad as e:

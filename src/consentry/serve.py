@@ -22,6 +22,7 @@ memory, reloaded when `sync` bumps the index's generation. Verification runs in 
 per process (`--threads`); `--workers N` runs N processes on one socket. Every request has a
 deadline; uploads have a size cap (checked while they stream) and images a pixel cap (checked
 from the header, before decoding)."""
+
 from __future__ import annotations
 
 import base64
@@ -63,11 +64,11 @@ def event_signature(name: str) -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    max_upload_bytes: int = 25 * 2**20   # one request's body
-    max_pixels: int = 50_000_000         # per image, from its header, before decoding
-    max_files: int = 10                  # per request
-    timeout_s: float = 30.0              # per request, reading the upload included
-    threads: int = 1                     # verifications running at once in one process (the GIL: more workers, not threads)
+    max_upload_bytes: int = 25 * 2**20  # one request's body
+    max_pixels: int = 50_000_000  # per image, from its header, before decoding
+    max_files: int = 10  # per request
+    timeout_s: float = 30.0  # per request, reading the upload included
+    threads: int = 1  # verifications running at once in one process (the GIL: more workers, not threads)
 
 
 class TooLarge(ConsentryError):
@@ -79,6 +80,7 @@ class Timeout(ConsentryError):
 
 
 # ---------------------------------------------------------------- the service (no HTTP in here)
+
 
 class Service:
     """Everything the routes need, over one index, for one process: thread-local read-only
@@ -201,8 +203,10 @@ class Service:
         except Exception:  # not an image, or a broken header: hashing says which, in its words
             w = h = 0
         if w * h > self.limits.max_pixels:
-            raise TooLarge(f"{name} is {w:,} x {h:,} pixels, over this server's limit of "
-                           f"{self.limits.max_pixels:,}: downscale it first", code="too_many_pixels")
+            raise TooLarge(
+                f"{name} is {w:,} x {h:,} pixels, over this server's limit of {self.limits.max_pixels:,}: downscale it first",
+                code="too_many_pixels",
+            )
         if path is None:
             with self._spooled(data) as tmp:
                 return self.query(name, data, tmp)
@@ -217,8 +221,7 @@ class Service:
         if not uploads:
             raise UsageError("no image: send one or more files in the multipart field 'image'")
         if len(uploads) > self.limits.max_files:
-            raise TooLarge(f"{len(uploads)} images in one request: at most {self.limits.max_files}",
-                           code="too_many_files")
+            raise TooLarge(f"{len(uploads)} images in one request: at most {self.limits.max_files}", code="too_many_files")
         with contextlib.ExitStack() as stack:  # each upload written once, read for its hashes and disclosure
             paths = [stack.enter_context(self._spooled(data)) for _, data in uploads]
             queries = [self.query(name, data, p) for (name, data), p in zip(uploads, paths)]  # bad files fail first
@@ -232,10 +235,21 @@ class Service:
                     r["explain"] = explain_data_url(data, ss)
                 results.append(r)
         skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
-        warnings = ([f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
-                     "check it with `consentry sync --check` against another endpoint"] if skipped else [])
-        return {"schema_version": config.SCHEMA_VERSION, "results": results, "at": v.at,
-                "index": self.index_path.name, "warnings": warnings}
+        warnings = (
+            [
+                f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
+                "check it with `consentry sync --check` against another endpoint"
+            ]
+            if skipped
+            else []
+        )
+        return {
+            "schema_version": config.SCHEMA_VERSION,
+            "results": results,
+            "at": v.at,
+            "index": self.index_path.name,
+            "warnings": warnings,
+        }
 
     # -- records
 
@@ -251,57 +265,120 @@ class Service:
                       l.valid_from, l.valid_until, l.max_uses, l.fee_per_use, l.terms_hash, l.block, l.block_time,
                       l.tx, s.ends_at, s.revoked, s.twin_withdrawn_at, t.owner
                FROM licenses l JOIN license_status s USING (license_id) JOIN twins t ON t.twin_id = l.twin_id
-               WHERE l.license_id = ?""", [license_id]).fetchone()
+               WHERE l.license_id = ?""",
+            [license_id],
+        ).fetchone()
         if row is None:
             raise NotFound(f"no license {license_id} in this index")
-        (lid, twin_id, licensee, grantor, channels, transforms, territories, valid_from, valid_until, max_uses,
-         fee, terms_hash, block, block_time, tx, ends_at, revoked, withdrawn_at, owner) = row
+        (
+            lid,
+            twin_id,
+            licensee,
+            grantor,
+            channels,
+            transforms,
+            territories,
+            valid_from,
+            valid_until,
+            max_uses,
+            fee,
+            terms_hash,
+            block,
+            block_time,
+            tx,
+            ends_at,
+            revoked,
+            withdrawn_at,
+            owner,
+        ) = row
         at = self.now(db)
-        word, why = status.describe(status.LicenseTimes(valid_from, ends_at, bool(revoked), withdrawn_at or 0), at,
-                                    vocab.format_time)
-        uses = db.execute("SELECT count(*), min(block_time), max(block_time) FROM publications WHERE license_id = ?",
-                          [lid]).fetchone()
-        revocations = [{"by": by, "effective_at": vocab.format_time(eff), "tx": rtx} for by, eff, rtx in db.execute(
-            "SELECT revoked_by, effective_at, tx FROM license_revocations WHERE license_id = ? ORDER BY rowid",
-            [lid]).fetchall()]
+        word, why = status.describe(
+            status.LicenseTimes(valid_from, ends_at, bool(revoked), withdrawn_at or 0), at, vocab.format_time
+        )
+        uses = db.execute(
+            "SELECT count(*), min(block_time), max(block_time) FROM publications WHERE license_id = ?", [lid]
+        ).fetchone()
+        revocations = [
+            {"by": by, "effective_at": vocab.format_time(eff), "tx": rtx}
+            for by, eff, rtx in db.execute(
+                "SELECT revoked_by, effective_at, tx FROM license_revocations WHERE license_id = ? ORDER BY rowid", [lid]
+            ).fetchall()
+        ]
         trusted, trust_why, attesters = self.verifier(db).twin_trust(twin_id, owner)
-        return {"schema_version": SCHEMA_VERSION, "license_id": lid, "twin_id": twin_id, "model": owner,
-                "brand": licensee, "grantor": grantor, "granted_by_agent": grantor.lower() != owner.lower(),
-                "status": word, "valid_now": why is None, "status_reason": why, "at": at,
-                "terms": terms_words(channels, territories, transforms, valid_from, ends_at, max_uses, fee, terms_hash),
-                "granted_until": vocab.format_time(valid_until), "revocations": revocations,
-                "uses_recorded": uses[0], "first_use": vocab.format_time(uses[1]) if uses[1] else None,
-                "last_use": vocab.format_time(uses[2]) if uses[2] else None,
-                "trusted": trusted, "trust": trust_why, "attesters": attesters,
-                "granted_at": vocab.format_time(block_time), "block": block, "tx": tx}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "license_id": lid,
+            "twin_id": twin_id,
+            "model": owner,
+            "brand": licensee,
+            "grantor": grantor,
+            "granted_by_agent": grantor.lower() != owner.lower(),
+            "status": word,
+            "valid_now": why is None,
+            "status_reason": why,
+            "at": at,
+            "terms": terms_words(channels, territories, transforms, valid_from, ends_at, max_uses, fee, terms_hash),
+            "granted_until": vocab.format_time(valid_until),
+            "revocations": revocations,
+            "uses_recorded": uses[0],
+            "first_use": vocab.format_time(uses[1]) if uses[1] else None,
+            "last_use": vocab.format_time(uses[2]) if uses[2] else None,
+            "trusted": trusted,
+            "trust": trust_why,
+            "attesters": attesters,
+            "granted_at": vocab.format_time(block_time),
+            "block": block,
+            "tx": tx,
+        }
 
     def twin(self, twin_id: int) -> dict:
         db = self.db()
-        row = db.execute("SELECT twin_id, owner, asset_root, asset_count, metadata_hash, metadata_uri, block, block_time,"
-                         " tx FROM twins WHERE twin_id = ?", [twin_id]).fetchone()
+        row = db.execute(
+            "SELECT twin_id, owner, asset_root, asset_count, metadata_hash, metadata_uri, block, block_time,"
+            " tx FROM twins WHERE twin_id = ?",
+            [twin_id],
+        ).fetchone()
         if row is None:
             raise NotFound(f"no twin {twin_id} in this index")
         tid, owner, root, count, meta_hash, meta_uri, block, block_time, tx = row
         v = self.verifier(db)
         trusted, why, attesters = v.twin_trust(tid, owner)
         withdrawn = db.execute("SELECT min(effective_at) FROM twin_withdrawals WHERE twin_id = ?", [tid]).fetchone()[0]
-        licenses = [r[0] for r in db.execute("SELECT license_id FROM licenses WHERE twin_id = ? ORDER BY license_id",
-                                             [tid]).fetchall()]
-        pubs = db.execute("SELECT count(*) FROM publications p JOIN licenses l USING (license_id) WHERE l.twin_id = ?",
-                          [tid]).fetchone()[0]
+        licenses = [
+            r[0] for r in db.execute("SELECT license_id FROM licenses WHERE twin_id = ? ORDER BY license_id", [tid]).fetchall()
+        ]
+        pubs = db.execute(
+            "SELECT count(*) FROM publications p JOIN licenses l USING (license_id) WHERE l.twin_id = ?", [tid]
+        ).fetchone()[0]
         assets = db.execute("SELECT count(*) FROM twin_assets WHERE twin_id = ?", [tid]).fetchone()[0]
-        attestations = [{"attester": a, "kind": k, "name": v.trust.name_of(a), "at": vocab.format_time(bt), "tx": atx}
-                        for a, k, bt, atx in db.execute(
-                            "SELECT attester, kind, block_time, tx FROM attestations WHERE twin_id = ? ORDER BY rowid",
-                            [tid]).fetchall()]
-        return {"schema_version": SCHEMA_VERSION, "twin_id": tid, "model": owner, "model_name": v.trust.name_of(owner),
-                "trusted": trusted, "trust": why, "attesters": attesters, "attestations": attestations,
-                "asset_root": root, "asset_count": count, "assets_in_index": assets,
-                "metadata_hash": meta_hash, "metadata_uri": meta_uri,
-                "registered_at": vocab.format_time(block_time), "block": block, "tx": tx,
-                "withdrawn_at": vocab.format_time(withdrawn) if withdrawn else None,
-                "withdrawn_now": bool(withdrawn and withdrawn <= v.at),
-                "licenses": licenses, "publications": pubs}
+        attestations = [
+            {"attester": a, "kind": k, "name": v.trust.name_of(a), "at": vocab.format_time(bt), "tx": atx}
+            for a, k, bt, atx in db.execute(
+                "SELECT attester, kind, block_time, tx FROM attestations WHERE twin_id = ? ORDER BY rowid", [tid]
+            ).fetchall()
+        ]
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "twin_id": tid,
+            "model": owner,
+            "model_name": v.trust.name_of(owner),
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+            "attestations": attestations,
+            "asset_root": root,
+            "asset_count": count,
+            "assets_in_index": assets,
+            "metadata_hash": meta_hash,
+            "metadata_uri": meta_uri,
+            "registered_at": vocab.format_time(block_time),
+            "block": block,
+            "tx": tx,
+            "withdrawn_at": vocab.format_time(withdrawn) if withdrawn else None,
+            "withdrawn_now": bool(withdrawn and withdrawn <= v.at),
+            "licenses": licenses,
+            "publications": pubs,
+        }
 
     def health(self) -> dict:
         from .index import get_meta
@@ -310,26 +387,45 @@ class Service:
         meta = self._meta(db)
         key = self._key(db)
         if self._counts is None or self._counts[0] != key:
-            c = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                 for t in ("twins", "licenses", "publications", "twin_assets")}
+            c = {
+                t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("twins", "licenses", "publications", "twin_assets")
+            }
             self._counts = (key, c)
         last = db.execute("SELECT number, timestamp FROM blocks ORDER BY number DESC LIMIT 1").fetchone()
         head, head_error = self.chain_head()
         synced = meta["synced_block"]
-        index = {"file": self.index_path.name, "chain_id": meta["chain_id"], "registry": meta["registry"],
-                 "synced_block": synced, "generation": meta["generation"], "partial": bool(meta["partial"]),
-                 "index_id": get_meta(db, "index_id"), **self._counts[1],
-                 "last_event_block": last[0] if last else None,
-                 "last_event_time": vocab.format_time(last[1]) if last else None}
-        chain = {"rpc": _host(self.rpc_url) if self.rpc_url else None, "head": head,
-                 "lag_blocks": (head - synced) if head is not None and synced is not None else None}
+        index = {
+            "file": self.index_path.name,
+            "chain_id": meta["chain_id"],
+            "registry": meta["registry"],
+            "synced_block": synced,
+            "generation": meta["generation"],
+            "partial": bool(meta["partial"]),
+            "index_id": get_meta(db, "index_id"),
+            **self._counts[1],
+            "last_event_block": last[0] if last else None,
+            "last_event_time": vocab.format_time(last[1]) if last else None,
+        }
+        chain = {
+            "rpc": _host(self.rpc_url) if self.rpc_url else None,
+            "head": head,
+            "lag_blocks": (head - synced) if head is not None and synced is not None else None,
+        }
         if head_error:
             chain["error"] = head_error
         elif not self.rpc_url:
             chain["note"] = "start serve with --rpc URL to report the lag behind the chain"
-        return {"schema_version": SCHEMA_VERSION, "status": "ok", "version": __version__, "index": index,
-                "chain": chain, "matcher_loaded": "pub_index" in self._indexes, "pid": os.getpid(),
-                "limits": asdict(self.limits)}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "status": "ok",
+            "version": __version__,
+            "index": index,
+            "chain": chain,
+            "matcher_loaded": "pub_index" in self._indexes,
+            "pid": os.getpid(),
+            "limits": asdict(self.limits),
+        }
 
     def chain_head(self) -> tuple[int | None, str | None]:
         """The chain's block number, asked at most every 5 s with a 2 s timeout (a health check must not hang)."""
@@ -353,20 +449,30 @@ class Service:
     # -- C2PA soft binding resolution
 
     def manifest_id(self, meta: dict, kind: str, *parts) -> str:
-        return ":".join(["urn:consentry:eip155", str(meta["chain_id"]), str(meta["registry"]).lower(), kind,
-                         *map(str, parts)])
+        return ":".join(["urn:consentry:eip155", str(meta["chain_id"]), str(meta["registry"]).lower(), kind, *map(str, parts)])
 
     def _pub_match(self, db, meta, license_id: int, use: int, score: int, how: str) -> dict | None:
-        row = db.execute("SELECT content_hash, block, tx, log_index FROM publications WHERE license_id = ? AND "
-                         "use_number = ?", [license_id, use]).fetchone()
+        row = db.execute(
+            "SELECT content_hash, block, tx, log_index FROM publications WHERE license_id = ? AND use_number = ?",
+            [license_id, use],
+        ).fetchone()
         if row is None:
             return None
         content, block, tx, log_index = row
-        return {"manifestId": self.manifest_id(meta, "license", license_id, "use", use), "similarityScore": score,
-                "match": how,
-                "eventLog": {"chainId": meta["chain_id"], "address": meta["registry"], "event": event_signature("Published"),
-                             "topic1": "0x" + bytes(content).hex(), "blockNumber": block, "transactionHash": tx,
-                             "logIndex": log_index}}
+        return {
+            "manifestId": self.manifest_id(meta, "license", license_id, "use", use),
+            "similarityScore": score,
+            "match": how,
+            "eventLog": {
+                "chainId": meta["chain_id"],
+                "address": meta["registry"],
+                "event": event_signature("Published"),
+                "topic1": "0x" + bytes(content).hex(),
+                "blockNumber": block,
+                "transactionHash": tx,
+                "logIndex": log_index,
+            },
+        }
 
     def _use_of(self, db, publication_id: int) -> tuple[int, int] | None:
         return db.execute("SELECT license_id, use_number FROM publications WHERE id = ?", [publication_id]).fetchone()
@@ -405,15 +511,22 @@ class Service:
         return {"matches": out[:max_results]}
 
     def _asset_match(self, db, meta, r) -> dict:
-        row = db.execute("SELECT content_hash FROM twin_assets WHERE twin_id = ? AND name = ?",
-                         [r["twin_id"], r["asset"]]).fetchone()
+        row = db.execute(
+            "SELECT content_hash FROM twin_assets WHERE twin_id = ? AND name = ?", [r["twin_id"], r["asset"]]
+        ).fetchone()
         twin = db.execute("SELECT block, tx FROM twins WHERE twin_id = ?", [r["twin_id"]]).fetchone()
-        return {"manifestId": self.manifest_id(meta, "twin", r["twin_id"], "asset", "0x" + bytes(row[0]).hex()),
-                "similarityScore": similarity(r["match"], r["distance"] or 0, r["match"] != "perceptual"),
-                "match": r["match"],
-                "eventLog": {"chainId": meta["chain_id"], "address": meta["registry"],
-                             "event": event_signature("TwinRegistered"), "blockNumber": twin[0],
-                             "transactionHash": twin[1]}}
+        return {
+            "manifestId": self.manifest_id(meta, "twin", r["twin_id"], "asset", "0x" + bytes(row[0]).hex()),
+            "similarityScore": similarity(r["match"], r["distance"] or 0, r["match"] != "perceptual"),
+            "match": r["match"],
+            "eventLog": {
+                "chainId": meta["chain_id"],
+                "address": meta["registry"],
+                "event": event_signature("TwinRegistered"),
+                "blockNumber": twin[0],
+                "transactionHash": twin[1],
+            },
+        }
 
     def matches_by_binding(self, alg: str, value: str, max_results: int) -> dict:
         try:
@@ -428,10 +541,14 @@ class Service:
             if len(raw) != 32:
                 raise UsageError(f"{alg} values are 32 bytes (a sha256), not {len(raw)}")
             col, val = ("content_hash", raw) if alg == ALG_FILE else ("pixel_prefix", raw[:16])
-            rows = db.execute(f"SELECT license_id, use_number FROM publications WHERE {col} = ? AND block_time <= ?"
-                              " ORDER BY block, log_index LIMIT ?", [val, at, max_results]).fetchall()
-            out = [self._pub_match(db, meta, lid, use, 100, "exact-file" if alg == ALG_FILE else "same-pixels")
-                   for lid, use in rows]
+            rows = db.execute(
+                f"SELECT license_id, use_number FROM publications WHERE {col} = ? AND block_time <= ?"
+                " ORDER BY block, log_index LIMIT ?",
+                [val, at, max_results],
+            ).fetchall()
+            out = [
+                self._pub_match(db, meta, lid, use, 100, "exact-file" if alg == ALG_FILE else "same-pixels") for lid, use in rows
+            ]
         elif alg == ALG_PHASH:
             if len(raw) not in (8, 40):
                 raise UsageError(f"{alg} values are the 8-byte pHash, optionally followed by the 32-byte signature")
@@ -450,26 +567,42 @@ class Service:
         prefix = self.manifest_id(meta, "")  # ends with ":"
         if not manifest_id.startswith(prefix):
             raise NotFound(f"{manifest_id!r} is not a record of this registry ({prefix}…)")
-        parts = manifest_id[len(prefix):].split(":")
+        parts = manifest_id[len(prefix) :].split(":")
         try:
             if parts[0] == "license" and parts[2] == "use" and len(parts) == 4:
                 lid, use = int(parts[1]), int(parts[3])
                 m = self._pub_match(db, meta, lid, use, 100, "record")
                 if m is None:
                     raise NotFound(f"no use {use} of license {lid} in this index")
-                row = db.execute("SELECT channel, territory, transforms, block_time, '0x' || lower(hex(content_hash)),"
-                                 " '0x' || lower(hex(pixel_prefix)), printf('%016x', phash) FROM publications"
-                                 " WHERE license_id = ? AND use_number = ?", [lid, use]).fetchone()
-                return {"manifestId": manifest_id, "eventLog": m["eventLog"], "kind": "publication",
-                        "published": {"channel": vocab.CHANNELS[row[0]] if row[0] < len(vocab.CHANNELS) else row[0],
-                                      "territory": vocab.territory_name(row[1]),
-                                      "transforms": vocab.transform_names(row[2]), "use": use,
-                                      "recorded_at": vocab.format_time(row[3])},
-                        "content_hash": row[4], "pixel_prefix": row[5], "phash": row[6],
-                        "license": self.license(lid)}
+                row = db.execute(
+                    "SELECT channel, territory, transforms, block_time, '0x' || lower(hex(content_hash)),"
+                    " '0x' || lower(hex(pixel_prefix)), printf('%016x', phash) FROM publications"
+                    " WHERE license_id = ? AND use_number = ?",
+                    [lid, use],
+                ).fetchone()
+                return {
+                    "manifestId": manifest_id,
+                    "eventLog": m["eventLog"],
+                    "kind": "publication",
+                    "published": {
+                        "channel": vocab.CHANNELS[row[0]] if row[0] < len(vocab.CHANNELS) else row[0],
+                        "territory": vocab.territory_name(row[1]),
+                        "transforms": vocab.transform_names(row[2]),
+                        "use": use,
+                        "recorded_at": vocab.format_time(row[3]),
+                    },
+                    "content_hash": row[4],
+                    "pixel_prefix": row[5],
+                    "phash": row[6],
+                    "license": self.license(lid),
+                }
             if parts[0] == "twin" and parts[2] == "asset" and len(parts) == 4:
-                return {"manifestId": manifest_id, "kind": "twin-asset", "twin": self.twin(int(parts[1])),
-                        "asset_content_hash": parts[3]}
+                return {
+                    "manifestId": manifest_id,
+                    "kind": "twin-asset",
+                    "twin": self.twin(int(parts[1])),
+                    "asset_content_hash": parts[3],
+                }
         except (IndexError, ValueError):
             pass
         raise NotFound(f"{manifest_id!r} is not a manifest id this resolver issues")
@@ -484,8 +617,7 @@ def _in_memory(m):
 
     if not isinstance(m, PerceptualIndex) or not isinstance(m.hashes, np.memmap):
         return m
-    return PerceptualIndex(np.array(m.hashes), np.array(m.ids), [np.array(o) for o in m.orders],
-                           [np.array(x) for x in m.starts])
+    return PerceptualIndex(np.array(m.hashes), np.array(m.ids), [np.array(o) for o in m.orders], [np.array(x) for x in m.starts])
 
 
 def similarity(how: str | None, distance: int, confirmed: bool) -> int:
@@ -497,10 +629,17 @@ def similarity(how: str | None, distance: int, confirmed: bool) -> int:
 
 
 def terms_words(channels, territories, transforms, valid_from, ends_at, max_uses, fee, terms_hash) -> dict:
-    return {"channels": vocab.channel_names(channels), "territories": vocab.unpack_territories(territories),
-            "transforms": vocab.transform_names(transforms), "valid_from": vocab.format_time(valid_from),
-            "valid_until": vocab.format_time(ends_at), "max_uses": max_uses or "unlimited",
-            "fee_per_use_wei": int(fee), "fee_per_use": vocab.format_wei(int(fee)), "terms_hash": terms_hash}
+    return {
+        "channels": vocab.channel_names(channels),
+        "territories": vocab.unpack_territories(territories),
+        "transforms": vocab.transform_names(transforms),
+        "valid_from": vocab.format_time(valid_from),
+        "valid_until": vocab.format_time(ends_at),
+        "max_uses": max_uses or "unlimited",
+        "fee_per_use_wei": int(fee),
+        "fee_per_use": vocab.format_wei(int(fee)),
+        "terms_hash": terms_hash,
+    }
 
 
 def explain_data_url(data: bytes, ss) -> str:
@@ -528,8 +667,11 @@ def disclosure_in_file(data: bytes) -> dict:
             xmp = x.encode() if isinstance(x, str) else bytes(x)
     except Exception:
         pass
-    return {"ai_generated_xmp": b"trainedAlgorithmicMedia" in xmp or b"compositeWithTrainedAlgorithmicMedia" in xmp,
-            "xmp": bool(xmp), "c2pa": b"c2pa" in data[:2_000_000] and b"jumb" in data[:2_000_000]}
+    return {
+        "ai_generated_xmp": b"trainedAlgorithmicMedia" in xmp or b"compositeWithTrainedAlgorithmicMedia" in xmp,
+        "xmp": bool(xmp),
+        "c2pa": b"c2pa" in data[:2_000_000] and b"jumb" in data[:2_000_000],
+    }
 
 
 def _host(url: str) -> str:
@@ -559,14 +701,28 @@ def _file_lock(path: Path):
 
 # ---------------------------------------------------------------- HTTP
 
-STATUS = {"usage": 400, "bad_alg": 400, "bad_file": 400, "not_found": 404, "too_large": 413,
-          "too_many_pixels": 413, "too_many_files": 413, "timeout": 504, "index": 503}
+STATUS = {
+    "usage": 400,
+    "bad_alg": 400,
+    "bad_file": 400,
+    "not_found": 404,
+    "too_large": 413,
+    "too_many_pixels": 413,
+    "too_many_files": 413,
+    "timeout": 504,
+    "index": 503,
+}
 
 
 def error_body(message: str, code: str, status_code: int, details: dict | None = None) -> dict:
     """The CLI's `--json` error object, with the HTTP status in place of the exit code."""
-    return {"schema_version": config.SCHEMA_VERSION, "error": message, "error_code": code, "details": details or {},
-            "status": status_code}
+    return {
+        "schema_version": config.SCHEMA_VERSION,
+        "error": message,
+        "error_code": code,
+        "details": details or {},
+        "status": status_code,
+    }
 
 
 class BodyLimit:
@@ -671,6 +827,7 @@ def create_app(service: Service):
         async def work():
             uploads = await read_uploads(request)
             return as_json(await run(service.verify, uploads, explain))
+
         return await guarded(request, work)
 
     async def page(request: Request):
@@ -684,8 +841,17 @@ def create_app(service: Service):
             out = await run(service.verify, uploads[:1], True)
             disclosure = disclosure_in_file(uploads[0][1])
             thumb = await run(serve_page.thumbnail_url, uploads[0][1])
-            return HTMLResponse(serve_page.page(result=out["results"][0], disclosure=disclosure, at=out["at"],
-                                                warnings=out["warnings"], limits=service.limits, thumbnail=thumb))
+            return HTMLResponse(
+                serve_page.page(
+                    result=out["results"][0],
+                    disclosure=disclosure,
+                    at=out["at"],
+                    warnings=out["warnings"],
+                    limits=service.limits,
+                    thumbnail=thumb,
+                )
+            )
+
         return await guarded(request, work, html=True)
 
     def int_param(request, name) -> int:
@@ -721,8 +887,8 @@ def create_app(service: Service):
                 data = await request.body()
             else:
                 raise UsageError(f"unsupported asset type {ctype!r}: send an image", code="unsupported_type")
-            return as_json(await run(service.matches_by_content, data, request.query_params.get("alg"),
-                                     max_results(request)))
+            return as_json(await run(service.matches_by_content, data, request.query_params.get("alg"), max_results(request)))
+
         return await guarded(request, work)
 
     async def by_binding(request: Request):
@@ -732,12 +898,13 @@ def create_app(service: Service):
                     body = json.loads(await request.body())
                     alg, value = body["alg"], body["value"]
                 except (ValueError, KeyError, TypeError):
-                    raise UsageError("send a JSON object {\"alg\": ..., \"value\": base64}") from None
+                    raise UsageError('send a JSON object {"alg": ..., "value": base64}') from None
             else:
                 alg, value = request.query_params.get("alg"), request.query_params.get("value")
                 if not alg or not value:
                     raise UsageError("alg and value are required")
             return as_json(await look(service.matches_by_binding, str(alg), str(value), max_results(request)))
+
         return await guarded(request, work)
 
     async def manifests(request: Request):
@@ -760,8 +927,7 @@ def create_app(service: Service):
         msg = {404: "no such page", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
         if request.url.path == "/" or request.url.path.startswith("/assets"):
             return HTMLResponse(serve_page.page(error=msg, limits=service.limits), exc.status_code)
-        return as_json(error_body(msg, "not_found" if exc.status_code == 404 else "usage", exc.status_code),
-                       exc.status_code)
+        return as_json(error_body(msg, "not_found" if exc.status_code == 404 else "usage", exc.status_code), exc.status_code)
 
     async def server_error(request: Request, exc: Exception):
         return as_json(error_body(f"internal error: {type(exc).__name__}", "internal", 500), 500)
@@ -785,8 +951,9 @@ def create_app(service: Service):
         await run(service.warm)  # before the first request
         yield
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error},
-                    lifespan=_lifespan(lifespan))
+    app = Starlette(
+        routes=routes, exception_handlers={HTTPException: http_error, Exception: server_error}, lifespan=_lifespan(lifespan)
+    )
     app.add_middleware(_Headers)
     app.add_middleware(BodyLimit, max_bytes=service.limits.max_upload_bytes)
     return app
@@ -803,8 +970,10 @@ def _lifespan(fn):
 class _Headers:
     """No external resources, no framing, no sniffing: the page is self-contained."""
 
-    CSP = (b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-           b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+    CSP = (
+        b"default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
 
     def __init__(self, app):
         self.app = app
@@ -817,8 +986,10 @@ class _Headers:
             if msg["type"] == "http.response.start":
                 msg.setdefault("headers", [])
                 msg["headers"] = list(msg["headers"]) + [
-                    (b"content-security-policy", self.CSP), (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer")]
+                    (b"content-security-policy", self.CSP),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
             await send(msg)
 
         return await self.app(scope, receive, with_headers)
@@ -834,6 +1005,7 @@ def _display_name(filename: str | None) -> str:
 
 # ---------------------------------------------------------------- OpenAPI
 
+
 def openapi_document() -> dict:
     def ref(name):
         return {"$ref": f"#/components/schemas/{name}"}
@@ -841,99 +1013,235 @@ def openapi_document() -> dict:
     def ok(schema, desc="OK"):
         return {"description": desc, "content": {"application/json": {"schema": schema}}}
 
-    errors = {str(s): {"description": d, "content": {"application/json": {"schema": ref("Error")}}}
-              for s, d in ((400, "bad input or a file that is not a readable image"), (404, "unknown id"),
-                           (413, "upload, pixel count or file count over the limit"), (504, "over the deadline"))}
+    errors = {
+        str(s): {"description": d, "content": {"application/json": {"schema": ref("Error")}}}
+        for s, d in (
+            (400, "bad input or a file that is not a readable image"),
+            (404, "unknown id"),
+            (413, "upload, pixel count or file count over the limit"),
+            (504, "over the deadline"),
+        )
+    }
     binding_params = [
         {"name": "alg", "in": "query", "required": True, "schema": {"type": "string", "enum": list(ALGORITHMS)}},
-        {"name": "value", "in": "query", "required": True, "schema": {"type": "string", "format": "byte"},
-         "description": "base64: 32-byte file sha256, 32-byte pixel sha256, or 8-byte pHash (+ 32-byte signature)"},
-        {"name": "maxResults", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                                          "default": 10}}]
+        {
+            "name": "value",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "format": "byte"},
+            "description": "base64: 32-byte file sha256, 32-byte pixel sha256, or 8-byte pHash (+ 32-byte signature)",
+        },
+        {"name": "maxResults", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+    ]
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Consentry verifier", "version": __version__,
-                 "description": "Was this image authorised? Read-only lookups in a Consentry index (derived from "
-                                "the registry contract's events), and the C2PA Soft Binding Resolution API over the "
-                                "same lookup."},
-        "paths": {
-            "/v1/verify": {"post": {
-                "summary": "Verify images: the object `consentry verify --json` prints",
-                "parameters": [{"name": "explain", "in": "query", "schema": {"type": "boolean"},
-                                "description": "add `explain`, a data: URL of the picture of the differences, "
-                                               "to each perceptual match or derivative"}],
-                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": ["image"], "properties": {"image": {
-                        "type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
-                "responses": {"200": ok(ref("VerifyResult")), **errors}}},
-            "/v1/licenses/{id}": {"get": {"summary": "A license: terms in words, status now, uses recorded",
-                                          "parameters": [{"name": "id", "in": "path", "required": True,
-                                                          "schema": {"type": "integer"}}],
-                                          "responses": {"200": ok({"type": "object"}), **errors}}},
-            "/v1/twins/{id}": {"get": {"summary": "A twin: owner, trust, attestations, licenses, withdrawal",
-                                       "parameters": [{"name": "id", "in": "path", "required": True,
-                                                       "schema": {"type": "integer"}}],
-                                       "responses": {"200": ok({"type": "object"}), **errors}}},
-            "/v1/health": {"get": {"summary": "The index served (block, counts) and its lag behind the chain",
-                                   "responses": {"200": ok({"type": "object"})}}},
-            "/matches/byContent": {"post": {
-                "summary": "C2PA soft binding resolution: records matching an uploaded image",
-                "parameters": [binding_params[0] | {"required": False}, binding_params[2]],
-                "requestBody": {"required": True, "content": {
-                    "image/*": {"schema": {"type": "string", "format": "binary"}},
-                    "multipart/form-data": {"schema": {"type": "object", "properties": {
-                        "image": {"type": "string", "format": "binary"}}}}}},
-                "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors}}},
-            "/matches/byBinding": {
-                "get": {"summary": "C2PA soft binding resolution: records matching a binding value",
-                        "parameters": binding_params, "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors}},
-                "post": {"summary": "The same, the query in a JSON body", "parameters": [binding_params[2]],
-                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                             "type": "object", "required": ["alg", "value"],
-                             "properties": {"alg": {"type": "string"}, "value": {"type": "string"}}}}}},
-                         "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors}}},
-            "/manifests/{manifestId}": {"get": {
-                "summary": "The registry record a match names (JSON; Consentry keeps no C2PA manifest store)",
-                "parameters": [{"name": "manifestId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": ok({"type": "object"}), **errors}}},
-            "/services/supportedAlgorithms": {"get": {"summary": "The soft binding algorithms this resolver answers",
-                                                      "responses": {"200": ok({"type": "object"})}}},
+        "info": {
+            "title": "Consentry verifier",
+            "version": __version__,
+            "description": "Was this image authorised? Read-only lookups in a Consentry index (derived from "
+            "the registry contract's events), and the C2PA Soft Binding Resolution API over the "
+            "same lookup.",
         },
-        "components": {"schemas": {
-            "Error": {"type": "object", "required": ["error", "error_code", "status"], "properties": {
-                "error": {"type": "string"}, "error_code": {"type": "string"}, "details": {"type": "object"},
-                "status": {"type": "integer"}, "schema_version": {"type": "integer"}}},
-            "VerifyResult": {"type": "object", "properties": {
-                "schema_version": {"type": "integer"}, "at": {"type": "integer"}, "index": {"type": "string"},
-                "warnings": {"type": "array", "items": {"type": "string"}},
-                "results": {"type": "array", "items": {"type": "object", "required": ["path", "verdict"], "properties": {
-                    "path": {"type": "string"},
-                    "verdict": {"type": "string", "enum": ["authorised", "authorised-then-ended", "not-authorised",
-                                                           "derivative", "unverified-twin", "twin-asset", "unknown"]},
-                    "match": {"type": "string", "nullable": True, "enum": ["exact-file", "same-pixels", "perceptual"]},
-                    "distance": {"type": "integer", "nullable": True}, "twin_id": {"type": "integer", "nullable": True},
-                    "license_id": {"type": "integer", "nullable": True}, "model": {"type": "string", "nullable": True},
-                    "brand": {"type": "string", "nullable": True}, "tx": {"type": "string", "nullable": True},
-                    "trusted": {"type": "boolean", "nullable": True}, "reasons": {"type": "array",
-                                                                                 "items": {"type": "string"}},
-                    "explain": {"type": "string", "description": "data:image/png;base64,… (with ?explain=true)"}}}}}},
-            "SoftBindingQueryResult": {"type": "object", "properties": {"matches": {"type": "array", "items": {
-                "type": "object", "required": ["manifestId"], "properties": {
-                    "manifestId": {"type": "string",
-                                   "example": "urn:consentry:eip155:31337:0x5fbdb2315678afecb367f032d93f642f64180aa3:"
-                                              "license:1:use:1"},
-                    "similarityScore": {"type": "integer", "minimum": 0, "maximum": 100,
+        "paths": {
+            "/v1/verify": {
+                "post": {
+                    "summary": "Verify images: the object `consentry verify --json` prints",
+                    "parameters": [
+                        {
+                            "name": "explain",
+                            "in": "query",
+                            "schema": {"type": "boolean"},
+                            "description": "add `explain`, a data: URL of the picture of the differences, "
+                            "to each perceptual match or derivative",
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image"],
+                                    "properties": {"image": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"200": ok(ref("VerifyResult")), **errors},
+                }
+            },
+            "/v1/licenses/{id}": {
+                "get": {
+                    "summary": "A license: terms in words, status now, uses recorded",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "responses": {"200": ok({"type": "object"}), **errors},
+                }
+            },
+            "/v1/twins/{id}": {
+                "get": {
+                    "summary": "A twin: owner, trust, attestations, licenses, withdrawal",
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                    "responses": {"200": ok({"type": "object"}), **errors},
+                }
+            },
+            "/v1/health": {
+                "get": {
+                    "summary": "The index served (block, counts) and its lag behind the chain",
+                    "responses": {"200": ok({"type": "object"})},
+                }
+            },
+            "/matches/byContent": {
+                "post": {
+                    "summary": "C2PA soft binding resolution: records matching an uploaded image",
+                    "parameters": [binding_params[0] | {"required": False}, binding_params[2]],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "image/*": {"schema": {"type": "string", "format": "binary"}},
+                            "multipart/form-data": {
+                                "schema": {"type": "object", "properties": {"image": {"type": "string", "format": "binary"}}}
+                            },
+                        },
+                    },
+                    "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors},
+                }
+            },
+            "/matches/byBinding": {
+                "get": {
+                    "summary": "C2PA soft binding resolution: records matching a binding value",
+                    "parameters": binding_params,
+                    "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors},
+                },
+                "post": {
+                    "summary": "The same, the query in a JSON body",
+                    "parameters": [binding_params[2]],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["alg", "value"],
+                                    "properties": {"alg": {"type": "string"}, "value": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"200": ok(ref("SoftBindingQueryResult")), **errors},
+                },
+            },
+            "/manifests/{manifestId}": {
+                "get": {
+                    "summary": "The registry record a match names (JSON; Consentry keeps no C2PA manifest store)",
+                    "parameters": [{"name": "manifestId", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"200": ok({"type": "object"}), **errors},
+                }
+            },
+            "/services/supportedAlgorithms": {
+                "get": {
+                    "summary": "The soft binding algorithms this resolver answers",
+                    "responses": {"200": ok({"type": "object"})},
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "error_code", "status"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "error_code": {"type": "string"},
+                        "details": {"type": "object"},
+                        "status": {"type": "integer"},
+                        "schema_version": {"type": "integer"},
+                    },
+                },
+                "VerifyResult": {
+                    "type": "object",
+                    "properties": {
+                        "schema_version": {"type": "integer"},
+                        "at": {"type": "integer"},
+                        "index": {"type": "string"},
+                        "warnings": {"type": "array", "items": {"type": "string"}},
+                        "results": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["path", "verdict"],
+                                "properties": {
+                                    "path": {"type": "string"},
+                                    "verdict": {
+                                        "type": "string",
+                                        "enum": [
+                                            "authorised",
+                                            "authorised-then-ended",
+                                            "not-authorised",
+                                            "derivative",
+                                            "unverified-twin",
+                                            "twin-asset",
+                                            "unknown",
+                                        ],
+                                    },
+                                    "match": {
+                                        "type": "string",
+                                        "nullable": True,
+                                        "enum": ["exact-file", "same-pixels", "perceptual"],
+                                    },
+                                    "distance": {"type": "integer", "nullable": True},
+                                    "twin_id": {"type": "integer", "nullable": True},
+                                    "license_id": {"type": "integer", "nullable": True},
+                                    "model": {"type": "string", "nullable": True},
+                                    "brand": {"type": "string", "nullable": True},
+                                    "tx": {"type": "string", "nullable": True},
+                                    "trusted": {"type": "boolean", "nullable": True},
+                                    "reasons": {"type": "array", "items": {"type": "string"}},
+                                    "explain": {"type": "string", "description": "data:image/png;base64,… (with ?explain=true)"},
+                                },
+                            },
+                        },
+                    },
+                },
+                "SoftBindingQueryResult": {
+                    "type": "object",
+                    "properties": {
+                        "matches": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["manifestId"],
+                                "properties": {
+                                    "manifestId": {
+                                        "type": "string",
+                                        "example": "urn:consentry:eip155:31337:0x5fbdb2315678afecb367f032d93f642f64180aa3:"
+                                        "license:1:use:1",
+                                    },
+                                    "similarityScore": {
+                                        "type": "integer",
+                                        "minimum": 0,
+                                        "maximum": 100,
                                         "description": "100 same file or pixels; 50-99 perceptual, confirmed by "
-                                                       "the second stage; under 50 resembles only (a derivative)"},
-                    "match": {"type": "string"},
-                    "eventLog": {"type": "object", "description": "where the record is on chain: chainId, address "
-                                                                  "(the registry), event, topic1, blockNumber, "
-                                                                  "transactionHash, logIndex"}}}}}},
-        }},
+                                        "the second stage; under 50 resembles only (a derivative)",
+                                    },
+                                    "match": {"type": "string"},
+                                    "eventLog": {
+                                        "type": "object",
+                                        "description": "where the record is on chain: chainId, address "
+                                        "(the registry), event, topic1, blockNumber, "
+                                        "transactionHash, logIndex",
+                                    },
+                                },
+                            },
+                        }
+                    },
+                },
+            }
+        },
     }
 
 
 # ---------------------------------------------------------------- the command
+
 
 def _app_from_env():
     """uvicorn's factory in each worker process: the settings come through the environment."""
@@ -950,21 +1258,48 @@ def _index_from_root() -> Path | None:
 
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option("--index", "index_opt", type=click.Path(dir_okay=False), help="The index to serve [default: "
-              "$CONSENTRY_HOME/index.db].")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes sharing the socket (one per core for throughput).")
-@click.option("--threads", type=click.IntRange(1, 64), default=Limits.threads, show_default=True,
-              help="Verifications running at once in each worker.")
-@click.option("--max-upload-mb", type=click.FloatRange(0.01, 1024), default=Limits.max_upload_bytes / 2**20,
-              show_default=True, help="Largest request body.")
-@click.option("--max-megapixels", type=click.FloatRange(0.01, 1000), default=Limits.max_pixels / 1e6,
-              show_default=True, help="Largest image (width x height), checked before decoding.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=Limits.timeout_s, show_default=True,
-              help="Seconds a request may take, reading the upload included.")
+@click.option(
+    "--index", "index_opt", type=click.Path(dir_okay=False), help="The index to serve [default: $CONSENTRY_HOME/index.db]."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes sharing the socket (one per core for throughput).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=Limits.threads,
+    show_default=True,
+    help="Verifications running at once in each worker.",
+)
+@click.option(
+    "--max-upload-mb",
+    type=click.FloatRange(0.01, 1024),
+    default=Limits.max_upload_bytes / 2**20,
+    show_default=True,
+    help="Largest request body.",
+)
+@click.option(
+    "--max-megapixels",
+    type=click.FloatRange(0.01, 1000),
+    default=Limits.max_pixels / 1e6,
+    show_default=True,
+    help="Largest image (width x height), checked before decoding.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=Limits.timeout_s,
+    show_default=True,
+    help="Seconds a request may take, reading the upload included.",
+)
 @click.option("--rpc", "rpc_url", help="A JSON-RPC endpoint of the chain, to report the index's lag in /v1/health.")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
-              show_default=True)
+@click.option(
+    "--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True
+)
 def _serve(host, port, index_opt, workers, threads, max_upload_mb, max_megapixels, timeout, rpc_url, log_level):
     """The verifier page and HTTP API over the index (read-only): drop an image in a browser, or
     POST it to /v1/verify for the object `verify --json` prints. The C2PA Soft Binding Resolution
@@ -980,14 +1315,22 @@ def _serve(host, port, index_opt, workers, threads, max_upload_mb, max_megapixel
     path = Path(index_opt) if index_opt else (_index_from_root() or config.default_index_path())
     limits = Limits(int(max_upload_mb * 2**20), int(max_megapixels * 1e6), Limits.max_files, timeout, threads)
     Service(path, limits, rpc_url)  # fail here, in one line, when the index is missing or unusable
-    os.environ["CONSENTRY_SERVE_CONFIG"] = json.dumps({"index": str(path.resolve()), "limits": asdict(limits),
-                                                       "rpc": rpc_url})
+    os.environ["CONSENTRY_SERVE_CONFIG"] = json.dumps({"index": str(path.resolve()), "limits": asdict(limits), "rpc": rpc_url})
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    click.echo(f"serving {path} on http://{host}:{port}/ ({workers} worker(s) x {threads} thread(s); "
-               f"Ctrl-C stops)", err=True)
-    uvicorn.run("consentry.serve:_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, limit_concurrency=64 * workers, timeout_keep_alive=5,
-                timeout_graceful_shutdown=5, server_header=False, access_log=log_level in ("info", "debug"))
+    click.echo(f"serving {path} on http://{host}:{port}/ ({workers} worker(s) x {threads} thread(s); Ctrl-C stops)", err=True)
+    uvicorn.run(
+        "consentry.serve:_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        limit_concurrency=64 * workers,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        access_log=log_level in ("info", "debug"),
+    )
 
 
 serve_command = click.command("serve", context_settings={"help_option_names": ["-h", "--help"]})(_serve)

@@ -3,6 +3,7 @@ posted, hashed on the server, and the verdict comes back as a page), enhanced by
 (drop an image anywhere on the drop zone; a "checking" status). Everything is served by the server
 itself (no CDN, no fonts, no images from elsewhere), every text that came from the chain or a file is
 escaped, and the verdict is said in words, never by colour alone."""
+
 from __future__ import annotations
 
 import base64
@@ -14,24 +15,43 @@ from . import vocab
 TITLE = "Consentry — was this image authorised?"
 
 VERDICTS = {  # verdict -> (headline, tone, what it means in one sentence)
-    "authorised": ("Authorised", "ok",
-                   "A brand recorded this image under a license from the model, and the license is valid now."),
-    "authorised-then-ended": ("Authorised when published — the license has since ended", "warn",
-                              "The image was covered when it was recorded; the license has expired or been revoked "
-                              "since (or the twin withdrawn)."),
-    "not-authorised": ("Not authorised for this use", "bad",
-                       "A record exists, but its license does not cover the use this copy was found in."),
-    "derivative": ("Altered copy — not covered by the license", "bad",
-                   "It resembles an image a brand recorded, but it was changed (outfit, face, background…). "
-                   "An altered image needs its own license and record."),
-    "unverified-twin": ("Record found, but the model is not verified", "warn",
-                        "A record exists, but nobody this verifier trusts vouches that the twin's owner is the "
-                        "person depicted."),
-    "twin-asset": ("A registered capture photo of a model's twin", "info",
-                   "One of the photos a model registered to create her digital twin — not a licensed publication."),
-    "unknown": ("No record found", "info",
-                "No publication or capture photo in this registry matches. That does not prove the image is "
-                "unauthorised — only that nobody recorded it here."),
+    "authorised": (
+        "Authorised",
+        "ok",
+        "A brand recorded this image under a license from the model, and the license is valid now.",
+    ),
+    "authorised-then-ended": (
+        "Authorised when published — the license has since ended",
+        "warn",
+        "The image was covered when it was recorded; the license has expired or been revoked since (or the twin withdrawn).",
+    ),
+    "not-authorised": (
+        "Not authorised for this use",
+        "bad",
+        "A record exists, but its license does not cover the use this copy was found in.",
+    ),
+    "derivative": (
+        "Altered copy — not covered by the license",
+        "bad",
+        "It resembles an image a brand recorded, but it was changed (outfit, face, background…). "
+        "An altered image needs its own license and record.",
+    ),
+    "unverified-twin": (
+        "Record found, but the model is not verified",
+        "warn",
+        "A record exists, but nobody this verifier trusts vouches that the twin's owner is the person depicted.",
+    ),
+    "twin-asset": (
+        "A registered capture photo of a model's twin",
+        "info",
+        "One of the photos a model registered to create her digital twin — not a licensed publication.",
+    ),
+    "unknown": (
+        "No record found",
+        "info",
+        "No publication or capture photo in this registry matches. That does not prove the image is "
+        "unauthorised — only that nobody recorded it here.",
+    ),
 }
 
 
@@ -58,11 +78,15 @@ def _how(r: dict) -> str:
     if m == "same-pixels":
         return "The same pixels as the recorded image (its metadata differs: stripped or re-saved without loss)."
     if m == "perceptual" and r["verdict"] == "derivative":
-        return (f"Looks like a recorded image (perceptual hash {_e(r.get('distance'))} of 64 bits apart), but the "
-                f"second check found differences: {_e(ss.get('summary') or 'no second-stage signature was recorded')}.")
+        return (
+            f"Looks like a recorded image (perceptual hash {_e(r.get('distance'))} of 64 bits apart), but the "
+            f"second check found differences: {_e(ss.get('summary') or 'no second-stage signature was recorded')}."
+        )
     if m == "perceptual":
-        return (f"A copy of a recorded image (re-compressed, resized, cropped or mirrored): perceptual hash "
-                f"{_e(r.get('distance'))} of 64 bits apart, confirmed by the second check — {_e(ss.get('summary'))}.")
+        return (
+            f"A copy of a recorded image (re-compressed, resized, cropped or mirrored): perceptual hash "
+            f"{_e(r.get('distance'))} of 64 bits apart, confirmed by the second check — {_e(ss.get('summary'))}."
+        )
     return "Nothing in the index matches its file, its pixels or its appearance."
 
 
@@ -76,34 +100,47 @@ def _license_words(r: dict) -> str:
         return ""
     uses = lic.get("max_uses")
     fee = lic.get("fee_per_use_wei")
-    parts = [f"for <strong>{_list(lic.get('channels', []))}</strong>",
-             f"in <strong>{_list(lic.get('territories', []))}</strong>",
-             f"AI changes allowed: <strong>{_list(lic.get('transforms', []))}</strong>",
-             f"valid from {_e(lic.get('valid_from'))} until {_e(lic.get('valid_until'))}",
-             f"{'unlimited uses' if uses == 'unlimited' else f'at most {_e(uses)} uses'}",
-             f"fee per use {_e(vocab.format_wei(int(fee))) if fee is not None else 'unknown'}"]
+    parts = [
+        f"for <strong>{_list(lic.get('channels', []))}</strong>",
+        f"in <strong>{_list(lic.get('territories', []))}</strong>",
+        f"AI changes allowed: <strong>{_list(lic.get('transforms', []))}</strong>",
+        f"valid from {_e(lic.get('valid_from'))} until {_e(lic.get('valid_until'))}",
+        f"{'unlimited uses' if uses == 'unlimited' else f'at most {_e(uses)} uses'}",
+        f"fee per use {_e(vocab.format_wei(int(fee))) if fee is not None else 'unknown'}",
+    ]
     lid = r.get("license_id")
-    return (f"License <a href=\"/v1/licenses/{_e(lid)}\">#{_e(lid)}</a>: " + "; ".join(parts) + "."
-            + (f" Granted by agent <span class=mono>{_e(r['grantor'])}</span> on the model's behalf."
-               if r.get("grantor") and str(r.get("grantor")).lower() != str(r.get("model", "")).lower() else ""))
+    return (
+        f'License <a href="/v1/licenses/{_e(lid)}">#{_e(lid)}</a>: '
+        + "; ".join(parts)
+        + "."
+        + (
+            f" Granted by agent <span class=mono>{_e(r['grantor'])}</span> on the model's behalf."
+            if r.get("grantor") and str(r.get("grantor")).lower() != str(r.get("model", "")).lower()
+            else ""
+        )
+    )
 
 
 def _model(r: dict) -> str:
     if r.get("twin_id") is None:
         return ""
     trusted = r.get("trusted")
-    badge = ("<span class='badge ok'>trusted</span>" if trusted else "<span class='badge bad'>not trusted</span>")
-    return (f"{_who(r.get('model'), r.get('model_name'))} — twin <a href=\"/v1/twins/{_e(r['twin_id'])}\">"
-            f"#{_e(r['twin_id'])}</a> {badge}<br><span class=why>{_e(r.get('trust'))}</span>")
+    badge = "<span class='badge ok'>trusted</span>" if trusted else "<span class='badge bad'>not trusted</span>"
+    return (
+        f'{_who(r.get("model"), r.get("model_name"))} — twin <a href="/v1/twins/{_e(r["twin_id"])}">'
+        f"#{_e(r['twin_id'])}</a> {badge}<br><span class=why>{_e(r.get('trust'))}</span>"
+    )
 
 
 def _disclosure(d: dict | None) -> str:
     if d is None:
         return ""
-    said = ("The file declares itself <strong>AI-generated</strong> (IPTC digital source type in its XMP)."
-            if d.get("ai_generated_xmp") else
-            "The file does <strong>not</strong> declare itself AI-generated (no IPTC digital source type in its "
-            "metadata; a copy may have lost it).")
+    said = (
+        "The file declares itself <strong>AI-generated</strong> (IPTC digital source type in its XMP)."
+        if d.get("ai_generated_xmp")
+        else "The file does <strong>not</strong> declare itself AI-generated (no IPTC digital source type in its "
+        "metadata; a copy may have lost it)."
+    )
     if d.get("c2pa"):
         said += " It carries a C2PA manifest (not validated by this page)."
     return said + " Disclosure is never authorisation, and authorisation never excuses missing disclosure."
@@ -120,10 +157,16 @@ def result_html(r: dict, disclosure: dict | None = None, thumbnail: str | None =
         rows.append(_row("License terms", _license_words(r)))
     pub = r.get("published")
     if pub:
-        rows.append(_row("Published", (
-            f"Recorded {_e(r.get('recorded_at'))} as use {_e(pub.get('use'))} of the license: "
-            f"{_e(pub.get('channel'))} in {_e(pub.get('territory'))}"
-            f"{', with ' + _list(pub.get('transforms')) if pub.get('transforms') else ''}.")))
+        rows.append(
+            _row(
+                "Published",
+                (
+                    f"Recorded {_e(r.get('recorded_at'))} as use {_e(pub.get('use'))} of the license: "
+                    f"{_e(pub.get('channel'))} in {_e(pub.get('territory'))}"
+                    f"{', with ' + _list(pub.get('transforms')) if pub.get('transforms') else ''}."
+                ),
+            )
+        )
     elif r.get("asset") is not None:
         rows.append(_row("Registered", f"Capture photo “{_e(r['asset'])}”, registered {_e(r.get('recorded_at'))}."))
     elif r.get("recorded_at"):
@@ -136,18 +179,24 @@ def result_html(r: dict, disclosure: dict | None = None, thumbnail: str | None =
     explain = ""
     if r.get("explain"):
         summary = (r.get("second_stage") or {}).get("summary") or ""
-        explain = (f"<figure><img src=\"{_e(r['explain'])}\" alt=\"Left: the image with the differing blocks "
-                   f"outlined in red. Right: a heat map of how far each block is from the record. {_e(summary)}\">"
-                   f"<figcaption>Where this image differs from the record: the checked image with differing blocks "
-                   f"outlined (left) and a heat map of the 8×8 grid (right; red differs, green agrees).</figcaption>"
-                   f"</figure>")
-    thumb = (f"<img class=thumb src=\"{_e(thumbnail)}\" alt=\"The image you checked\">" if thumbnail else "")
-    return (f"<section id=result class='result {tone}' tabindex=-1 aria-labelledby=verdict>"
-            f"<div class=verdict><div><p class=label>Verdict</p><h2 id=verdict>{_e(headline)}</h2>"
-            f"<p class=meaning>{_e(meaning)}</p><p class=code>verdict: <code>{_e(r['verdict'])}</code></p></div>"
-            f"{thumb}</div>"
-            f"<dl>{''.join(rows)}</dl>"
-            + (f"<h3>Why</h3><ul class=reasons>{reasons}</ul>" if reasons else "") + explain + "</section>")
+        explain = (
+            f'<figure><img src="{_e(r["explain"])}" alt="Left: the image with the differing blocks '
+            f'outlined in red. Right: a heat map of how far each block is from the record. {_e(summary)}">'
+            f"<figcaption>Where this image differs from the record: the checked image with differing blocks "
+            f"outlined (left) and a heat map of the 8×8 grid (right; red differs, green agrees).</figcaption>"
+            f"</figure>"
+        )
+    thumb = f'<img class=thumb src="{_e(thumbnail)}" alt="The image you checked">' if thumbnail else ""
+    return (
+        f"<section id=result class='result {tone}' tabindex=-1 aria-labelledby=verdict>"
+        f"<div class=verdict><div><p class=label>Verdict</p><h2 id=verdict>{_e(headline)}</h2>"
+        f"<p class=meaning>{_e(meaning)}</p><p class=code>verdict: <code>{_e(r['verdict'])}</code></p></div>"
+        f"{thumb}</div>"
+        f"<dl>{''.join(rows)}</dl>"
+        + (f"<h3>Why</h3><ul class=reasons>{reasons}</ul>" if reasons else "")
+        + explain
+        + "</section>"
+    )
 
 
 def thumbnail_url(data: bytes) -> str | None:
@@ -165,15 +214,24 @@ def thumbnail_url(data: bytes) -> str | None:
         return None
 
 
-def page(result: dict | None = None, disclosure: dict | None = None, at: int | None = None, warnings=(),
-         error: str | None = None, limits=None, thumbnail: str | None = None) -> str:
+def page(
+    result: dict | None = None,
+    disclosure: dict | None = None,
+    at: int | None = None,
+    warnings=(),
+    error: str | None = None,
+    limits=None,
+    thumbnail: str | None = None,
+) -> str:
     max_mb = f"{limits.max_upload_bytes / 2**20:g} MB" if limits else ""
     max_mp = f"{limits.max_pixels / 1e6:g} megapixels" if limits else ""
     body = ""
     if error:
-        body = (f"<section id=result class='result bad' tabindex=-1 role=alert aria-labelledby=verdict>"
-                f"<div class=verdict><div><p class=label>Could not check this file</p>"
-                f"<h2 id=verdict>{_e(error)}</h2></div></div></section>")
+        body = (
+            f"<section id=result class='result bad' tabindex=-1 role=alert aria-labelledby=verdict>"
+            f"<div class=verdict><div><p class=label>Could not check this file</p>"
+            f"<h2 id=verdict>{_e(error)}</h2></div></div></section>"
+        )
     elif result is not None:
         body = result_html(result, disclosure, thumbnail)
         if at:
@@ -289,5 +347,7 @@ JS = """
 })();
 """
 
-ASSETS = {"verifier.css": (CSS.encode(), "text/css; charset=utf-8"),
-          "verifier.js": (JS.encode(), "text/javascript; charset=utf-8")}
+ASSETS = {
+    "verifier.css": (CSS.encode(), "text/css; charset=utf-8"),
+    "verifier.js": (JS.encode(), "text/javascript; charset=utf-8"),
+}

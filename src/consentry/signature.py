@@ -48,6 +48,7 @@ toward its levels; the tight tolerance, the colour cells and MIN_SLOPE stopped a
 forgeries, but a forger who knows the algorithm can aim at both. For stronger guarantees verify the exact
 pixel hash, or C2PA manifests.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,11 +56,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SIGNATURE_BYTES = 32
-GRID = 8          # brightness cells per side
-MIN_SLOPE = 2.5   # tone fit: at least this many grey levels per recorded level
-LBITS = 3          # luma level bits per 8x8 cell
+GRID = 8  # brightness cells per side
+MIN_SLOPE = 2.5  # tone fit: at least this many grey levels per recorded level
+LBITS = 3  # luma level bits per 8x8 cell
 LEVELS = 1 << LBITS
-CGRID = 4          # colour cells per side: Cb, Cr codes (2 bits each)
+CGRID = 4  # colour cells per side: Cb, Cr codes (2 bits each)
 MICRO = 128
 MAX_SIDE = 0.10
 MAX_AXIS = 0.20
@@ -89,7 +90,7 @@ def cell_means(im) -> tuple[np.ndarray, np.ndarray]:
     cols = (np.arange(GRID + 1) * w) // GRID
     s = np.empty((GRID, GRID, 3), dtype=np.int64)
     for i in range(GRID):  # exact integer sums, a row band at a time (no full-size int64 copy)
-        band = arr[rows[i]:rows[i + 1]].sum(axis=0, dtype=np.uint64)
+        band = arr[rows[i] : rows[i + 1]].sum(axis=0, dtype=np.uint64)
         s[i] = np.add.reduceat(band, cols[:-1], axis=0)
     counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
     k = GRID // CGRID
@@ -137,6 +138,7 @@ def decode(sig: bytes):
 @dataclass(frozen=True, eq=False)
 class Probe:
     """A query image reduced once: Y, Cb, Cr on a 64x64 grid (as-is and mirrored) as summed-area tables."""
+
     tables: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x 65 x 65
     grey: bool
     size: tuple[int, int]
@@ -227,7 +229,6 @@ def _box_means(table: np.ndarray, py: np.ndarray, px: np.ndarray, n: int):
     means = s / np.maximum(area, 1e-9)
     vis = vy[:, :, None, None] * vx[None, None, :, :]
     return means.transpose(0, 2, 1, 3), vis.transpose(0, 2, 1, 3)
-
 
 
 def _luma_excess(y, vis, yq):
@@ -353,17 +354,18 @@ class SecondStage:
     query lies outside what was recorded, as a multiple of the tolerance (> 1 = differs): the worst of
     the cell's brightness level and its 4x4 colour cell. NaN where the query shows under 75 % of that
     cell (cropped away). A candidate that does not confirm is a derivative of the record."""
+
     confirmed: bool
-    score: float             # the worst cell, as a multiple of its tolerance
-    threshold: float         # 1.0: a cell differs when its diff exceeds this
-    cells_allowed: int       # confirmed iff cells_differing <= cells_allowed
+    score: float  # the worst cell, as a multiple of its tolerance
+    threshold: float  # 1.0: a cell differs when its diff exceeds this
+    cells_allowed: int  # confirmed iff cells_differing <= cells_allowed
     mirrored: bool
     crop: tuple[float, float, float, float]  # fractions of the original cut off (left, top, right, bottom)
-    alignment: str           # the same in words: "as recorded", "mirrored, cropped left 10.0%" …
-    colour_compared: bool    # False for a greyscale query (colour is not compared)
+    alignment: str  # the same in words: "as recorded", "mirrored, cropped left 10.0%" …
+    colour_compared: bool  # False for a greyscale query (colour is not compared)
     cells_compared: int
     cells_differing: int
-    agreement: float         # fraction of the compared cells within tolerance (confirmed needs 1.0)
+    agreement: float  # fraction of the compared cells within tolerance (confirmed needs 1.0)
     regions: tuple[str, ...]  # where the differing cells are, most different first: "centre", "upper left" …
     diff: np.ndarray = field(repr=False)
     summary: str = ""
@@ -384,9 +386,22 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
     direct = _direct(probe, rec)
     if direct is not None and float(direct.max()) <= DIRECT_SHARE:  # the picture as recorded, no realignment
         grey = "; greyscale copy, colour not compared" if probe.grey else ""
-        return SecondStage(True, float(direct.max()), 1.0, ALLOWED_CELLS, False, (0.0, 0.0, 0.0, 0.0),
-                           "as recorded", not probe.grey, GRID * GRID, 0, 1.0, (), direct,
-                           f"same picture: all {GRID * GRID} cells within tolerance (as recorded{grey})")
+        return SecondStage(
+            True,
+            float(direct.max()),
+            1.0,
+            ALLOWED_CELLS,
+            False,
+            (0.0, 0.0, 0.0, 0.0),
+            "as recorded",
+            not probe.grey,
+            GRID * GRID,
+            0,
+            1.0,
+            (),
+            direct,
+            f"same picture: all {GRID * GRID} cells within tolerance (as recorded{grey})",
+        )
     mirror, py, px = _search(probe, rec, cropped)
     el, ec, vis = _raw(probe, mirror, py[None], px[None], rec)
     el, vis = el[0, 0], vis[0, 0]
@@ -414,10 +429,23 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
         summary = f"too little of the recorded picture is visible to confirm it ({n_seen} of 64 cells; {alignment})"
     else:
         where = f"around the {', '.join(regions[:3])}" if regions else ""
-        summary = (f"differs in {n_diff} of {n_seen} cells {where} (worst {score:.1f}x tolerance; "
-                   f"{alignment}{grey})")
-    return SecondStage(confirmed, score, 1.0, ALLOWED_CELLS, bool(mirror), crop, alignment, not probe.grey,
-                       n_seen, n_diff, agreement, regions, rel, summary)
+        summary = f"differs in {n_diff} of {n_seen} cells {where} (worst {score:.1f}x tolerance; {alignment}{grey})"
+    return SecondStage(
+        confirmed,
+        score,
+        1.0,
+        ALLOWED_CELLS,
+        bool(mirror),
+        crop,
+        alignment,
+        not probe.grey,
+        n_seen,
+        n_diff,
+        agreement,
+        regions,
+        rel,
+        summary,
+    )
 
 
 def cell_boxes(result: SecondStage, size: tuple[int, int]) -> list[list[tuple[float, float, float, float]]]:

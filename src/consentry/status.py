@@ -9,6 +9,7 @@ It mirrors the registry's `_timeRefusals` exactly (same bits as `checkPublicatio
                      16 "revoked" when the license carries the revoked flag, else 8 "expired"
   withdrawn (32)     the twin is withdrawn at `at` (withdrawAt != 0 and at >= withdrawAt)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -9,6 +9,7 @@ The list lives in `$CONSENTRY_HOME/trust.json`: {"schema_version": 1, "entries":
 "name", "role": "model"|"attester", "added_at"}]}. It is the verifier's own file, never taken from
 the chain or from anyone else's files.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,14 @@ def _save(entries: list[Trusted]) -> None:
     from .files import write_json_atomic
 
     config.ensure_home()
-    write_json_atomic(path(), {"schema_version": 1, "entries": [
-        {"address": e.address, "name": e.name, "role": e.role, "added_at": e.added_at} for e in entries]}, 0o600)
+    write_json_atomic(
+        path(),
+        {
+            "schema_version": 1,
+            "entries": [{"address": e.address, "name": e.name, "role": e.role, "added_at": e.added_at} for e in entries],
+        },
+        0o600,
+    )
 
 
 def add(address: str, name: str, role: str = "model") -> Trusted:
@@ -116,8 +123,10 @@ class TrustView:
 
     @classmethod
     def from_entries(cls, entries: list[Trusted]) -> "TrustView":
-        return cls({e.address.lower(): e.name for e in entries if e.role == "model"},
-                   {e.address.lower(): e.name for e in entries if e.role == "attester"})
+        return cls(
+            {e.address.lower(): e.name for e in entries if e.role == "model"},
+            {e.address.lower(): e.name for e in entries if e.role == "attester"},
+        )
 
     def name_of(self, address: str | None) -> str | None:
         if not address:
@@ -134,6 +143,8 @@ class TrustView:
             names = ", ".join(f"{self.attesters[a.lower()]!r} ({a})" for a in vouching)
             return True, f"owner {owner} is attested by {names}"
         if attesters:
-            return False, (f"nobody this verifier trusts vouches for owner {owner} "
-                           f"(attested only by {', '.join(attesters)}, not on the trust list)")
+            return False, (
+                f"nobody this verifier trusts vouches for owner {owner} "
+                f"(attested only by {', '.join(attesters)}, not on the trust list)"
+            )
         return False, f"nobody this verifier trusts vouches for owner {owner} (no trusted model, no trusted attester)"

@@ -1,4 +1,5 @@
 """Twins: hash a model's capture assets, anchor their Merkle root, write the manifest others import."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,20 @@ class Registered:
     duplicates: int
 
 
-def metadata_document(name: str | None, agency: str | None, notes: str | None, asset_root: bytes,
-                      count: int) -> tuple[dict, bytes]:
+def metadata_document(
+    name: str | None, agency: str | None, notes: str | None, asset_root: bytes, count: int
+) -> tuple[dict, bytes]:
     from eth_hash.auto import keccak
 
-    doc = {"kind": "consentry-twin-metadata", "name": name or "", "agency": agency or "", "notes": notes or "",
-           "asset_root": "0x" + asset_root.hex(), "asset_count": count, "created": int(time.time())}
+    doc = {
+        "kind": "consentry-twin-metadata",
+        "name": name or "",
+        "agency": agency or "",
+        "notes": notes or "",
+        "asset_root": "0x" + asset_root.hex(),
+        "asset_count": count,
+        "created": int(time.time()),
+    }
     return doc, keccak(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
 
 
@@ -55,24 +64,43 @@ def asset_name(path: str) -> str:
 
 def _check_metadata(name, agency, notes, metadata_uri) -> None:
     """Refuse, before any gas is spent, what would make the manifest unreadable to others."""
-    for option, value, limit in (("--name", name, schema.MAX_NAME), ("--agency", agency, schema.MAX_NAME),
-                                 ("--metadata-uri", metadata_uri, schema.MAX_URI)):
+    for option, value, limit in (
+        ("--name", name, schema.MAX_NAME),
+        ("--agency", agency, schema.MAX_NAME),
+        ("--metadata-uri", metadata_uri, schema.MAX_URI),
+    ):
         if value and not schema.is_text(value, limit):
             raise UsageError(f"{option} must be printable text of at most {limit} characters")
     if notes and not schema.is_text(notes, schema.MAX_NOTES, multiline=True):
         raise UsageError(f"--notes must be text of at most {schema.MAX_NOTES} characters")
 
 
-def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, metadata_hash, metadata_uri, tx,
-                  assets, leaves, proofs) -> dict:
+def manifest_dict(
+    *, chain_id, registry, twin_id, owner, asset_root, metadata, metadata_hash, metadata_uri, tx, assets, leaves, proofs
+) -> dict:
     return {
-        "schema_version": 1, "kind": MANIFEST_KIND, "chain_id": chain_id, "registry": registry,
-        "twin_id": twin_id, "owner": owner, "asset_root": "0x" + asset_root.hex(), "metadata": metadata,
-        "metadata_hash": "0x" + metadata_hash.hex(), "metadata_uri": metadata_uri, "tx": tx,
+        "schema_version": 1,
+        "kind": MANIFEST_KIND,
+        "chain_id": chain_id,
+        "registry": registry,
+        "twin_id": twin_id,
+        "owner": owner,
+        "asset_root": "0x" + asset_root.hex(),
+        "metadata": metadata,
+        "metadata_hash": "0x" + metadata_hash.hex(),
+        "metadata_uri": metadata_uri,
+        "tx": tx,
         "assets": [
-            {"name": n, "content_hash": "0x" + f.content_hash.hex(), "pixel_hash": "0x" + f.pixel_hash.hex(),
-             "phash": f"{f.phash:016x}", "width": f.width, "height": f.height,
-             "leaf": "0x" + lf.hex(), "proof": ["0x" + p.hex() for p in pr]}
+            {
+                "name": n,
+                "content_hash": "0x" + f.content_hash.hex(),
+                "pixel_hash": "0x" + f.pixel_hash.hex(),
+                "phash": f"{f.phash:016x}",
+                "width": f.width,
+                "height": f.height,
+                "leaf": "0x" + lf.hex(),
+                "proof": ["0x" + p.hex() for p in pr],
+            }
             for (n, f), lf, pr in zip(assets, leaves, proofs)
         ],
     }
@@ -81,21 +109,40 @@ def manifest_dict(*, chain_id, registry, twin_id, owner, asset_root, metadata, m
 def manifest_path(chain_id: int, registry: str, twin_id: int) -> Path:
     """Where the data folder keeps a twin's manifest: named from checked integers and the registry
     address only, and never outside config.manifests_dir()."""
-    if type(chain_id) is not int or type(twin_id) is not int or not 0 < chain_id < 2**64 \
-            or not 0 < twin_id < 2**32 or not isinstance(registry, str) or not schema.is_address(registry):
-        raise FileProblem(f"cannot name a manifest file for twin {safe(repr(twin_id))[:40]} of registry "
-                          f"{safe(repr(registry))[:50]} on chain {safe(repr(chain_id))[:30]}: not a twin id, "
-                          f"registry address and chain id")
+    if (
+        type(chain_id) is not int
+        or type(twin_id) is not int
+        or not 0 < chain_id < 2**64
+        or not 0 < twin_id < 2**32
+        or not isinstance(registry, str)
+        or not schema.is_address(registry)
+    ):
+        raise FileProblem(
+            f"cannot name a manifest file for twin {safe(repr(twin_id))[:40]} of registry "
+            f"{safe(repr(registry))[:50]} on chain {safe(repr(chain_id))[:30]}: not a twin id, "
+            f"registry address and chain id"
+        )
     base = config.manifests_dir()
     path = base / f"twin-{chain_id}-{registry[2:10].lower()}-{twin_id}.json"
     if path.resolve().parent != base.resolve():
-        raise FileProblem(f"refusing to write the manifest of twin {twin_id} to {safe(path.resolve())}: "
-                          f"outside the data folder {safe(base)}")
+        raise FileProblem(
+            f"refusing to write the manifest of twin {twin_id} to {safe(path.resolve())}: outside the data folder {safe(base)}"
+        )
     return path
 
 
-def register(chain, account, paths: list[str], fps: list[Fingerprint], *, name=None, agency=None, notes=None,
-             metadata_uri: str = "", manifest_out: Path | None = None) -> Registered:
+def register(
+    chain,
+    account,
+    paths: list[str],
+    fps: list[Fingerprint],
+    *,
+    name=None,
+    agency=None,
+    notes=None,
+    metadata_uri: str = "",
+    manifest_out: Path | None = None,
+) -> Registered:
     if not fps:
         raise UsageError("give at least one asset image")
     _check_metadata(name, agency, notes, metadata_uri)
@@ -109,9 +156,20 @@ def register(chain, account, paths: list[str], fps: list[Fingerprint], *, name=N
     ev = chain.registry.events.TwinRegistered().process_receipt(receipt)[0]["args"]
     twin_id = ev["twinId"]
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
-    manifest = manifest_dict(chain_id=chain.chain_id, registry=chain.address, twin_id=twin_id, owner=account.address,
-                             asset_root=root, metadata=meta, metadata_hash=meta_hash, metadata_uri=metadata_uri,
-                             tx=tx, assets=assets, leaves=leaves, proofs=proofs)
+    manifest = manifest_dict(
+        chain_id=chain.chain_id,
+        registry=chain.address,
+        twin_id=twin_id,
+        owner=account.address,
+        asset_root=root,
+        metadata=meta,
+        metadata_hash=meta_hash,
+        metadata_uri=metadata_uri,
+        tx=tx,
+        assets=assets,
+        leaves=leaves,
+        proofs=proofs,
+    )
     path = manifest_path(chain.chain_id, chain.address, twin_id)
     write_json_atomic(path, manifest)
     if manifest_out is not None:

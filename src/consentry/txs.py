@@ -1,6 +1,7 @@
 """Transaction fields the node does not choose for us: fees (EIP-1559 where the latest block has a
 base fee, legacy gasPrice otherwise, or what --max-fee/--priority-fee/--gas-price say), nonces that
 survive several commands in a row, and the "no funds" message that says which chain and how much."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,17 +15,18 @@ DEV_TIP = 10**9  # 1 gwei: dev nodes (anvil, hardhat) accept it and it saves a c
 
 @dataclass(frozen=True)
 class FeeOptions:
-    max_fee: int | None = None       # EIP-1559 maxFeePerGas (wei)
+    max_fee: int | None = None  # EIP-1559 maxFeePerGas (wei)
     priority_fee: int | None = None  # EIP-1559 maxPriorityFeePerGas (wei)
-    gas_price: int | None = None     # legacy gasPrice (wei): forces a legacy transaction
+    gas_price: int | None = None  # legacy gasPrice (wei): forces a legacy transaction
 
     @classmethod
     def parse(cls, max_fee: str | None, priority_fee: str | None, gas_price: str | None) -> "FeeOptions":
         if gas_price and (max_fee or priority_fee):
             raise UsageError("give --gas-price (legacy) or --max-fee/--priority-fee (EIP-1559), not both")
         p = vocab.parse_fee
-        return cls(p(max_fee) if max_fee else None, p(priority_fee) if priority_fee else None,
-                   p(gas_price) if gas_price else None)
+        return cls(
+            p(max_fee) if max_fee else None, p(priority_fee) if priority_fee else None, p(gas_price) if gas_price else None
+        )
 
 
 def fee_fields(ep: Endpoint, opts: FeeOptions, dev: bool) -> dict:
@@ -49,8 +51,10 @@ def fee_fields(ep: Endpoint, opts: FeeOptions, dev: bool) -> dict:
                 tip = DEV_TIP
     max_fee = opts.max_fee if opts.max_fee is not None else 2 * base + tip
     if max_fee < base:
-        raise UsageError(f"--max-fee {vocab.format_wei(max_fee)} is below the chain's base fee "
-                         f"{vocab.format_wei(base)} on {ep.host}: the transaction could never be included")
+        raise UsageError(
+            f"--max-fee {vocab.format_wei(max_fee)} is below the chain's base fee "
+            f"{vocab.format_wei(base)} on {ep.host}: the transaction could never be included"
+        )
     return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": min(tip, max_fee)}
 
 
@@ -60,6 +64,7 @@ def max_cost(tx: dict) -> int:
 
 
 # ---------------------------------------------------------------- nonces
+
 
 def next_nonce(ep: Endpoint, address: str, floor: int = 0) -> int:
     """The node's pending count, but at least `floor`: after the node called a nonce used (a
@@ -71,16 +76,35 @@ def next_nonce(ep: Endpoint, address: str, floor: int = 0) -> int:
 
 def is_nonce_problem(message: str) -> bool:
     m = message.lower()
-    return any(w in m for w in ("nonce too low", "already known", "replacement transaction underpriced",
-                                "nonce has already been used", "known transaction", "nonce too high"))
+    return any(
+        w in m
+        for w in (
+            "nonce too low",
+            "already known",
+            "replacement transaction underpriced",
+            "nonce has already been used",
+            "known transaction",
+            "nonce too high",
+        )
+    )
 
 
 # ---------------------------------------------------------------- funds
 
+
 def is_funds_problem(message: str) -> bool:
     m = message.lower()
-    return any(w in m for w in ("insufficient funds", "lack of funds", "insufficient balance", "enough funds",
-                                "exceeds balance", "balance too low"))
+    return any(
+        w in m
+        for w in (
+            "insufficient funds",
+            "lack of funds",
+            "insufficient balance",
+            "enough funds",
+            "exceeds balance",
+            "balance too low",
+        )
+    )
 
 
 def no_funds(ep: Endpoint, chain_id: int, address: str, tx: dict | None, local: bool) -> ChainError:
@@ -93,10 +117,17 @@ def no_funds(ep: Endpoint, chain_id: int, address: str, tx: dict | None, local: 
     need = ""
     if tx and tx.get("gas"):
         price = tx.get("maxFeePerGas", tx.get("gasPrice", 0))
-        need = (f"; this transaction needs up to {vocab.format_wei(max_cost(tx))} "
-                f"(gas {int(tx['gas']):,} × {vocab.format_wei(int(price))}"
-                + (f" + value {vocab.format_wei(int(tx['value']))}" if tx.get("value") else "") + ")")
-    how = ("make funded accounts with `consentry account create NAME --fund`" if local
-           else "send it funds on that chain (a faucet on a testnet)")
-    return ChainError(f"insufficient funds: {address} has {have} on chain {chain_id} ({ep.host}){need}: {how}",
-                      code="insufficient_funds")
+        need = (
+            f"; this transaction needs up to {vocab.format_wei(max_cost(tx))} "
+            f"(gas {int(tx['gas']):,} × {vocab.format_wei(int(price))}"
+            + (f" + value {vocab.format_wei(int(tx['value']))}" if tx.get("value") else "")
+            + ")"
+        )
+    how = (
+        "make funded accounts with `consentry account create NAME --fund`"
+        if local
+        else "send it funds on that chain (a faucet on a testnet)"
+    )
+    return ChainError(
+        f"insufficient funds: {address} has {have} on chain {chain_id} ({ep.host}){need}: {how}", code="insufficient_funds"
+    )

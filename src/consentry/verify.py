@@ -17,6 +17,7 @@ When records of different twins match, the verdict follows the trusted, earliest
 others are listed as `conflicts` (never the most favourable one silently). Records made after the
 time asked (`--at`) do not exist for that verdict.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -47,6 +48,7 @@ MAX_CANDIDATES = 64  # perceptual candidates given the second stage, nearest fir
 @dataclass(frozen=True)
 class UseContext:
     """Optional: the use a copy was found in (a channel, a territory, transformations seen)."""
+
     channel: str | None = None
     territory: str | None = None
     transforms: tuple[str, ...] = ()
@@ -59,9 +61,13 @@ def _cache_dir(db_path: Path) -> Path:
 def cache_stamp(db) -> dict:
     """What the perceptual cache is bound to: this index file (a random id made with it), the chain
     and registry it holds, and its generation (bumped by every change to publications)."""
-    return {"index_id": get_meta(db, "index_id"), "generation": get_meta(db, "generation", 0),
-            "registry": get_meta(db, "registry"), "chain_id": get_meta(db, "chain_id"),
-            "genesis": get_meta(db, "genesis")}
+    return {
+        "index_id": get_meta(db, "index_id"),
+        "generation": get_meta(db, "generation", 0),
+        "registry": get_meta(db, "registry"),
+        "chain_id": get_meta(db, "chain_id"),
+        "genesis": get_meta(db, "genesis"),
+    }
 
 
 def publication_matcher(db, db_path: Path) -> PerceptualIndex:
@@ -79,7 +85,7 @@ def publication_matcher(db, db_path: Path) -> PerceptualIndex:
     i = 0
     while rows := cur.fetchmany(100_000):
         arr = np.array(rows, dtype=np.int64)
-        ids[i:i + len(arr)], hashes[i:i + len(arr)] = arr[:, 0], arr[:, 1]
+        ids[i : i + len(arr)], hashes[i : i + len(arr)] = arr[:, 0], arr[:, 1]
         i += len(arr)
     idx = PerceptualIndex.build(hashes.view(np.uint64), ids)
     if stamp["index_id"]:
@@ -114,10 +120,36 @@ PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.
        p.signature, l.grantor, p.disclosures, p.phash
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
-PUB_KEYS = ["id", "license_id", "channel", "territory", "transforms", "use_number", "block", "block_time", "tx",
-            "twin_id", "licensee", "lic_channels", "lic_territories", "lic_transforms", "valid_from", "ends_at",
-            "revoked", "twin_withdrawn_at", "owner", "max_uses", "fee_per_use", "terms_hash", "valid_until",
-            "log_index", "signature", "grantor", "disclosures", "phash"]
+PUB_KEYS = [
+    "id",
+    "license_id",
+    "channel",
+    "territory",
+    "transforms",
+    "use_number",
+    "block",
+    "block_time",
+    "tx",
+    "twin_id",
+    "licensee",
+    "lic_channels",
+    "lic_territories",
+    "lic_transforms",
+    "valid_from",
+    "ends_at",
+    "revoked",
+    "twin_withdrawn_at",
+    "owner",
+    "max_uses",
+    "fee_per_use",
+    "terms_hash",
+    "valid_until",
+    "log_index",
+    "signature",
+    "grantor",
+    "disclosures",
+    "phash",
+]
 
 
 CROP_CHECK_MIN = 0.015  # a second-stage crop of at least this much (a side) is checked against the central pHash
@@ -144,8 +176,10 @@ def _disclosed_at_publication(p: dict) -> dict:
     from . import disclosure
 
     bits = p.get("disclosures")
-    return {"disclosed_at_publication": None if bits is None else bool(bits),
-            "disclosures_at_publication": [] if not bits else disclosure.disclosure_names(bits)}
+    return {
+        "disclosed_at_publication": None if bits is None else bool(bits),
+        "disclosures_at_publication": [] if not bits else disclosure.disclosure_names(bits),
+    }
 
 
 def _with_file_disclosure(r: dict, path, shown: str | None = None, registry: tuple = (None, None)) -> dict:
@@ -162,22 +196,29 @@ def _with_file_disclosure(r: dict, path, shown: str | None = None, registry: tup
     except ConsentryError as e:  # the image was hashed; its metadata may still be unreadable
         return {**r, "disclosed_in_file": False, "c2pa": None, "disclosure_warnings": [said(str(e))]}
     m = fd.manifest
-    out = {**r, "disclosed_in_file": fd.disclosed_in_file,
-           "c2pa": None if m is None else {"state": m.state, "signer": text.safe(m.signer or ""),
-                                           "signer_org": text.safe(m.signer_org or "")},
-           "disclosure_warnings": [said(w) for w in fd.warnings]}
+    out = {
+        **r,
+        "disclosed_in_file": fd.disclosed_in_file,
+        "c2pa": None
+        if m is None
+        else {"state": m.state, "signer": text.safe(m.signer or ""), "signer_org": text.safe(m.signer_org or "")},
+        "disclosure_warnings": [said(w) for w in fd.warnings],
+    }
     chain_id, reg = registry
     for c in fd.claims:  # a pointer in a file is the file's word: only the hashes decide
-        other_registry = (chain_id is not None and reg is not None
-                          and (c.chain_id != chain_id or str(c.registry).lower() != str(reg).lower()))
+        other_registry = (
+            chain_id is not None and reg is not None and (c.chain_id != chain_id or str(c.registry).lower() != str(reg).lower())
+        )
         where = f"license {c.license_id} of eip155:{c.chain_id}:{text.safe(str(c.registry))}"
         if r.get("license_id") is None:
             why = f"the file's {c.source.upper()} metadata claims {where}, but no record matches its hashes"
         elif other_registry:
             why = f"the file's {c.source.upper()} metadata claims {where}, another registry than this index's"
         elif c.license_id != r["license_id"]:
-            why = (f"the file's {c.source.upper()} metadata claims license {c.license_id}, but its pixels match "
-                   f"license {r['license_id']}")
+            why = (
+                f"the file's {c.source.upper()} metadata claims license {c.license_id}, but its pixels match "
+                f"license {r['license_id']}"
+            )
         else:
             continue
         out["reasons"] = list(out.get("reasons", [])) + [why + ": a claim in a file is not evidence of consent"]
@@ -211,8 +252,10 @@ def _terms_words(p: dict) -> dict:
         "channels": vocab.channel_names(p["lic_channels"]),
         "territories": vocab.unpack_territories(p["lic_territories"]),
         "transforms": vocab.transform_names(p["lic_transforms"]),
-        "valid_from": vocab.format_time(p["valid_from"]), "valid_until": vocab.format_time(p["ends_at"]),
-        "max_uses": p["max_uses"] or "unlimited", "fee_per_use_wei": int(p["fee_per_use"]),
+        "valid_from": vocab.format_time(p["valid_from"]),
+        "valid_until": vocab.format_time(p["ends_at"]),
+        "max_uses": p["max_uses"] or "unlimited",
+        "fee_per_use_wei": int(p["fee_per_use"]),
         "terms_hash": p["terms_hash"],
     }
 
@@ -229,8 +272,17 @@ def _second_stage_json(ss) -> dict | None:
 
 
 class Verifier:
-    def __init__(self, db, db_path: Path, *, at: int | None = None, threshold: int = DEFAULT_THRESHOLD,
-                 context: UseContext | None = None, live=None, trust: TrustView | None = None):
+    def __init__(
+        self,
+        db,
+        db_path: Path,
+        *,
+        at: int | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+        context: UseContext | None = None,
+        live=None,
+        trust: TrustView | None = None,
+    ):
         self.db, self.db_path, self.threshold, self.context = db, db_path, threshold, context
         self.asked_at = at
         if at is None:  # now: the wall clock, or the chain's clock when it runs ahead (a dev chain)
@@ -259,7 +311,9 @@ class Verifier:
             rows = self.db.execute(
                 """SELECT attester, kind FROM attestations a WHERE twin_id = ? AND block_time <= ? AND rowid =
                    (SELECT max(rowid) FROM attestations b WHERE b.twin_id = a.twin_id AND b.attester = a.attester
-                    AND b.block_time <= ?)""", [twin_id, self.at, self.at]).fetchall()
+                    AND b.block_time <= ?)""",
+                [twin_id, self.at, self.at],
+            ).fetchall()
             attesters = sorted(a for a, kind in rows if kind == "attested")
             ok, why = self.trust.judge(owner, attesters)
             self._twin_trust[twin_id] = (ok, why, attesters)
@@ -271,8 +325,10 @@ class Verifier:
 
         fp = q.fingerprint
         matches, seen = [], set()
-        for col, val, how in (("content_hash", fp.content_hash, "exact-file"),
-                              ("pixel_prefix", fp.pixel_hash[:16], "same-pixels")):
+        for col, val, how in (
+            ("content_hash", fp.content_hash, "exact-file"),
+            ("pixel_prefix", fp.pixel_hash[:16], "same-pixels"),
+        ):
             for r in self._publications(col, val):
                 if r["id"] not in seen:
                     seen.add(r["id"])
@@ -287,15 +343,23 @@ class Verifier:
             for r in self._publications("id", pid):
                 sig = bytes(r["signature"] or b"")
                 # a record without a second-stage signature can never be confirmed: at most a derivative
-                ss = (signature.confirm(probe, sig) if probe is not None and len(sig) == signature.SIGNATURE_BYTES
-                      and any(sig) else None)
+                ss = (
+                    signature.confirm(probe, sig)
+                    if probe is not None and len(sig) == signature.SIGNATURE_BYTES and any(sig)
+                    else None
+                )
                 if ss is not None and ss.confirmed and _crop_contradicted(q, ss, r.get("phash")):
                     ss = signature.confirm(probe, sig, cropped=False)
                 if ss is not None and ss.confirmed and getattr(q, "transparent", False):
                     # the perceptual stages compare colours; transparent pixels show whatever lies behind
-                    ss = dataclasses.replace(ss, confirmed=False, summary=(
-                        "the file has transparent pixels: what a viewer shows depends on the background, so "
-                        "only the exact file or the same pixels can match its record"))
+                    ss = dataclasses.replace(
+                        ss,
+                        confirmed=False,
+                        summary=(
+                            "the file has transparent pixels: what a viewer shows depends on the background, so "
+                            "only the exact file or the same pixels can match its record"
+                        ),
+                    )
                 if ss is not None and ss.confirmed:
                     matches.append((r, "perceptual", d, ss))
                 else:
@@ -318,8 +382,9 @@ class Verifier:
                 self._asset_idx = _asset_matcher(self.db)
             padded = getattr(q, "padded_variants", None)
             variants = padded() if callable(padded) else q.variants
-            for rowid, (d, _) in sorted(_best_perceptual(self._asset_idx, variants, self.threshold).items(),
-                                        key=lambda kv: kv[1][0]):
+            for rowid, (d, _) in sorted(
+                _best_perceptual(self._asset_idx, variants, self.threshold).items(), key=lambda kv: kv[1][0]
+            ):
                 for r in self.db.execute(sql.format(col="rowid"), [rowid, self.at]).fetchall():
                     out.append((dict(zip(keys, r)), "perceptual", d))
         return out
@@ -341,10 +406,21 @@ class Verifier:
 
     def _record_json(self, p: dict, verdict: str | None = None) -> dict:
         trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
-        return {"publication_id": p["id"], "twin_id": p["twin_id"], "license_id": p["license_id"],
-                "model": p["owner"], "model_name": self.trust.name_of(p["owner"]), "brand": p["licensee"],
-                "trusted": trusted, "trust": why, "attesters": attesters, "tx": p["tx"], "block": p["block"],
-                "recorded_at": vocab.format_time(p["block_time"]), **({"verdict": verdict} if verdict else {})}
+        return {
+            "publication_id": p["id"],
+            "twin_id": p["twin_id"],
+            "license_id": p["license_id"],
+            "model": p["owner"],
+            "model_name": self.trust.name_of(p["owner"]),
+            "brand": p["licensee"],
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+            "tx": p["tx"],
+            "block": p["block"],
+            "recorded_at": vocab.format_time(p["block_time"]),
+            **({"verdict": verdict} if verdict else {}),
+        }
 
     def verify(self, path: str | Path, q=None, *, file: str | Path | None = None) -> dict:
         """The verdict on one image file, with what the file itself discloses (XMP / C2PA). `file`: where
@@ -354,10 +430,23 @@ class Verifier:
 
     def _verify(self, path: str | Path, q=None) -> dict:
         q = q or hash_query(path)
-        base = {"path": str(path), "content_hash": "0x" + q.fingerprint.content_hash.hex(),
-                "match": None, "distance": None, "twin_id": None, "license_id": None, "model": None,
-                "brand": None, "tx": None, "block_time": None, "recorded_at": None, "trusted": None,
-                "second_stage": None, "conflicts": [], "reasons": []}
+        base = {
+            "path": str(path),
+            "content_hash": "0x" + q.fingerprint.content_hash.hex(),
+            "match": None,
+            "distance": None,
+            "twin_id": None,
+            "license_id": None,
+            "model": None,
+            "brand": None,
+            "tx": None,
+            "block_time": None,
+            "recorded_at": None,
+            "trusted": None,
+            "second_stage": None,
+            "conflicts": [],
+            "reasons": [],
+        }
         matches, derivatives = self.find_publications(q)
         if matches:
             r = self._verdict_from_matches(base, matches, derivatives)
@@ -365,8 +454,10 @@ class Verifier:
             if profile and r["match"] != "exact-file":
                 if r["verdict"] == AUTHORISED:
                     r["verdict"] = NOT_AUTHORISED
-                r["reasons"] = [f"the file carries a colour profile ({profile}) that changes how its pixels are "
-                                "displayed: the pixels match the record, the picture people see may not"] + r["reasons"]
+                r["reasons"] = [
+                    f"the file carries a colour profile ({profile}) that changes how its pixels are "
+                    "displayed: the pixels match the record, the picture people see may not"
+                ] + r["reasons"]
             return r
         if derivatives:
             return self._derivative(base, derivatives)
@@ -395,8 +486,7 @@ class Verifier:
             closeness = 0.0 if m[3] is None else float(getattr(m[3], "score", 0.0))
             # the strongest match decides (a re-encoded copy recorded later under another license never
             # overrides the record of this very file), then the license's standing, then the earliest
-            judged.append(((strength[m[1]], rank[verdict], closeness, m[0]["block"], m[0]["log_index"]),
-                           verdict, reasons, m))
+            judged.append(((strength[m[1]], rank[verdict], closeness, m[0]["block"], m[0]["log_index"]), verdict, reasons, m))
         judged.sort(key=lambda j: j[0])
         _, verdict, reasons, (p, how, dist, ss) = judged[0]
         others = [{**self._record_json(m[0], v), "match": m[1]} for _, v, _, m in judged[1:]]
@@ -407,36 +497,70 @@ class Verifier:
                 v, _ = self._judge(m[0], live)
                 conflicts.append({**self._record_json(m[0], v), "match": m[1]})
         if not trusted:
-            reasons = [f"twin {p['twin_id']} claims model {p['owner']}, but {why.removeprefix('owner ')}"
-                       if not why.startswith("nobody") else why,
-                       f"the record would otherwise read {verdict}"] + [r for r in reasons]
+            reasons = [
+                f"twin {p['twin_id']} claims model {p['owner']}, but {why.removeprefix('owner ')}"
+                if not why.startswith("nobody")
+                else why,
+                f"the record would otherwise read {verdict}",
+            ] + [r for r in reasons]
             verdict = UNVERIFIED
         for r, d, s2 in derivatives:  # altered copies of other twins' records: never silently dropped
             if r["twin_id"] != p["twin_id"]:
-                conflicts.append({**self._record_json(r, DERIVATIVE), "match": "perceptual", "distance": d,
-                                  "second_stage": _second_stage_json(s2)})
+                conflicts.append(
+                    {
+                        **self._record_json(r, DERIVATIVE),
+                        "match": "perceptual",
+                        "distance": d,
+                        "second_stage": _second_stage_json(s2),
+                    }
+                )
         if others:
             reasons = reasons + [
                 f"also recorded under the same twin: license {o['license_id']} to {o['brand']} ({o['match']}), "
-                f"recorded {o['recorded_at']} — that record alone would read {o['verdict']}" for o in others]
+                f"recorded {o['recorded_at']} — that record alone would read {o['verdict']}"
+                for o in others
+            ]
         if conflicts:
             reasons = reasons + [
                 f"conflict: the image is also recorded under twin {c['twin_id']} (model {c['model']}"
                 f"{', trusted' if c['trusted'] else ', not trusted'}), license {c['license_id']}, "
-                f"recorded {c['recorded_at']} — that record alone would read {c['verdict']}" for c in conflicts]
-        return {**base, "verdict": verdict, "match": how, "distance": dist, "twin_id": p["twin_id"],
-                "license_id": p["license_id"], "model": p["owner"], "model_name": self.trust.name_of(p["owner"]),
-                "brand": p["licensee"], "brand_name": self.trust.name_of(p["licensee"]), "grantor": p["grantor"],
-                "tx": p["tx"], "block": p["block"], "block_time": p["block_time"],
-                "recorded_at": vocab.format_time(p["block_time"]), "trusted": trusted, "trust": why,
-                "attesters": attesters, "second_stage": _second_stage_json(ss),
-                "published": {"channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
-                              "territory": vocab.territory_name(p["territory"]),
-                              "transforms": vocab.transform_names(p["transforms"]), "use": p["use_number"]},
-                **_disclosed_at_publication(p),
-                "license": _terms_words(p), "reasons": reasons, "records": len(matches), "conflicts": conflicts,
-                "other_records": others,
-                "_second_stage_obj": ss}
+                f"recorded {c['recorded_at']} — that record alone would read {c['verdict']}"
+                for c in conflicts
+            ]
+        return {
+            **base,
+            "verdict": verdict,
+            "match": how,
+            "distance": dist,
+            "twin_id": p["twin_id"],
+            "license_id": p["license_id"],
+            "model": p["owner"],
+            "model_name": self.trust.name_of(p["owner"]),
+            "brand": p["licensee"],
+            "brand_name": self.trust.name_of(p["licensee"]),
+            "grantor": p["grantor"],
+            "tx": p["tx"],
+            "block": p["block"],
+            "block_time": p["block_time"],
+            "recorded_at": vocab.format_time(p["block_time"]),
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+            "second_stage": _second_stage_json(ss),
+            "published": {
+                "channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
+                "territory": vocab.territory_name(p["territory"]),
+                "transforms": vocab.transform_names(p["transforms"]),
+                "use": p["use_number"],
+            },
+            **_disclosed_at_publication(p),
+            "license": _terms_words(p),
+            "reasons": reasons,
+            "records": len(matches),
+            "conflicts": conflicts,
+            "other_records": others,
+            "_second_stage_obj": ss,
+        }
 
     def _derivative(self, base: dict, derivatives) -> dict:
         def order(d):
@@ -447,19 +571,42 @@ class Verifier:
         p, dist, ss = derivatives[0]
         trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
         differs = ss.summary if ss is not None else "no second-stage signature was recorded to confirm it"
-        reasons = [f"resembles publication {p['id']} (use {p['use_number']} of license {p['license_id']}, "
-                   f"tx {p['tx']}) — pHash {dist} bits apart — but differs: {differs}",
-                   "not covered by that record: an altered image needs its own license and record"]
-        others = [{**self._record_json(r), "distance": d, "second_stage": _second_stage_json(s)}
-                  for r, d, s in derivatives[1:] if r["twin_id"] != p["twin_id"]]
-        return {**base, "verdict": DERIVATIVE, "match": "perceptual", "distance": dist, "twin_id": p["twin_id"],
-                "license_id": p["license_id"], "model": p["owner"], "model_name": self.trust.name_of(p["owner"]),
-                "brand": p["licensee"], "brand_name": self.trust.name_of(p["licensee"]), "tx": p["tx"],
-                "block": p["block"], "block_time": p["block_time"], "recorded_at": vocab.format_time(p["block_time"]),
-                "trusted": trusted, "trust": why, "attesters": attesters, "resembles_publication": p["id"],
-                **_disclosed_at_publication(p),
-                "second_stage": _second_stage_json(ss), "license": _terms_words(p), "conflicts": others,
-                "reasons": reasons, "_second_stage_obj": ss}
+        reasons = [
+            f"resembles publication {p['id']} (use {p['use_number']} of license {p['license_id']}, "
+            f"tx {p['tx']}) — pHash {dist} bits apart — but differs: {differs}",
+            "not covered by that record: an altered image needs its own license and record",
+        ]
+        others = [
+            {**self._record_json(r), "distance": d, "second_stage": _second_stage_json(s)}
+            for r, d, s in derivatives[1:]
+            if r["twin_id"] != p["twin_id"]
+        ]
+        return {
+            **base,
+            "verdict": DERIVATIVE,
+            "match": "perceptual",
+            "distance": dist,
+            "twin_id": p["twin_id"],
+            "license_id": p["license_id"],
+            "model": p["owner"],
+            "model_name": self.trust.name_of(p["owner"]),
+            "brand": p["licensee"],
+            "brand_name": self.trust.name_of(p["licensee"]),
+            "tx": p["tx"],
+            "block": p["block"],
+            "block_time": p["block_time"],
+            "recorded_at": vocab.format_time(p["block_time"]),
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+            "resembles_publication": p["id"],
+            **_disclosed_at_publication(p),
+            "second_stage": _second_stage_json(ss),
+            "license": _terms_words(p),
+            "conflicts": others,
+            "reasons": reasons,
+            "_second_stage_obj": ss,
+        }
 
     def _asset_verdict(self, base: dict, assets) -> dict:
         by_twin: dict[int, list] = {}
@@ -473,17 +620,39 @@ class Verifier:
         twins = sorted(by_twin, key=order)
         a, how, dist = by_twin[twins[0]][0]
         trusted, why, attesters = self.twin_trust(a["twin_id"], a["owner"])
-        conflicts = [{"twin_id": t, "model": by_twin[t][0][0]["owner"], "asset": by_twin[t][0][0]["name"],
-                      "trusted": self.twin_trust(t, by_twin[t][0][0]["owner"])[0],
-                      "recorded_at": vocab.format_time(by_twin[t][0][0]["block_time"])} for t in twins[1:]]
+        conflicts = [
+            {
+                "twin_id": t,
+                "model": by_twin[t][0][0]["owner"],
+                "asset": by_twin[t][0][0]["name"],
+                "trusted": self.twin_trust(t, by_twin[t][0][0]["owner"])[0],
+                "recorded_at": vocab.format_time(by_twin[t][0][0]["block_time"]),
+            }
+            for t in twins[1:]
+        ]
         reasons = [f"one of twin {a['twin_id']}'s registered capture assets, not a licensed publication"]
         if not trusted:
             reasons.insert(0, why)
-        reasons += [f"conflict: the same capture asset is also registered by twin {c['twin_id']} "
-                    f"(model {c['model']}{', trusted' if c['trusted'] else ', not trusted'}, {c['recorded_at']})"
-                    for c in conflicts]
-        return {**base, "verdict": TWIN_ASSET if trusted else UNVERIFIED, "match": how, "distance": dist,
-                "twin_id": a["twin_id"], "model": a["owner"], "model_name": self.trust.name_of(a["owner"]),
-                "asset": a["name"], "block": a["block"], "block_time": a["block_time"],
-                "recorded_at": vocab.format_time(a["block_time"]), "trusted": trusted, "trust": why,
-                "attesters": attesters, "conflicts": conflicts, "reasons": reasons}
+        reasons += [
+            f"conflict: the same capture asset is also registered by twin {c['twin_id']} "
+            f"(model {c['model']}{', trusted' if c['trusted'] else ', not trusted'}, {c['recorded_at']})"
+            for c in conflicts
+        ]
+        return {
+            **base,
+            "verdict": TWIN_ASSET if trusted else UNVERIFIED,
+            "match": how,
+            "distance": dist,
+            "twin_id": a["twin_id"],
+            "model": a["owner"],
+            "model_name": self.trust.name_of(a["owner"]),
+            "asset": a["name"],
+            "block": a["block"],
+            "block_time": a["block_time"],
+            "recorded_at": vocab.format_time(a["block_time"]),
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+            "conflicts": conflicts,
+            "reasons": reasons,
+        }

@@ -1,5 +1,6 @@
 """The product's vocabularies and their on-chain encodings: channels, territories,
 transformations, dates and fees. See contracts/IConsentRegistry.sol for the bit layouts."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,7 @@ from .errors import UsageError
 CHANNELS = ("social", "ecommerce", "print", "outdoor", "video", "editorial")
 TRANSFORMS = ("outfit", "background", "pose", "lighting", "hair-makeup", "age", "body", "face")
 MAX_TERRITORIES = 5
-EU_MEMBERS = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+EU_MEMBERS = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 # ISO 3166-1 alpha-2 codes in use (officially assigned), plus EU and WW as regions.
 ISO_CODES = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
@@ -29,6 +28,7 @@ REGIONS = ("EU", "WW")
 
 
 # ---------------------------------------------------------------- bitmasks
+
 
 def _mask(names: list[str] | tuple[str, ...], vocab: tuple[str, ...], what: str) -> int:
     bits = 0
@@ -75,6 +75,7 @@ def split_list(value: str | None) -> list[str]:
 
 # ---------------------------------------------------------------- territories
 
+
 def territory_code(name: str) -> int:
     """A country's code, or a region's (EU, WW: a publication there must be covered for all of it)."""
     t = name.strip().upper()
@@ -96,9 +97,7 @@ def pack_territories(names) -> int:
     if not codes:
         raise UsageError("a license needs at least one territory (e.g. --territories FR,DE or WW)")
     if len(codes) > MAX_TERRITORIES:
-        raise UsageError(
-            f"a license holds at most {MAX_TERRITORIES} territories; use EU or WW for wider grants"
-        )
+        raise UsageError(f"a license holds at most {MAX_TERRITORIES} territories; use EU or WW for wider grants")
     packed = 0
     for k, c in enumerate(codes):
         packed |= c << (10 * k)

@@ -1,4 +1,5 @@
 """Fixtures for the registry's Ape tests (Ape's local network, in-process py-evm)."""
+
 import hashlib
 import sys
 from pathlib import Path
@@ -58,8 +59,20 @@ def twin(registry, model):
     return registry.counts()[0]
 
 
-def make_terms(twin_id, licensee, start, *, channels=("social", "ecommerce"), transforms=("outfit", "background"),
-               where=("EU", "US"), days=30, max_uses=10, fee=FEE, terms_hash=b"\x33" * 32, valid_from=None):
+def make_terms(
+    twin_id,
+    licensee,
+    start,
+    *,
+    channels=("social", "ecommerce"),
+    transforms=("outfit", "background"),
+    where=("EU", "US"),
+    days=30,
+    max_uses=10,
+    fee=FEE,
+    terms_hash=b"\x33" * 32,
+    valid_from=None,
+):
     return (
         twin_id,
         licensee.address if hasattr(licensee, "address") else licensee,
@@ -74,8 +87,17 @@ def make_terms(twin_id, licensee, start, *, channels=("social", "ecommerce"), tr
     )
 
 
-def make_caps(start, *, days=90, max_days=60, channels=("social", "ecommerce"), transforms=("outfit", "background"),
-              fee=FEE, where=("WW",), max_uses=0):
+def make_caps(
+    start,
+    *,
+    days=90,
+    max_days=60,
+    channels=("social", "ecommerce"),
+    transforms=("outfit", "background"),
+    fee=FEE,
+    where=("WW",),
+    max_uses=0,
+):
     """A Mandate tuple (expiry, maxDuration, channels, transforms, minFee, territories, maxUses)."""
     return (
         start + days * DAY,
@@ -102,8 +124,7 @@ def appoint(registry, model, twin, chain):
 
 def registry_logs(chain, registry, from_block=0):
     """Every log the registry's address emitted, as the node returns them (eth_getLogs)."""
-    return chain.provider.web3.eth.get_logs({"address": registry.address, "fromBlock": from_block,
-                                             "toBlock": "latest"})
+    return chain.provider.web3.eth.get_logs({"address": registry.address, "fromBlock": from_block, "toBlock": "latest"})
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Agents: a model lets an agent grant licenses for a twin within caps, and revoke what it granted."""
+
 import ape
 import pytest
 
@@ -19,9 +20,19 @@ def mandated(registry, model, agent, twin, caps):
 def test_the_model_appoints_an_agent_with_caps(registry, model, agent, twin, caps):
     tx = registry.appointAgent(twin, agent, caps, sender=model)
     expiry, max_duration, channels, transforms, min_fee, terr, max_uses = caps
-    assert tx.events == [registry.AgentAppointed(twinId=twin, agent=agent, expiry=expiry, maxDuration=max_duration,
-                                                 channels=channels, transforms=transforms, minFee=min_fee,
-                                                 territories=terr, maxUses=max_uses)]
+    assert tx.events == [
+        registry.AgentAppointed(
+            twinId=twin,
+            agent=agent,
+            expiry=expiry,
+            maxDuration=max_duration,
+            channels=channels,
+            transforms=transforms,
+            minFee=min_fee,
+            territories=terr,
+            maxUses=max_uses,
+        )
+    ]
     assert tuple(registry.getMandate(twin, agent)) == caps
 
 
@@ -44,8 +55,7 @@ def test_revoking_an_agent_without_a_mandate_is_refused_and_emits_nothing(regist
         registry.revokeAgent(twin, agent, sender=model)  # not twice
 
 
-def test_a_mandate_must_expire_in_the_future_and_name_channels_and_territories(registry, model, agent, twin, caps,
-                                                                               chain):
+def test_a_mandate_must_expire_in_the_future_and_name_channels_and_territories(registry, model, agent, twin, caps, chain):
     past = chain.pending_timestamp - 1
     with ape.reverts(registry.MandateExpiryInPast, expiry=past):
         registry.appointAgent(twin, agent, (past,) + caps[1:], sender=model)
@@ -72,15 +82,18 @@ def test_an_agent_grants_within_its_mandate(registry, mandated, brand, twin, cha
     assert registry.grantorOf(1) == mandated.address
 
 
-@pytest.mark.parametrize("override, cap", [
-    (dict(days=61), "duration"),
-    (dict(channels=("social", "print")), "channels"),
-    (dict(transforms=("outfit", "face")), "transforms"),
-    (dict(where=("EU", "JP")), "territories"),
-    (dict(max_uses=101), "uses"),
-    (dict(max_uses=0), "uses"),
-    (dict(fee=FEE - 1), "fee"),
-])
+@pytest.mark.parametrize(
+    "override, cap",
+    [
+        (dict(days=61), "duration"),
+        (dict(channels=("social", "print")), "channels"),
+        (dict(transforms=("outfit", "face")), "transforms"),
+        (dict(where=("EU", "JP")), "territories"),
+        (dict(max_uses=101), "uses"),
+        (dict(max_uses=0), "uses"),
+        (dict(fee=FEE - 1), "fee"),
+    ],
+)
 def test_an_agent_cannot_exceed_its_mandate(registry, mandated, brand, twin, chain, override, cap):
     terms = make_terms(twin, brand, chain.pending_timestamp, **{"max_uses": 100, **override})
     with ape.reverts(registry.MandateExceeded, twinId=twin, agent=mandated.address, cap=cap):
@@ -88,6 +101,7 @@ def test_an_agent_cannot_exceed_its_mandate(registry, mandated, brand, twin, cha
 
 
 # ------------------------------------------------------------------ start and end: the mandate bounds the span
+
 
 def test_an_agent_license_must_start_before_the_mandate_expires(registry, agent, brand, twin, appoint):
     expiry = appoint(agent, days=30, max_days=30)[0]
@@ -106,11 +120,13 @@ def test_forward_dated_licenses_cannot_chain_past_the_mandate(registry, agent, b
     registry.grantLicense(make_terms(twin, brand, now, days=30), sender=agent)
     registry.grantLicense(make_terms(twin, brand, expiry - 1, days=30), sender=agent)  # the last link
     assert registry.getLicense(2).validUntil == expiry - 1 + max_duration
-    for start, days in [(now + 30 * DAY, 30),             # ends 60 days out, starting at expiry
-                        (expiry - 1 + 30 * DAY, 30),      # the next link of the chain
-                        (now + 60 * DAY, 30),             # further out
-                        (expiry - DAY, 31),               # ends a day past expiry + maxDuration
-                        (now, 61)]:                       # one license ending 61 days out
+    for start, days in [
+        (now + 30 * DAY, 30),  # ends 60 days out, starting at expiry
+        (expiry - 1 + 30 * DAY, 30),  # the next link of the chain
+        (now + 60 * DAY, 30),  # further out
+        (expiry - DAY, 31),  # ends a day past expiry + maxDuration
+        (now, 61),
+    ]:  # one license ending 61 days out
         with ape.reverts(registry.MandateExceeded, twinId=twin, agent=agent.address):
             registry.grantLicense(make_terms(twin, brand, start, days=days), sender=agent)
     assert registry.counts()[1] == 2
@@ -118,8 +134,7 @@ def test_forward_dated_licenses_cannot_chain_past_the_mandate(registry, agent, b
     assert latest_end <= expiry + max_duration
 
 
-def test_start_and_duration_keep_every_agent_license_inside_expiry_plus_max_duration(registry, agent, brand, twin,
-                                                                                      appoint):
+def test_start_and_duration_keep_every_agent_license_inside_expiry_plus_max_duration(registry, agent, brand, twin, appoint):
     """The latest start an agent may give is just before expiry, the longest span maxDuration: a license
     ending past expiry + maxDuration is refused by one of the two (there is no separate 'end' cap)."""
     expiry, max_duration = appoint(agent, days=30, max_days=30)[:2]
@@ -134,22 +149,25 @@ def test_start_and_duration_keep_every_agent_license_inside_expiry_plus_max_dura
 
 # ------------------------------------------------------------------ territories and uses
 
-@pytest.mark.parametrize("mandate, license, ok", [
-    (("EU",), ("FR",), True),                 # a member state under EU
-    (("EU",), ("FR", "DE", "IT"), True),
-    (("EU",), ("EU",), True),
-    (("WW",), ("EU",), True),                 # EU under WW
-    (("WW",), ("JP", "EU", "US"), True),
-    (("FR", "US"), ("US",), True),
-    (("US", "EU"), ("SE", "US"), True),
-    (("EU",), ("WW",), False),                # WW is wider than EU
-    (("FR", "DE"), ("EU",), False),           # EU is wider than a list of its members
-    (("EU",), ("FR", "US"), False),           # one territory outside is enough
-    (("EU",), ("GB",), False),
-    (("FR", "US"), ("DE",), False),
-])
-def test_an_agent_grants_only_territories_its_mandate_covers(registry, agent, brand, twin, appoint, chain,
-                                                             mandate, license, ok):
+
+@pytest.mark.parametrize(
+    "mandate, license, ok",
+    [
+        (("EU",), ("FR",), True),  # a member state under EU
+        (("EU",), ("FR", "DE", "IT"), True),
+        (("EU",), ("EU",), True),
+        (("WW",), ("EU",), True),  # EU under WW
+        (("WW",), ("JP", "EU", "US"), True),
+        (("FR", "US"), ("US",), True),
+        (("US", "EU"), ("SE", "US"), True),
+        (("EU",), ("WW",), False),  # WW is wider than EU
+        (("FR", "DE"), ("EU",), False),  # EU is wider than a list of its members
+        (("EU",), ("FR", "US"), False),  # one territory outside is enough
+        (("EU",), ("GB",), False),
+        (("FR", "US"), ("DE",), False),
+    ],
+)
+def test_an_agent_grants_only_territories_its_mandate_covers(registry, agent, brand, twin, appoint, chain, mandate, license, ok):
     appoint(agent, where=mandate)
     terms = make_terms(twin, brand, chain.pending_timestamp, where=license)
     if ok:
@@ -160,16 +178,18 @@ def test_an_agent_grants_only_territories_its_mandate_covers(registry, agent, br
             registry.grantLicense(terms, sender=agent)
 
 
-@pytest.mark.parametrize("cap, max_uses, ok", [
-    (0, 0, True),             # no cap: unlimited licenses allowed
-    (0, 10**6, True),
-    (10, 10, True),
-    (10, 1, True),
-    (10, 11, False),
-    (10, 0, False),           # 0 = unlimited, more than any cap
-])
-def test_an_agent_grants_only_as_many_uses_as_its_mandate_allows(registry, agent, brand, twin, appoint, chain,
-                                                                 cap, max_uses, ok):
+@pytest.mark.parametrize(
+    "cap, max_uses, ok",
+    [
+        (0, 0, True),  # no cap: unlimited licenses allowed
+        (0, 10**6, True),
+        (10, 10, True),
+        (10, 1, True),
+        (10, 11, False),
+        (10, 0, False),  # 0 = unlimited, more than any cap
+    ],
+)
+def test_an_agent_grants_only_as_many_uses_as_its_mandate_allows(registry, agent, brand, twin, appoint, chain, cap, max_uses, ok):
     appoint(agent, max_uses=cap)
     terms = make_terms(twin, brand, chain.pending_timestamp, max_uses=max_uses)
     if ok:
@@ -181,6 +201,7 @@ def test_an_agent_grants_only_as_many_uses_as_its_mandate_allows(registry, agent
 
 
 # ------------------------------------------------------------------ expiry and revocation of the mandate
+
 
 def test_an_expired_mandate_grants_nothing(registry, mandated, brand, twin, chain, caps):
     chain.pending_timestamp = caps[0] + 1
@@ -219,9 +240,9 @@ def test_an_agent_revokes_only_the_licenses_it_granted(registry, model, agent, o
     appoint(agent, channels=("social",))
     appoint(other)
     now = chain.pending_timestamp
-    registry.grantLicense(make_terms(twin, brand, now), sender=model)                          # 1: the model's
-    registry.grantLicense(make_terms(twin, brand, now), sender=other)                          # 2: another agent's
-    registry.grantLicense(make_terms(twin, brand, now, channels=("social",)), sender=agent)   # 3: its own
+    registry.grantLicense(make_terms(twin, brand, now), sender=model)  # 1: the model's
+    registry.grantLicense(make_terms(twin, brand, now), sender=other)  # 2: another agent's
+    registry.grantLicense(make_terms(twin, brand, now, channels=("social",)), sender=agent)  # 3: its own
     for lid in (1, 2):
         with ape.reverts(registry.NotGrantor, licenseId=lid, account=agent.address):
             registry.revokeLicense(lid, 0, sender=agent)

@@ -1,5 +1,6 @@
 """Attestations: anyone (an agency, a union, the capture studio) vouches that a twin's owner is the person
 its assets depict, and may withdraw that."""
+
 import ape
 import pytest
 

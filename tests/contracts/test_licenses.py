@@ -7,9 +7,20 @@ def test_the_model_grants_a_license_with_its_terms(registry, model, brand, terms
     tx = registry.grantLicense(terms, sender=model)
     (_, _, channels, transforms, terr, valid_from, valid_until, max_uses, fee, terms_hash) = terms
     assert tx.events == [
-        registry.LicenseGranted(licenseId=1, twinId=twin, licensee=brand, grantor=model, channels=channels,
-                                transforms=transforms, territories=terr, validFrom=valid_from,
-                                validUntil=valid_until, maxUses=max_uses, feePerUse=fee, termsHash=terms_hash)
+        registry.LicenseGranted(
+            licenseId=1,
+            twinId=twin,
+            licensee=brand,
+            grantor=model,
+            channels=channels,
+            transforms=transforms,
+            territories=terr,
+            validFrom=valid_from,
+            validUntil=valid_until,
+            maxUses=max_uses,
+            feePerUse=fee,
+            termsHash=terms_hash,
+        )
     ]
     lic = registry.getLicense(1)
     assert (lic.licensee, lic.twinId, lic.channels, lic.transforms) == (brand.address, twin, channels, transforms)

@@ -1,4 +1,5 @@
 """EIP-712 signed offers: the model signs off-chain, anyone submits; replays and forgeries fail."""
+
 import ape
 import pytest
 from eth_account import Account
@@ -108,11 +109,17 @@ def test_the_domain_separator_matches_the_client_encoding(registry, chain):
     from eth_utils import keccak
     from eth_abi import encode
 
-    expected = keccak(encode(
-        ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-        [keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
-         keccak(text="Consentry"), keccak(text="1"), chain.chain_id, registry.address],
-    ))
+    expected = keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [
+                keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak(text="Consentry"),
+                keccak(text="1"),
+                chain.chain_id,
+                registry.address,
+            ],
+        )
+    )
     assert registry.getDomainSeparator() == expected
-    assert registry.OFFER_TYPEHASH() == keccak(text="Offer(" + ",".join(
-        f"{t} {n}" for n, t in offers.OFFER_FIELDS) + ")")
+    assert registry.OFFER_TYPEHASH() == keccak(text="Offer(" + ",".join(f"{t} {n}" for n, t in offers.OFFER_FIELDS) + ")")

@@ -1,4 +1,5 @@
 """Publications: the licensee records images; the contract refuses what the license does not cover."""
+
 import ape
 import pytest
 
@@ -12,27 +13,35 @@ OUTFIT = vocab.transform_mask(["outfit"])
 PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes24,bytes32)").hex()
 
 
-def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0,
-            disclosures=0):
+def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0, disclosures=0):
     hashes = [content(start + i) for i in range(n)]
     prints = b"".join(imprint(start + i) for i in range(n))
-    return registry.publish(lic, channel, code(where), transforms, disclosures, hashes, prints,
-                            value=FEE * n if value is None else value, sender=brand)
+    return registry.publish(
+        lic,
+        channel,
+        code(where),
+        transforms,
+        disclosures,
+        hashes,
+        prints,
+        value=FEE * n if value is None else value,
+        sender=brand,
+    )
 
 
 def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand, license_id, chain):
     tx = publish(registry, brand, license_id, 3)
     # the batch header, then one Published log per image
     assert tx.events == [
-        registry.PublicationsRecorded(licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT,
-                                      disclosures=0,
-                                      firstUse=1, count=3),
-        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:])
-          for i in range(3)],
+        registry.PublicationsRecorded(
+            licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT, disclosures=0, firstUse=1, count=3
+        ),
+        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:]) for i in range(3)],
     ]
     w3 = chain.provider.web3
-    logs = w3.eth.get_logs({"address": registry.address, "topics": [PUBLISHED_TOPIC, "0x" + content(1).hex()],
-                            "fromBlock": 0, "toBlock": "latest"})
+    logs = w3.eth.get_logs(
+        {"address": registry.address, "topics": [PUBLISHED_TOPIC, "0x" + content(1).hex()], "fromBlock": 0, "toBlock": "latest"}
+    )
     assert len(logs) == 1
     assert logs[0]["transactionHash"] == bytes.fromhex(tx.txn_hash.removeprefix("0x"))
     assert registry.getLicense(license_id).uses == 3
@@ -181,15 +190,17 @@ def test_worldwide_covers_every_country_and_both_regions(registry, model, brand,
     assert tx.events[0].territory == code("WW")
 
 
-@pytest.mark.parametrize("licensed, where, ok", [
-    (("EU", "US"), "EU", True),    # a post shown to the whole EU, under an EU license
-    (("EU", "US"), "WW", False),   # a worldwide audience is wider than EU + US
-    (("FR", "DE"), "EU", False),   # some member states are not the whole EU
-    (("US",), "EU", False),
-    (("WW",), "WW", True),
-])
-def test_a_region_is_allowed_only_when_the_license_covers_all_of_it(registry, model, brand, twin, chain, licensed,
-                                                                    where, ok):
+@pytest.mark.parametrize(
+    "licensed, where, ok",
+    [
+        (("EU", "US"), "EU", True),  # a post shown to the whole EU, under an EU license
+        (("EU", "US"), "WW", False),  # a worldwide audience is wider than EU + US
+        (("FR", "DE"), "EU", False),  # some member states are not the whole EU
+        (("US",), "EU", False),
+        (("WW",), "WW", True),
+    ],
+)
+def test_a_region_is_allowed_only_when_the_license_covers_all_of_it(registry, model, brand, twin, chain, licensed, where, ok):
     registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, where=licensed), sender=model)
     if ok:
         publish(registry, brand, 1, where=where)
@@ -202,8 +213,7 @@ def test_a_region_is_allowed_only_when_the_license_covers_all_of_it(registry, mo
 
 def test_a_transformation_outside_the_license_is_refused(registry, brand, license_id):
     face_age = vocab.transform_mask(["face", "age", "outfit"])
-    with ape.reverts(registry.TransformationNotAllowed, licenseId=license_id,
-                     disallowed=vocab.transform_mask(["face", "age"])):
+    with ape.reverts(registry.TransformationNotAllowed, licenseId=license_id, disallowed=vocab.transform_mask(["face", "age"])):
         publish(registry, brand, license_id, transforms=face_age)
 
 
@@ -237,8 +247,9 @@ def test_malformed_batches_are_refused(registry, brand, license_id):
     with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [], b"", sender=brand)
     with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=56):
-        registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0), content(1)], imprint(0),
-                         value=2 * FEE, sender=brand)
+        registry.publish(
+            license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0), content(1)], imprint(0), value=2 * FEE, sender=brand
+        )
     # the 24-byte first word alone, a 64-byte stride, and one byte off either way
     for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:8], imprint(0)[:55], imprint(0) + b"\x00"):
         with ape.reverts(registry.InvalidBatch, contentHashes=1, imprintBytes=len(prints)):

@@ -10,6 +10,7 @@ owner or the agent that granted a license, while its mandate lasts, revokes it.
 The default run is short; for a long one:
   CONSENTRY_STATEFUL_EXAMPLES=500 ape test tests/contracts/test_stateful.py
 (CONSENTRY_STATEFUL_STEPS sets the steps per example, 40 by default.)"""
+
 import os
 
 import ape
@@ -69,10 +70,34 @@ class Registry(RuleBasedStateMachine):
         self.nonces = {i: set() for i in range(5)}
         # an opening every run shares: a twin of person 0, licensed to person 1, person 2 its agent
         self.register(_Fixed(owner=0))
-        self.grant(_Fixed(who="owner", how="random", licensee=1, days=30, offset=0, channels=0b11, transforms=0b11,
-                          max_uses=0, fee=FEE_CHOICES[1], where=("EU", "US"), signed=False))
-        self.appoint(_Fixed(sender=0, agent=2, expiry_days=20, max_days=30, channels=0b11, transforms=0b11,
-                            min_fee=FEE_CHOICES[1], where=("EU", "US"), max_uses=6))
+        self.grant(
+            _Fixed(
+                who="owner",
+                how="random",
+                licensee=1,
+                days=30,
+                offset=0,
+                channels=0b11,
+                transforms=0b11,
+                max_uses=0,
+                fee=FEE_CHOICES[1],
+                where=("EU", "US"),
+                signed=False,
+            )
+        )
+        self.appoint(
+            _Fixed(
+                sender=0,
+                agent=2,
+                expiry_days=20,
+                max_days=30,
+                channels=0b11,
+                transforms=0b11,
+                min_fee=FEE_CHOICES[1],
+                where=("EU", "US"),
+                max_uses=6,
+            )
+        )
 
     def teardown(self):
         chain.restore(self.snapshot)
@@ -111,31 +136,41 @@ class Registry(RuleBasedStateMachine):
     def registry_log_count(self):
         latest = chain.blocks.height
         if latest >= self.log_block:
-            self.logs_seen += len(self.w3.eth.get_logs({"address": self.reg.address, "fromBlock": self.log_block,
-                                                        "toBlock": latest}))
+            self.logs_seen += len(
+                self.w3.eth.get_logs({"address": self.reg.address, "fromBlock": self.log_block, "toBlock": latest})
+            )
             self.log_block = latest + 1
         return self.logs_seen
 
     # ---------------------------------------------------------------- rules
     def register(self, data):
-        owner = data.draw(st.integers(0, 4), label='owner')
+        owner = data.draw(st.integers(0, 4), label="owner")
         self.reg.registerTwin(b"\x01" * 32, 2, b"\x02" * 32, "", sender=self.people[owner])
         self.twins[len(self.twins) + 1] = {"owner": owner, "withdrawn": False}
         self.events += 1
 
     def appoint(self, data):
-        agent = data.draw(st.integers(0, 4), label='agent')
-        sender = data.draw(st.integers(0, 4), label='sender')
+        agent = data.draw(st.integers(0, 4), label="agent")
+        sender = data.draw(st.integers(0, 4), label="sender")
         twin = data.draw(st.sampled_from(sorted(self.twins)))
-        m = {"expiry": self.now() + data.draw(st.integers(1, 30), label='expiry_days') * DAY,
-             "max_duration": data.draw(st.integers(1, 30), label='max_days') * DAY,
-             "channels": data.draw(st.integers(1, 0b111), label='channels'),
-             "transforms": data.draw(st.integers(0, 0b111), label='transforms'),
-             "min_fee": data.draw(st.sampled_from(FEE_CHOICES), label='min_fee'),
-             "where": data.draw(st.sampled_from(TERRITORY_SETS), label='where'),
-             "max_uses": data.draw(st.sampled_from(USE_CAPS), label='max_uses')}
-        caps = (m["expiry"], m["max_duration"], m["channels"], m["transforms"], m["min_fee"], territories(*m["where"]),
-                m["max_uses"])
+        m = {
+            "expiry": self.now() + data.draw(st.integers(1, 30), label="expiry_days") * DAY,
+            "max_duration": data.draw(st.integers(1, 30), label="max_days") * DAY,
+            "channels": data.draw(st.integers(1, 0b111), label="channels"),
+            "transforms": data.draw(st.integers(0, 0b111), label="transforms"),
+            "min_fee": data.draw(st.sampled_from(FEE_CHOICES), label="min_fee"),
+            "where": data.draw(st.sampled_from(TERRITORY_SETS), label="where"),
+            "max_uses": data.draw(st.sampled_from(USE_CAPS), label="max_uses"),
+        }
+        caps = (
+            m["expiry"],
+            m["max_duration"],
+            m["channels"],
+            m["transforms"],
+            m["min_fee"],
+            territories(*m["where"]),
+            m["max_uses"],
+        )
         if sender != self.twins[twin]["owner"]:
             with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
                 self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
@@ -150,8 +185,8 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def dismiss(self, data):
-        agent = data.draw(st.integers(0, 4), label='agent')
-        sender = data.draw(st.integers(0, 4), label='sender')
+        agent = data.draw(st.integers(0, 4), label="agent")
+        sender = data.draw(st.integers(0, 4), label="sender")
         twin = data.draw(st.sampled_from(sorted(self.twins)))
         if sender != self.twins[twin]["owner"]:
             with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
@@ -169,30 +204,32 @@ class Registry(RuleBasedStateMachine):
         """Terms an agent that reads its mandate would offer (the fee and window may still miss)."""
         last_start_days = max(0, (m["expiry"] - t) // DAY - 1)
         return dict(
-            offset=data.draw(st.integers(-1, last_start_days), label='offset'),
-            days=data.draw(st.integers(1, max(1, m["max_duration"] // DAY)), label='days'),
-            channels=data.draw(st.integers(1, 0b111), label='channels') & m["channels"] or m["channels"],
-            transforms=data.draw(st.integers(0, 0b111), label='transforms') & m["transforms"],
-            where=data.draw(st.sampled_from([w for w in TERRITORY_SETS if all(covers(m["where"], n) for n in w)]
-                                            or [m["where"]]), label='where'),
-            max_uses=data.draw(st.integers(1, m["max_uses"]) if m["max_uses"] else st.integers(0, 6),
-                               label='max_uses'),
-            fee=data.draw(st.sampled_from([f for f in FEE_CHOICES if f >= m["min_fee"]]), label='fee'),
+            offset=data.draw(st.integers(-1, last_start_days), label="offset"),
+            days=data.draw(st.integers(1, max(1, m["max_duration"] // DAY)), label="days"),
+            channels=data.draw(st.integers(1, 0b111), label="channels") & m["channels"] or m["channels"],
+            transforms=data.draw(st.integers(0, 0b111), label="transforms") & m["transforms"],
+            where=data.draw(
+                st.sampled_from([w for w in TERRITORY_SETS if all(covers(m["where"], n) for n in w)] or [m["where"]]),
+                label="where",
+            ),
+            max_uses=data.draw(st.integers(1, m["max_uses"]) if m["max_uses"] else st.integers(0, 6), label="max_uses"),
+            fee=data.draw(st.sampled_from([f for f in FEE_CHOICES if f >= m["min_fee"]]), label="fee"),
         )
 
     @staticmethod
     def breach(data, picks, m, t):
         """Pushes careful terms past one cap of the mandate (where the cap leaves room to)."""
-        cap = data.draw(st.sampled_from(["start", "end", "duration", "channels", "transforms", "territories",
-                                         "uses", "fee"]), label='breach')
+        cap = data.draw(
+            st.sampled_from(["start", "end", "duration", "channels", "transforms", "territories", "uses", "fee"]), label="breach"
+        )
         max_days = m["max_duration"] // DAY
         if cap == "start":  # on or after the expiry, however short
-            picks["offset"] = -(-(m["expiry"] - t) // DAY) + data.draw(st.integers(0, 3), label='late')
+            picks["offset"] = -(-(m["expiry"] - t) // DAY) + data.draw(st.integers(0, 3), label="late")
             picks["days"] = 1
         elif cap == "end":  # past expiry + maxDuration from the mandate's last day: refused as "duration"
             picks["offset"], picks["days"] = max(0, (m["expiry"] - t) // DAY - 1), max_days + 1
         elif cap == "duration":
-            picks["days"] = max_days + data.draw(st.integers(1, 10), label='extra')
+            picks["days"] = max_days + data.draw(st.integers(1, 10), label="extra")
         elif cap == "channels":
             picks["channels"] |= 0b1000  # outdoor: never in a drawn mandate
         elif cap == "transforms":
@@ -200,16 +237,16 @@ class Registry(RuleBasedStateMachine):
         elif cap == "territories":
             outside = [w for w in TERRITORY_SETS if not all(covers(m["where"], n) for n in w)]
             if outside:
-                picks["where"] = data.draw(st.sampled_from(outside), label='outside')
+                picks["where"] = data.draw(st.sampled_from(outside), label="outside")
         elif cap == "uses" and m["max_uses"]:
-            picks["max_uses"] = data.draw(st.sampled_from([0, m["max_uses"] + 1]), label='too_many')
+            picks["max_uses"] = data.draw(st.sampled_from([0, m["max_uses"] + 1]), label="too_many")
         elif cap == "fee" and m["min_fee"]:
             picks["fee"] = max(f for f in FEE_CHOICES if f < m["min_fee"])
 
     def grant(self, data):
-        who = data.draw(st.sampled_from(["owner", "agent", "agent", "anyone"]), label='who')
-        licensee = data.draw(st.integers(0, 4), label='licensee')
-        signed = data.draw(st.booleans(), label='signed') if who != "agent" else False
+        who = data.draw(st.sampled_from(["owner", "agent", "agent", "anyone"]), label="who")
+        licensee = data.draw(st.integers(0, 4), label="licensee")
+        signed = data.draw(st.booleans(), label="signed") if who != "agent" else False
         twin = data.draw(st.sampled_from(sorted(self.twins)))
         owner = self.twins[twin]["owner"]
         t = self.now()
@@ -218,43 +255,67 @@ class Registry(RuleBasedStateMachine):
         elif who == "agent" and any(k[0] == twin for k in self.mandates):
             sender = data.draw(st.sampled_from(sorted(a for (tw, a) in self.mandates if tw == twin)))
         else:
-            sender = data.draw(st.integers(0, 4), label='sender')
+            sender = data.draw(st.integers(0, 4), label="sender")
         m = self.mandates.get((twin, sender))
-        how = data.draw(st.sampled_from(["careful", "one cap off", "random"]), label='how')
+        how = data.draw(st.sampled_from(["careful", "one cap off", "random"]), label="how")
         if m is not None and sender != owner and how != "random":
             picks = self.careful_terms(data, m, t)
             if how == "one cap off":
                 self.breach(data, picks, m, t)
         else:
-            picks = dict(offset=data.draw(st.sampled_from([0, 0, -2, 3, 15, 25, 40]), label='offset'),
-                         days=data.draw(st.integers(1, 40), label='days'),
-                         channels=data.draw(st.integers(1, 0b111), label='channels'),
-                         transforms=data.draw(st.integers(0, 0b111), label='transforms'),
-                         where=data.draw(st.sampled_from(TERRITORY_SETS), label='where'),
-                         max_uses=data.draw(st.integers(0, 6), label='max_uses'),
-                         fee=data.draw(st.sampled_from(FEE_CHOICES), label='fee'))
+            picks = dict(
+                offset=data.draw(st.sampled_from([0, 0, -2, 3, 15, 25, 40]), label="offset"),
+                days=data.draw(st.integers(1, 40), label="days"),
+                channels=data.draw(st.integers(1, 0b111), label="channels"),
+                transforms=data.draw(st.integers(0, 0b111), label="transforms"),
+                where=data.draw(st.sampled_from(TERRITORY_SETS), label="where"),
+                max_uses=data.draw(st.integers(0, 6), label="max_uses"),
+                fee=data.draw(st.sampled_from(FEE_CHOICES), label="fee"),
+            )
         if picks["offset"] + picks["days"] == 0:
             return  # the license would end exactly now: too close to call
         start = t + picks["offset"] * DAY
-        terms = make_terms(twin, self.people[licensee], start, days=picks["days"], max_uses=picks["max_uses"],
-                           fee=picks["fee"], where=picks["where"])
+        terms = make_terms(
+            twin,
+            self.people[licensee],
+            start,
+            days=picks["days"],
+            max_uses=picks["max_uses"],
+            fee=picks["fee"],
+            where=picks["where"],
+        )
         terms = terms[:2] + (picks["channels"], picks["transforms"]) + terms[4:]
-        lic = {"twin": twin, "licensee": licensee, "channels": picks["channels"], "transforms": picks["transforms"],
-               "where": picks["where"], "from": terms[5], "until": terms[6], "max": picks["max_uses"], "uses": 0,
-               "fee": picks["fee"], "revoked": False, "agent": None}
+        lic = {
+            "twin": twin,
+            "licensee": licensee,
+            "channels": picks["channels"],
+            "transforms": picks["transforms"],
+            "where": picks["where"],
+            "from": terms[5],
+            "until": terms[6],
+            "max": picks["max_uses"],
+            "uses": 0,
+            "fee": picks["fee"],
+            "revoked": False,
+            "agent": None,
+        }
         withdrawn = self.twins[twin]["withdrawn"]
         ended = lic["until"] <= t
         if signed:
             nonce = data.draw(st.integers(0, 3))
             signer = Account.from_key(self.people[sender].private_key)
-            sig = offers.sign(signer, dict(zip(offers.TERMS_KEYS, terms)), nonce, t + DAY, chain.chain_id,
-                              self.reg.address)
+            sig = offers.sign(signer, dict(zip(offers.TERMS_KEYS, terms)), nonce, t + DAY, chain.chain_id, self.reg.address)
             ok = sender == owner and nonce not in self.nonces[owner] and not withdrawn and not ended
-            call = lambda: self.reg.grantLicenseWithSignature(terms, nonce, t + DAY, sig,  # noqa: E731
-                                                              sender=self.people[licensee])
+
+            def call():
+                return self.reg.grantLicenseWithSignature(terms, nonce, t + DAY, sig, sender=self.people[licensee])
+
             refusal = ape.reverts()
         else:
-            call = lambda: self.reg.grantLicense(terms, sender=self.people[sender])  # noqa: E731
+
+            def call():
+                return self.reg.grantLicense(terms, sender=self.people[sender])
+
             refusal = ape.reverts()
             if sender == owner:
                 ok = not withdrawn and not ended
@@ -262,13 +323,11 @@ class Registry(RuleBasedStateMachine):
                 return
             elif self.live_mandate(twin, sender, t) is None:
                 ok = False
-                refusal = ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin,
-                                      account=self.people[sender].address)
+                refusal = ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=self.people[sender].address)
             elif cap := self.exceeded(m, lic):
                 ok = False
                 event(f"agent grant refused: {cap}")
-                refusal = ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=self.people[sender].address,
-                                      cap=cap)
+                refusal = ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=self.people[sender].address, cap=cap)
             else:
                 ok = not withdrawn and not ended
                 lic["agent"] = sender
@@ -290,11 +349,11 @@ class Registry(RuleBasedStateMachine):
             assert lic["from"] < m["expiry"] and lic["until"] <= m["expiry"] + m["max_duration"]
 
     def revoke(self, data):
-        sender = data.draw(st.integers(0, 4), label='sender')
-        notice = data.draw(st.sampled_from([0, 2 * DAY]), label='notice')
+        sender = data.draw(st.integers(0, 4), label="sender")
+        notice = data.draw(st.sampled_from([0, 2 * DAY]), label="notice")
         lid = data.draw(st.sampled_from(sorted(self.licenses)))
         lic = self.licenses[lid]
-        if lic["agent"] is not None and data.draw(st.booleans(), label='by_grantor'):
+        if lic["agent"] is not None and data.draw(st.booleans(), label="by_grantor"):
             sender = lic["agent"]
         twin = lic["twin"]
         t = self.now()
@@ -325,7 +384,7 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def withdraw_twin(self, data):
-        sender = data.draw(st.integers(0, 4), label='sender')
+        sender = data.draw(st.integers(0, 4), label="sender")
         twin = data.draw(st.sampled_from(sorted(self.twins)))
         if sender != self.twins[twin]["owner"] or self.twins[twin]["withdrawn"]:
             with ape.reverts():
@@ -336,12 +395,12 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def publish(self, data):
-        sender = data.draw(st.integers(0, 4), label='sender')
-        channel = data.draw(st.integers(0, 3), label='channel')
-        where = data.draw(st.sampled_from(PLACES), label='where')
-        transforms = data.draw(st.integers(0, 0b1111), label='transforms')
-        n = data.draw(st.integers(1, 4), label='n')
-        comply = data.draw(st.booleans(), label='comply')
+        sender = data.draw(st.integers(0, 4), label="sender")
+        channel = data.draw(st.integers(0, 3), label="channel")
+        where = data.draw(st.sampled_from(PLACES), label="where")
+        transforms = data.draw(st.integers(0, 0b1111), label="transforms")
+        n = data.draw(st.integers(1, 4), label="n")
+        comply = data.draw(st.booleans(), label="comply")
         lid = data.draw(st.sampled_from(sorted(self.licenses)))
         lic = self.licenses[lid]
         if comply:  # what a careful brand would send; the contract may still refuse (time, uses)
@@ -352,11 +411,15 @@ class Registry(RuleBasedStateMachine):
         t = self.now()
         if abs(lic["until"] - t) <= GUARD or abs(lic["from"] - t) <= GUARD:
             return
-        ok = (sender == lic["licensee"] and lic["from"] <= t < lic["until"]
-              and not self.twins[lic["twin"]]["withdrawn"]
-              and lic["channels"] >> channel & 1 and covers(lic["where"], where)
-              and transforms & ~lic["transforms"] == 0
-              and (lic["max"] == 0 or lic["uses"] + n <= lic["max"]))
+        ok = (
+            sender == lic["licensee"]
+            and lic["from"] <= t < lic["until"]
+            and not self.twins[lic["twin"]]["withdrawn"]
+            and lic["channels"] >> channel & 1
+            and covers(lic["where"], where)
+            and transforms & ~lic["transforms"] == 0
+            and (lic["max"] == 0 or lic["uses"] + n <= lic["max"])
+        )
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
         args = (lid, channel, code(where), transforms, n % 8, hashes, b"\x05" * 56 * n)
         if not ok:
@@ -372,7 +435,7 @@ class Registry(RuleBasedStateMachine):
         self.events += n + 1
 
     def withdraw_fees(self, data):
-        who = data.draw(st.integers(0, 4), label='who')
+        who = data.draw(st.integers(0, 4), label="who")
         if self.credited[who] == 0:
             with ape.reverts(self.reg.NothingToWithdraw):
                 self.reg.withdrawFees(sender=self.people[who])
@@ -384,8 +447,8 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def attest(self, data):
-        who = data.draw(st.integers(0, 4), label='who')
-        twin = data.draw(st.integers(1, len(self.twins) + 1), label='twin')
+        who = data.draw(st.integers(0, 4), label="who")
+        twin = data.draw(st.integers(1, len(self.twins) + 1), label="twin")
         self.attest_pairs.add((twin, who))
         if twin not in self.twins:
             with ape.reverts(self.reg.UnknownTwin, twinId=twin):
@@ -405,8 +468,8 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def unattest(self, data):
-        who = data.draw(st.integers(0, 4), label='who')
-        twin = data.draw(st.integers(1, len(self.twins) + 1), label='twin')
+        who = data.draw(st.integers(0, 4), label="who")
+        twin = data.draw(st.integers(1, len(self.twins) + 1), label="twin")
         self.attest_pairs.add((twin, who))
         if (twin, who) not in self.attested:
             with ape.reverts(self.reg.NotAttested, twinId=twin, attester=self.people[who].address):
@@ -417,8 +480,8 @@ class Registry(RuleBasedStateMachine):
         self.events += 1
 
     def advance(self, data):
-        days = data.draw(st.integers(0, 12), label='days')
-        hours = data.draw(st.integers(1, 23), label='hours')
+        days = data.draw(st.integers(0, 12), label="days")
+        hours = data.draw(st.integers(1, 23), label="hours")
         chain.pending_timestamp = self.now() + days * DAY + hours * 3600
 
     def audit(self, data):
@@ -435,8 +498,26 @@ class Registry(RuleBasedStateMachine):
     # Hypothesis' own rule choice (with swarm testing) rarely reaches deep sequences in a few
     # examples; one rule drawing a weighted action keeps every run busy with all of them. The first
     # entry is what hypothesis' simplest draws pick, so it is a useful one.
-    ACTIONS = ["grant", "publish", "appoint", "revoke", "grant", "publish", "attest", "advance", "grant", "revoke",
-               "publish", "dismiss", "unattest", "withdraw_fees", "register", "appoint", "withdraw_twin", "audit"]
+    ACTIONS = [
+        "grant",
+        "publish",
+        "appoint",
+        "revoke",
+        "grant",
+        "publish",
+        "attest",
+        "advance",
+        "grant",
+        "revoke",
+        "publish",
+        "dismiss",
+        "unattest",
+        "withdraw_fees",
+        "register",
+        "appoint",
+        "withdraw_twin",
+        "audit",
+    ]
 
     @rule(data=st.data())
     def step(self, data):
@@ -463,6 +544,7 @@ class Registry(RuleBasedStateMachine):
         assert self.reg.balance == self.paid_in - self.paid_out == sum(self.credited.values())
 
 
-Registry.TestCase.settings = settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                      suppress_health_check=list(HealthCheck))
+Registry.TestCase.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, suppress_health_check=list(HealthCheck)
+)
 test_registry_rules_hold_under_random_sequences = Registry.TestCase

@@ -3,6 +3,7 @@ events), agrees with the contract's `isLicenseValid` and `checkPublication` over
 windows in the past and future, revocations with notice, twin withdrawals, any time asked about.
 
   CONSENTRY_STATUS_EXAMPLES=500 ape test tests/contracts/test_status_rule.py   for a long run"""
+
 import os
 
 from hypothesis import HealthCheck, given, settings
@@ -34,8 +35,10 @@ def _times_from_events(registry, receipts, license_id, twin_id) -> status.Licens
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
-    start=st.integers(-20, 20), days=st.integers(1, 40),
-    revoke=st.one_of(st.none(), st.integers(0, 50)), withdraw=st.one_of(st.none(), st.integers(0, 50)),
+    start=st.integers(-20, 20),
+    days=st.integers(1, 40),
+    revoke=st.one_of(st.none(), st.integers(0, 50)),
+    withdraw=st.one_of(st.none(), st.integers(0, 50)),
     asks=st.lists(st.integers(-30, 80), min_size=1, max_size=6),
 )
 def test_the_status_rule_matches_the_contract(registry, model, brand, chain, start, days, revoke, withdraw, asks):

@@ -6,8 +6,9 @@ from conftest import DAY
 def test_registering_a_twin_records_its_owner_and_emits_the_root(registry, model):
     tx = registry.registerTwin(b"\x11" * 32, 3, b"\x22" * 32, "ipfs://meta", sender=model)
     assert tx.events == [
-        registry.TwinRegistered(twinId=1, owner=model, assetRoot=b"\x11" * 32, assetCount=3,
-                                metadataHash=b"\x22" * 32, metadataURI="ipfs://meta")
+        registry.TwinRegistered(
+            twinId=1, owner=model, assetRoot=b"\x11" * 32, assetCount=3, metadataHash=b"\x22" * 32, metadataURI="ipfs://meta"
+        )
     ]
     assert registry.getTwin(1).owner == model
     assert registry.getTwin(1).withdrawAt == 0
