@@ -8,7 +8,7 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// withdrawal, mandates, license terms and use counts, fee balances and offer nonces. Asset roots,
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
-    string private constant _VERSION = "2.1.0";
+    string private constant _VERSION = "2.2.0";
     /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 32.
     uint256 public constant IMPRINT_BYTES = 56;
     /// @notice The longest a license may last: ten years (3,653 days, leap days included).
@@ -19,15 +19,25 @@ contract ConsentRegistry is IConsentRegistry {
     // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
     bytes32 private constant _NAME_HASH = keccak256("Consentry");
-    bytes32 private constant _VERSION_HASH = keccak256("1");
+    bytes32 private constant _VERSION_HASH = keccak256("2");
 
-    /// @notice keccak256("Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,bytes32 termsHash,uint256 nonce,uint256 deadline)")
+    /// @notice The EIP-712 type hash of a signed offer.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
-        "Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+        "Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,address currency,bool trainingAllowed,bool removeAfterEnd,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice The EIP-712 type hash of a model's consent to alterations.
+    bytes32 public constant CONSENT_TYPEHASH = keccak256(
+        "AlterationConsent(uint256 twinId,address agent,address licensee,uint8 alterations,bytes32 termsHash,uint256 nonce,uint256 deadline)"
     );
 
     uint8 private constant _ALL_CHANNELS = 0x3f;
     uint8 private constant _ALL_DISCLOSURES = 0x07; // metadata 1, C2PA manifest 2, visible label 4
+    uint8 private constant _ALTERATIONS = 0xE0; // age, body, face: never within a mandate alone
+    // a license's flags
+    uint8 private constant _F_TRAINING = 1;
+    uint8 private constant _F_REMOVE_AFTER_END = 2;
+    uint8 private constant _F_SUSPENDED = 4;
+    uint8 private constant _F_TOKEN_FEE = 8;
     uint16 private constant _TERRITORY_CODES = 676; // 26 * 26
     uint16 private constant _EU = 124; // "EU"
     uint16 private constant _WW = 594; // "WW"
@@ -47,6 +57,7 @@ contract ConsentRegistry is IConsentRegistry {
     uint256 private constant _R_TERRITORY = 128;
     uint256 private constant _R_TRANSFORM = 256;
     uint256 private constant _R_USES = 512;
+    uint256 private constant _R_SUSPENDED = 1024;
 
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
@@ -58,13 +69,15 @@ contract ConsentRegistry is IConsentRegistry {
     mapping(uint256 twinId => Twin) private _twins;
     mapping(uint256 twinId => mapping(address agent => Mandate)) private _mandates;
     mapping(uint256 licenseId => License) private _licenses;
-    // fees credited to a model, stored plus one once first credited, so that withdrawing leaves
-    // the slot non-zero and the next credit costs a warm write, not a fresh one
-    mapping(address model => uint256) private _credits;
+    // fees credited to a model per currency (0 = native coin), stored plus one once first credited, so
+    // that withdrawing leaves the slot non-zero and the next credit costs a warm write, not a fresh one
+    mapping(address model => mapping(address currency => uint256)) private _credits;
+    // the ERC-20 token of a license's fee (set only for TOKEN_FEE licenses)
+    mapping(uint256 licenseId => address currency) private _currencies;
     mapping(address model => mapping(uint256 word => uint256 bits)) private _nonceBitmaps;
     // the agent that granted a license (only set for agents' grants; the owner's grants leave it 0)
     mapping(uint256 licenseId => address agent) private _agentGrants;
-    mapping(uint256 twinId => mapping(address attester => uint40 at)) private _attestations;
+    mapping(uint256 twinId => mapping(address attester => uint40 time)) private _attestations;
 
     constructor() {
         _cachedChainId = block.chainid;
@@ -119,6 +132,7 @@ contract ConsentRegistry is IConsentRegistry {
         if (caps.expiry <= _time()) revert MandateExpiryInPast(caps.expiry);
         if (caps.channels == 0 || caps.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(caps.channels);
         if (!_validTerritories(caps.territories)) revert InvalidTerritories(caps.territories);
+        if (caps.currency != address(0) && caps.currency.code.length == 0) revert InvalidCurrency(caps.currency);
         _mandates[twinId][agent] = caps;
         ++_eventCount;
         emit AgentAppointed(
@@ -130,7 +144,9 @@ contract ConsentRegistry is IConsentRegistry {
             caps.transforms,
             caps.minFee,
             caps.territories,
-            caps.maxUses
+            caps.maxUses,
+            caps.currency,
+            caps.training
         );
     }
 
@@ -149,9 +165,36 @@ contract ConsentRegistry is IConsentRegistry {
     function grantLicense(Terms calldata terms) external returns (uint256 licenseId) {
         Twin memory twin = _existingTwin(terms.twinId);
         bool byAgent = twin.owner != msg.sender;
-        if (byAgent) _checkMandate(terms, msg.sender);
+        if (byAgent) {
+            uint8 alterations = terms.transforms & _ALTERATIONS;
+            if (alterations != 0) revert ModelConsentRequired(terms.twinId, alterations);
+            _checkMandate(terms, msg.sender);
+        }
         licenseId = _grant(terms, twin, msg.sender);
         if (byAgent) _agentGrants[licenseId] = msg.sender;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function grantLicenseWithConsent(Terms calldata terms, AlterationConsent calldata consent, bytes calldata signature)
+        external
+        returns (uint256 licenseId)
+    {
+        uint40 nowTime = _time();
+        if (consent.deadline < nowTime) revert OfferExpired(consent.deadline, nowTime);
+        Twin memory twin = _existingTwin(terms.twinId);
+        if (consent.twinId != terms.twinId) revert ConsentMismatch(terms.twinId, "twin");
+        if (consent.agent != msg.sender) revert ConsentMismatch(terms.twinId, "agent");
+        if (consent.licensee != terms.licensee) revert ConsentMismatch(terms.twinId, "licensee");
+        if (consent.termsHash != terms.termsHash) revert ConsentMismatch(terms.twinId, "termsHash");
+        if (terms.transforms & _ALTERATIONS & ~consent.alterations != 0) {
+            revert ConsentMismatch(terms.twinId, "alterations");
+        }
+        _checkMandate(terms, msg.sender);
+        address signer = _recover(_consentDigest(consent), signature);
+        if (signer != twin.owner) revert InvalidSignature(signer, twin.owner);
+        _useNonce(twin.owner, consent.nonce);
+        licenseId = _grant(terms, twin, msg.sender);
+        _agentGrants[licenseId] = msg.sender;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -195,6 +238,28 @@ contract ConsentRegistry is IConsentRegistry {
         emit LicenseRevoked(licenseId, msg.sender, effectiveAt < until ? effectiveAt : until);
     }
 
+    /// @inheritdoc IConsentRegistry
+    function suspendLicense(uint256 licenseId) external {
+        License storage lic = _ownedLicense(licenseId);
+        uint8 flags = lic.flags;
+        if (flags & _F_SUSPENDED != 0) revert LicenseIsSuspended(licenseId);
+        uint40 until = lic.validUntil;
+        if (until <= _time()) revert LicenseAlreadyEnded(licenseId, until);
+        lic.flags = flags | _F_SUSPENDED;
+        ++_eventCount;
+        emit LicenseSuspended(licenseId, msg.sender);
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function resumeLicense(uint256 licenseId) external {
+        License storage lic = _ownedLicense(licenseId);
+        uint8 flags = lic.flags;
+        if (flags & _F_SUSPENDED == 0) revert LicenseNotSuspended(licenseId);
+        lic.flags = flags & ~_F_SUSPENDED;
+        ++_eventCount;
+        emit LicenseResumed(licenseId, msg.sender);
+    }
+
     // ================================================================== publications and fees
 
     /// @inheritdoc IConsentRegistry
@@ -222,13 +287,16 @@ contract ConsentRegistry is IConsentRegistry {
         if (reasons != 0) _revertFor(reasons, licenseId, l, withdrawAt, channel, territory, transforms);
         uint256 used = uint256(l.uses) + n;
         uint256 fee = uint256(l.feePerUse) * n;
-        if (msg.value != fee) revert WrongFee(fee, msg.value);
+        bool byToken = l.flags & _F_TOKEN_FEE != 0;
+        if (msg.value != (byToken ? 0 : fee)) revert WrongFee(byToken ? 0 : fee, msg.value);
 
         lic.uses = uint32(used);
+        address currency;
         if (fee != 0) {
+            if (byToken) currency = _currencies[licenseId];
             address model = _twins[l.twinId].owner;
-            uint256 credit = _credits[model];
-            _credits[model] = (credit == 0 ? 1 : credit) + fee;
+            uint256 credit = _credits[model][currency];
+            _credits[model][currency] = (credit == 0 ? 1 : credit) + fee;
         }
         _eventCount += uint64(n + 1);
         emit PublicationsRecorded(licenseId, channel, territory, transforms, disclosures, l.uses + 1, uint32(n));
@@ -245,18 +313,24 @@ contract ConsentRegistry is IConsentRegistry {
                 log2(0, 64, topic0, calldataload(add(hashes, shl(5, i))))
             }
         }
+        // the interaction last: every effect above is in place if the token calls back
+        if (currency != address(0)) _pullToken(currency, msg.sender, fee);
     }
 
     /// @inheritdoc IConsentRegistry
-    function withdrawFees() external {
-        uint256 credit = _credits[msg.sender];
+    function withdrawFees(address currency) external {
+        uint256 credit = _credits[msg.sender][currency];
         if (credit <= 1) revert NothingToWithdraw(msg.sender);
         uint256 amount = credit - 1;
-        _credits[msg.sender] = 1; // effects before the interaction: a re-entrant call finds nothing
+        _credits[msg.sender][currency] = 1; // effects before the interaction: a re-entrant call finds nothing
         ++_eventCount;
-        emit FeesWithdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
+        emit FeesWithdrawn(msg.sender, currency, amount);
+        if (currency == address(0)) {
+            (bool ok,) = msg.sender.call{value: amount}("");
+            if (!ok) revert TransferFailed(msg.sender, amount);
+        } else if (!_tokenCall(currency, abi.encodeWithSelector(0xa9059cbb, msg.sender, amount))) {
+            revert TokenTransferFailed(currency, address(this), amount); // transfer(model, amount)
+        }
     }
 
     // ================================================================== attestations
@@ -304,10 +378,10 @@ contract ConsentRegistry is IConsentRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
-    function isLicenseValid(uint256 licenseId, uint40 at) external view returns (bool) {
+    function isLicenseValid(uint256 licenseId, uint40 time) external view returns (bool) {
         License memory l = _licenses[licenseId];
         if (l.twinId == 0) return false;
-        return _timeRefusals(l, _twins[l.twinId].withdrawAt, at) == 0;
+        return _timeRefusals(l, _twins[l.twinId].withdrawAt, time) == 0 && l.flags & _F_SUSPENDED == 0;
     }
 
     /// @inheritdoc IConsentRegistry
@@ -318,18 +392,24 @@ contract ConsentRegistry is IConsentRegistry {
         uint16 territory,
         uint8 transforms,
         uint32 count,
-        uint40 at
+        uint40 time
     ) external view returns (uint256 reasons) {
         License memory l = _licenses[licenseId];
         if (l.twinId == 0) return _R_UNKNOWN;
         if (l.licensee != licensee) reasons |= _R_NOT_LICENSEE;
-        reasons |= _refusals(l, _twins[l.twinId].withdrawAt, channel, territory, transforms, count, at);
+        reasons |= _refusals(l, _twins[l.twinId].withdrawAt, channel, territory, transforms, count, time);
     }
 
     /// @inheritdoc IConsentRegistry
-    function balanceOf(address model) external view returns (uint256) {
-        uint256 credit = _credits[model];
+    function feeBalance(address model, address currency) external view returns (uint256) {
+        uint256 credit = _credits[model][currency];
         return credit == 0 ? 0 : credit - 1;
+    }
+
+    /// @inheritdoc IConsentRegistry
+    function currencyOf(uint256 licenseId) external view returns (address) {
+        if (_licenses[licenseId].twinId == 0) revert UnknownLicense(licenseId);
+        return _currencies[licenseId];
     }
 
     /// @inheritdoc IConsentRegistry
@@ -377,6 +457,16 @@ contract ConsentRegistry is IConsentRegistry {
         if (twin.owner != msg.sender) revert NotTwinOwner(twinId, msg.sender);
     }
 
+    /// @dev A license whose twin the caller owns (UnknownLicense, NotTwinOwner).
+    function _ownedLicense(uint256 licenseId) private view returns (License storage lic) {
+        lic = _licenses[licenseId];
+        uint256 twinId = lic.twinId;
+        if (twinId == 0) revert UnknownLicense(licenseId);
+        if (_twins[twinId].owner != msg.sender) revert NotTwinOwner(twinId, msg.sender);
+    }
+
+    /// @dev An agent's grant within its mandate; alterations (0xE0) are checked by the caller (the
+    /// model's consent), never against the mandate.
     function _checkMandate(Terms calldata t, address agent) private view {
         Mandate memory m = _mandates[t.twinId][agent];
         if (m.expiry <= _time()) revert NotAuthorisedForTwin(t.twinId, agent);
@@ -387,14 +477,16 @@ contract ConsentRegistry is IConsentRegistry {
         // expires and (by the duration cap) ends by expiry + maxDuration — no chain of forward-dated licenses
         if (t.validFrom >= m.expiry) revert MandateExceeded(t.twinId, agent, "start");
         if (t.channels & ~m.channels != 0) revert MandateExceeded(t.twinId, agent, "channels");
-        if (t.transforms & ~m.transforms != 0) revert MandateExceeded(t.twinId, agent, "transforms");
+        if (t.transforms & ~_ALTERATIONS & ~m.transforms != 0) revert MandateExceeded(t.twinId, agent, "transforms");
         if (!_territoriesWithin(t.territories, m.territories)) revert MandateExceeded(t.twinId, agent, "territories");
         if (m.maxUses != 0 && (t.maxUses == 0 || t.maxUses > m.maxUses)) revert MandateExceeded(t.twinId, agent, "uses");
+        if (t.currency != m.currency) revert MandateExceeded(t.twinId, agent, "currency");
         if (t.feePerUse < m.minFee) revert MandateExceeded(t.twinId, agent, "fee");
+        if (t.trainingAllowed && !m.training) revert MandateExceeded(t.twinId, agent, "training");
     }
 
     /// @dev The one place the license rules live: why a publication of `count` images under `l`
-    /// would be refused at `at` (checkPublication's bitmask, without unknown/not-licensee).
+    /// would be refused at `time` (checkPublication's bitmask, without unknown/not-licensee).
     function _refusals(
         License memory l,
         uint40 withdrawAt,
@@ -402,21 +494,22 @@ contract ConsentRegistry is IConsentRegistry {
         uint16 territory,
         uint8 transforms,
         uint256 count,
-        uint40 at
+        uint40 time
     ) private pure returns (uint256 reasons) {
-        reasons = _timeRefusals(l, withdrawAt, at);
+        reasons = _timeRefusals(l, withdrawAt, time);
         if (channel > 7 || (l.channels >> channel) & 1 == 0) reasons |= _R_CHANNEL;
         if (!_covers(l.territories, territory)) reasons |= _R_TERRITORY;
         if (transforms & ~l.transforms != 0) reasons |= _R_TRANSFORM;
         uint256 used = uint256(l.uses) + count;
         if (used > type(uint32).max || (l.maxUses != 0 && used > l.maxUses)) reasons |= _R_USES;
+        if (l.flags & _F_SUSPENDED != 0) reasons |= _R_SUSPENDED;
     }
 
     /// @dev Validity in time: window, revocation, twin withdrawal.
-    function _timeRefusals(License memory l, uint40 withdrawAt, uint40 at) private pure returns (uint256 reasons) {
-        if (at < l.validFrom) reasons |= _R_NOT_YET_VALID;
-        if (at >= l.validUntil) reasons |= l.revoked ? _R_REVOKED : _R_EXPIRED;
-        if (withdrawAt != 0 && at >= withdrawAt) reasons |= _R_WITHDRAWN;
+    function _timeRefusals(License memory l, uint40 withdrawAt, uint40 time) private pure returns (uint256 reasons) {
+        if (time < l.validFrom) reasons |= _R_NOT_YET_VALID;
+        if (time >= l.validUntil) reasons |= l.revoked ? _R_REVOKED : _R_EXPIRED;
+        if (withdrawAt != 0 && time >= withdrawAt) reasons |= _R_WITHDRAWN;
     }
 
     /// @dev Reverts with the custom error of the first refusal, in a fixed order.
@@ -433,6 +526,7 @@ contract ConsentRegistry is IConsentRegistry {
         if (reasons & _R_REVOKED != 0) revert LicenseRevokedAt(licenseId, l.validUntil);
         if (reasons & _R_EXPIRED != 0) revert LicenseExpired(licenseId, l.validUntil);
         if (reasons & _R_WITHDRAWN != 0) revert TwinWithdrawnAt(l.twinId, withdrawAt);
+        if (reasons & _R_SUSPENDED != 0) revert LicenseIsSuspended(licenseId);
         if (reasons & _R_CHANNEL != 0) revert ChannelNotAllowed(licenseId, channel);
         if (reasons & _R_TERRITORY != 0) revert TerritoryNotAllowed(licenseId, territory);
         if (reasons & _R_TRANSFORM != 0) revert TransformationNotAllowed(licenseId, transforms & ~l.transforms);
@@ -451,12 +545,18 @@ contract ConsentRegistry is IConsentRegistry {
         if (t.validUntil - t.validFrom > MAX_LICENSE_SECONDS) {
             revert LicenseTooLong(t.validFrom, t.validUntil, uint40(MAX_LICENSE_SECONDS));
         }
+        uint8 flags = (t.trainingAllowed ? _F_TRAINING : 0) | (t.removeAfterEnd ? _F_REMOVE_AFTER_END : 0);
+        if (t.currency != address(0)) {
+            if (t.currency.code.length == 0) revert InvalidCurrency(t.currency);
+            flags |= _F_TOKEN_FEE;
+        }
         licenseId = ++_licenseCount;
         ++_eventCount;
         // Both slots of the new License written once each, in the compiler's packing order
-        // (first member in the lowest bits); uses = 0 and revoked = false.
+        // (first member in the lowest bits); uses = 0, revoked = false, not suspended.
         uint256 slotA = uint256(uint160(t.licensee)) | (uint256(uint32(t.twinId)) << 160)
-            | (uint256(t.channels) << 192) | (uint256(t.transforms) << 200) | (uint256(t.maxUses) << 208);
+            | (uint256(t.channels) << 192) | (uint256(t.transforms) << 200) | (uint256(t.maxUses) << 208)
+            | (uint256(flags) << 240);
         uint256 slotB = uint256(t.validFrom) | (uint256(t.validUntil) << 40) | (uint256(t.feePerUse) << 112)
             | (uint256(t.territories) << 192);
         License storage lic = _licenses[licenseId];
@@ -464,6 +564,7 @@ contract ConsentRegistry is IConsentRegistry {
             sstore(lic.slot, slotA)
             sstore(add(lic.slot, 1), slotB)
         }
+        if (t.currency != address(0)) _currencies[licenseId] = t.currency;
         emit LicenseGranted(
             licenseId,
             t.twinId,
@@ -476,6 +577,8 @@ contract ConsentRegistry is IConsentRegistry {
             t.validUntil,
             t.maxUses,
             t.feePerUse,
+            t.currency,
+            flags,
             t.termsHash
         );
     }
@@ -500,12 +603,63 @@ contract ConsentRegistry is IConsentRegistry {
                 t.validUntil,
                 t.maxUses,
                 t.feePerUse,
+                t.currency,
+                t.trainingAllowed,
+                t.removeAfterEnd,
                 t.termsHash,
                 nonce,
                 deadline
             )
         );
         return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
+    }
+
+    function _consentDigest(AlterationConsent calldata c) private view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                CONSENT_TYPEHASH, c.twinId, c.agent, c.licensee, c.alterations, c.termsHash, c.nonce, c.deadline
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
+    }
+
+    /// @dev Pulls `amount` of `token` from `from` (transferFrom, allowance) and checks the registry's
+    /// balance rose by exactly `amount`: a token that returns false, takes a fee on transfer or lies is
+    /// refused, so fees credited always equal tokens held.
+    function _pullToken(address token, address from, uint256 amount) private {
+        uint256 before = _balanceHere(token, from, amount);
+        bool ok = _tokenCall(token, abi.encodeWithSelector(0x23b872dd, from, address(this), amount));
+        uint256 afterwards = _balanceHere(token, from, amount);
+        if (!ok || afterwards < before || afterwards - before != amount) {
+            revert TokenTransferFailed(token, from, amount);
+        }
+    }
+
+    /// @dev Calls a token; true when the call succeeded and returned nothing or a true word. Copies at
+    /// most one word of its answer (a token cannot make the caller pay for a huge return).
+    function _tokenCall(address token, bytes memory data) private returns (bool ok) {
+        uint256 size;
+        uint256 word;
+        assembly ("memory-safe") {
+            ok := call(gas(), token, 0, add(data, 32), mload(data), 0, 32)
+            size := returndatasize()
+            word := mload(0)
+        }
+        if (ok && size == 0) return token.code.length != 0; // a token without a return value (USDT)
+        return ok && size >= 32 && word == 1;
+    }
+
+    function _balanceHere(address token, address from, uint256 amount) private view returns (uint256 bal) {
+        bool ok;
+        uint256 size;
+        assembly ("memory-safe") {
+            mstore(0, 0x70a08231) // balanceOf(address)
+            mstore(32, address())
+            ok := staticcall(gas(), token, 28, 36, 0, 32)
+            size := returndatasize()
+            bal := mload(0)
+        }
+        if (!ok || size < 32) revert TokenTransferFailed(token, from, amount);
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {

@@ -21,7 +21,17 @@ pragma solidity ^0.8.24;
 ///  - every event the registry emits is counted: `counts().events` at a block equals the number of
 ///    logs the registry emitted up to that block, so an indexer can prove it saw every log.
 ///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
-///    twin is not withdrawn at t (withdrawAt == 0 or t < withdrawAt). maxUses 0 means unlimited.
+///    twin is not withdrawn at t (withdrawAt == 0 or t < withdrawAt); a license suspended now is not
+///    valid now (its suspensions and resumptions are in events). maxUses 0 means unlimited.
+///  - a license's flags: 1 TRAINING (the images may be used to train AI models), 2 REMOVE_AFTER_END
+///    (published images must be taken down once the license ends; without it they may remain),
+///    4 SUSPENDED (the model suspended it: no publication until resumed), 8 TOKEN_FEE (the fee is in
+///    the ERC-20 token `currencyOf(licenseId)`; without it, in the chain's native coin, wei).
+///  - alterations: the transformations age(5), body(6) and face(7) (mask 0xE0). An agent grants them
+///    only with the model's own EIP-712 consent ({grantLicenseWithConsent}); a mandate alone never
+///    covers them. outfit, background, pose, lighting and hair-makeup stay within a mandate.
+///  - termsHash: keccak256 of the license's terms document (README "Terms document": the purpose,
+///    scope, rate, duration and the rest, as canonical JSON).
 interface IConsentRegistry {
     // ------------------------------------------------------------------ types
 
@@ -40,20 +50,23 @@ interface IConsentRegistry {
         uint80 minFee; // lowest fee per use the agent may grant, wei
         uint56 territories; // territories the agent may grant (packed like a license's)
         uint32 maxUses; // most uses a license granted by the agent may allow; 0 = no cap
+        address currency; // the currency of the agent's licenses' fees (0 = native coin); minFee is in it
+        bool training; // whether the agent may grant licenses that allow AI training
     }
 
     /// @notice A license as stored: two storage slots, the second holding all that revocation and
-    /// publication change.
+    /// publication change. A token fee's currency is in `currencyOf`.
     struct License {
         address licensee;
         uint32 twinId;
         uint8 channels;
         uint8 transforms;
         uint32 maxUses; // 0 = unlimited
+        uint8 flags; // TRAINING 1, REMOVE_AFTER_END 2, SUSPENDED 4, TOKEN_FEE 8
         uint40 validFrom;
         uint40 validUntil; // on revocation: min(validUntil, effective time)
         uint32 uses;
-        uint80 feePerUse; // wei
+        uint80 feePerUse; // in the license's currency's smallest unit (wei for the native coin)
         uint56 territories; // up to 5 packed territory codes
         bool revoked;
     }
@@ -68,8 +81,22 @@ interface IConsentRegistry {
         uint40 validFrom;
         uint40 validUntil;
         uint32 maxUses;
-        uint80 feePerUse;
-        bytes32 termsHash; // keccak256 of the full human-readable terms document
+        uint80 feePerUse; // in `currency`'s smallest unit
+        address currency; // an ERC-20 token, or 0 for the chain's native coin
+        bool trainingAllowed; // the images may be used to train AI models (default: not)
+        bool removeAfterEnd; // published images must be taken down when the license ends
+        bytes32 termsHash; // keccak256 of the terms document (purpose, scope, rate, duration, ...)
+    }
+
+    /// @notice A model's own consent, signed (EIP-712) once, to the alterations an agent's grant allows.
+    struct AlterationConsent {
+        uint256 twinId;
+        address agent; // the agent that may grant them
+        address licensee; // to this licensee
+        uint8 alterations; // the alteration bits consented to (within 0xE0)
+        bytes32 termsHash; // under this terms document
+        uint256 nonce; // the model's, shared with offers: used once
+        uint256 deadline; // the grant must happen by then
     }
 
     // ------------------------------------------------------------------ events
@@ -97,11 +124,15 @@ interface IConsentRegistry {
         uint8 transforms,
         uint80 minFee,
         uint56 territories,
-        uint32 maxUses
+        uint32 maxUses,
+        address currency,
+        bool training
     );
     /// @notice A model ended an agent's mandate.
     event AgentRevoked(uint256 indexed twinId, address indexed agent);
-    /// @notice A license was granted by `grantor`: the model (directly or by its signed offer) or an agent.
+    /// @notice A license was granted by `grantor`: the model (directly or by its signed offer) or an agent
+    /// (with the model's consent when it allows alterations). `flags`: TRAINING 1, REMOVE_AFTER_END 2,
+    /// TOKEN_FEE 8; `currency` 0 is the native coin.
     event LicenseGranted(
         uint256 indexed licenseId,
         uint256 indexed twinId,
@@ -114,13 +145,19 @@ interface IConsentRegistry {
         uint40 validUntil,
         uint32 maxUses,
         uint80 feePerUse,
+        address currency,
+        uint8 flags,
         bytes32 termsHash
     );
     /// @notice A license was revoked by `by`, effective from `effectiveAt` (forward-only).
     event LicenseRevoked(uint256 indexed licenseId, address indexed by, uint40 effectiveAt);
+    /// @notice The model suspended a license (a strike, a dispute): no publication until it is resumed.
+    event LicenseSuspended(uint256 indexed licenseId, address indexed by);
+    /// @notice The model resumed a suspended license.
+    event LicenseResumed(uint256 indexed licenseId, address indexed by);
     /// @notice A licensee recorded `count` publications (uses firstUse .. firstUse+count-1); one
     /// {Published} event per image follows in the same transaction.
-    /// The fee paid is count times the license's feePerUse. `disclosures`: what the images carried when
+    /// The fee paid is count times the license's feePerUse, in its currency. `disclosures`: what the images carried when
     /// published (bitmask: 1 machine-readable AI disclosure in XMP/IPTC, 2 a signed C2PA manifest, 4 a
     /// visible label), so a stripped copy found later can still be shown to have been disclosed.
     event PublicationsRecorded(
@@ -142,8 +179,8 @@ interface IConsentRegistry {
     event TwinAttested(uint256 indexed twinId, address indexed attester, address owner, bytes32 statementHash);
     /// @notice `attester` withdrew its attestation of twin `twinId`.
     event TwinAttestationRevoked(uint256 indexed twinId, address indexed attester);
-    /// @notice A model withdrew its accrued fees.
-    event FeesWithdrawn(address indexed model, uint256 amount);
+    /// @notice A model withdrew its accrued fees in `currency` (0 = native coin).
+    event FeesWithdrawn(address indexed model, address indexed currency, uint256 amount);
     /// @notice A model cancelled an unused signed offer.
     event OfferCancelled(address indexed model, uint256 nonce);
 
@@ -177,8 +214,8 @@ interface IConsentRegistry {
     /// @notice Thrown when the licensee is the zero address.
     error InvalidLicensee();
     /// @notice Thrown when an agent's grant exceeds its mandate; `cap` names the cap: "duration",
-    /// "start" (on or after the mandate's expiry), "channels", "transforms", "territories", "uses"
-    /// or "fee". Start and duration together keep every agent's license inside expiry + maxDuration.
+    /// "start" (on or after the mandate's expiry), "channels", "transforms", "territories", "uses",
+    /// "fee", "currency" or "training". Start and duration together keep every agent's license inside expiry + maxDuration.
     error MandateExceeded(uint256 twinId, address agent, string cap);
     /// @notice Thrown when a signed offer's deadline has passed.
     error OfferExpired(uint256 deadline, uint40 nowTime);
@@ -204,15 +241,30 @@ interface IConsentRegistry {
     error TransformationNotAllowed(uint256 licenseId, uint8 disallowed);
     /// @notice Thrown when the publications would exceed the license's maximum uses.
     error UsesExhausted(uint256 licenseId, uint32 maxUses, uint32 used);
-    /// @notice Thrown when the value sent is not exactly fee per use times the number of images.
+    /// @notice Thrown when the value sent is not exactly fee per use times the number of images (native
+    /// fee), or not zero (token fee, paid by allowance).
     error WrongFee(uint256 expected, uint256 sent);
+    /// @notice Thrown when a license's currency is not a contract.
+    error InvalidCurrency(address currency);
+    /// @notice Thrown when a token transfer reverts or returns false (no allowance, no balance).
+    error TokenTransferFailed(address currency, address from, uint256 amount);
+    /// @notice Thrown when a publication is attempted, or a suspension repeated, while the license is suspended.
+    error LicenseIsSuspended(uint256 licenseId);
+    /// @notice Thrown when resuming a license that is not suspended.
+    error LicenseNotSuspended(uint256 licenseId);
+    /// @notice Thrown when an agent's grant allows alterations (age, body, face; `alterations`) without
+    /// the model's own consent for them ({grantLicenseWithConsent}).
+    error ModelConsentRequired(uint256 twinId, uint8 alterations);
+    /// @notice Thrown when the model's consent does not cover the grant: another agent, licensee or terms
+    /// hash, or alterations beyond those consented to.
+    error ConsentMismatch(uint256 twinId, string field);
     /// @notice Thrown when a publication batch is empty or its arrays differ in length.
     error InvalidBatch(uint256 contentHashes, uint256 imprintBytes);
     /// @notice A disclosure bit outside 1 | 2 | 4.
     error InvalidDisclosures(uint8 disclosures);
     /// @notice Thrown when a model with no accrued fees asks to withdraw.
     error NothingToWithdraw(address model);
-    /// @notice Thrown when sending the fees to the model fails.
+    /// @notice Thrown when sending the native-coin fees to the model fails.
     error TransferFailed(address model, uint256 amount);
     /// @notice Thrown when an agent revokes a license it did not grant.
     error NotGrantor(uint256 licenseId, address account);
@@ -252,14 +304,29 @@ interface IConsentRegistry {
 
     // ------------------------------------------------------------------ licenses
 
-    /// @notice Grants a license; the caller is the twin's owner or an agent within its mandate.
+    /// @notice Grants a license; the caller is the twin's owner or an agent within its mandate (an agent
+    /// allowing alterations needs {grantLicenseWithConsent}).
     /// @return licenseId the new license's id (ids start at 1)
     function grantLicense(Terms calldata terms) external returns (uint256 licenseId);
+
+    /// @notice An agent grants a license that allows alterations (age, body, face) with the model's own
+    /// EIP-712 consent: the other terms stay within the agent's mandate; the alterations must be among
+    /// those consented to, for this agent, licensee and terms hash. The nonce is the model's (shared
+    /// with offers), so a consent is used once.
+    /// @dev Typed data: AlterationConsent(uint256 twinId,address agent,address licensee,uint8 alterations,
+    /// bytes32 termsHash,uint256 nonce,uint256 deadline), domain ("Consentry", "2", chainid, this).
+    /// `consent` holds the signed fields; each must match the grant (ConsentMismatch names the first that
+    /// does not: "twin", "agent", "licensee", "termsHash" or "alterations").
+    function grantLicenseWithConsent(Terms calldata terms, AlterationConsent calldata consent, bytes calldata signature)
+        external
+        returns (uint256 licenseId);
 
     /// @notice Grants a license from the twin owner's EIP-712 signed offer; anyone may submit it.
     /// @dev Typed data: Offer(uint256 twinId,address licensee,uint8 channels,uint8 transforms,
     /// uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,
-    /// bytes32 termsHash,uint256 nonce,uint256 deadline), domain ("Consentry", "1", chainid, this).
+    /// address currency,bool trainingAllowed,bool removeAfterEnd,bytes32 termsHash,uint256 nonce,
+    /// uint256 deadline), domain ("Consentry", "2", chainid, this). Nonces are any uint256: clients pick
+    /// them at random, so two machines signing for one model never collide.
     function grantLicenseWithSignature(Terms calldata terms, uint256 nonce, uint256 deadline, bytes calldata signature)
         external
         returns (uint256 licenseId);
@@ -272,9 +339,19 @@ interface IConsentRegistry {
     /// Forward-only: the end can be brought forward, never pushed back.
     function revokeLicense(uint256 licenseId, uint40 effectiveAt) external;
 
+    /// @notice Suspends a license (twin owner only): publications are refused until {resumeLicense}.
+    /// Unlike revocation it can be undone; publications made before it stay authorised.
+    /// LicenseIsSuspended when already suspended, LicenseAlreadyEnded when the license has ended.
+    function suspendLicense(uint256 licenseId) external;
+
+    /// @notice Resumes a suspended license (twin owner only); LicenseNotSuspended otherwise.
+    function resumeLicense(uint256 licenseId) external;
+
     // ------------------------------------------------------------------ publications and fees
 
-    /// @notice Records images published under a license (licensee only), paying feePerUse per image.
+    /// @notice Records images published under a license (licensee only), paying feePerUse per image:
+    /// in native coin as msg.value, or for a token fee by the registry pulling the fee with
+    /// transferFrom(licensee, registry, fee) (approve it first; msg.value must be 0).
     /// @param channel channel index (0..5)
     /// @param territory territory code where the images are published: a country, or a region (EU, WW)
     /// shown to its whole audience, allowed only when the license covers all of it (EU: EU or WW among its
@@ -294,8 +371,8 @@ interface IConsentRegistry {
         bytes calldata imprints
     ) external payable;
 
-    /// @notice Sends the caller all fees credited to it.
-    function withdrawFees() external;
+    /// @notice Sends the caller all fees credited to it in `currency` (0 = native coin).
+    function withdrawFees(address currency) external;
 
     // ------------------------------------------------------------------ attestations
 
@@ -321,12 +398,14 @@ interface IConsentRegistry {
     /// @notice A license's stored terms and use count; reverts UnknownLicense.
     function getLicense(uint256 licenseId) external view returns (License memory);
 
-    /// @notice Whether a license is valid at time `at` (window, revocation, twin withdrawal).
-    function isLicenseValid(uint256 licenseId, uint40 at) external view returns (bool);
+    /// @notice Whether a license is valid at `time` (window, revocation, twin withdrawal; and not
+    /// suspended now).
+    function isLicenseValid(uint256 licenseId, uint40 time) external view returns (bool);
 
-    /// @notice Why a publication of `count` images would be refused at time `at`, as a bitmask
+    /// @notice Why a publication of `count` images would be refused at `time`, as a bitmask
     /// (0 = it would be accepted): 1 unknown license, 2 not licensee, 4 not yet valid, 8 expired,
-    /// 16 revoked, 32 twin withdrawn, 64 channel, 128 territory, 256 transformation, 512 uses exhausted.
+    /// 16 revoked, 32 twin withdrawn, 64 channel, 128 territory, 256 transformation, 512 uses exhausted,
+    /// 1024 suspended (now).
     function checkPublication(
         uint256 licenseId,
         address licensee,
@@ -334,11 +413,15 @@ interface IConsentRegistry {
         uint16 territory,
         uint8 transforms,
         uint32 count,
-        uint40 at
+        uint40 time
     ) external view returns (uint256 reasons);
 
-    /// @notice Fees credited to `model` and not yet withdrawn, wei.
-    function balanceOf(address model) external view returns (uint256);
+    /// @notice Fees credited to `model` in `currency` (0 = native coin) and not yet withdrawn, in its
+    /// smallest unit.
+    function feeBalance(address model, address currency) external view returns (uint256);
+
+    /// @notice The ERC-20 token a license's fee is paid in (0 = native coin); reverts UnknownLicense.
+    function currencyOf(uint256 licenseId) external view returns (address);
 
     /// @notice Whether `model`'s offer nonce is used or cancelled.
     function isNonceUsed(address model, uint256 nonce) external view returns (bool);

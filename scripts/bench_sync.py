@@ -44,7 +44,8 @@ def populate(url: str) -> tuple[str, int]:
             valid_from=now,
             valid_until=now + 86400 * 365,
             max_uses=0,
-            fee_wei=0,
+            fee_units=0,
+            purpose="Campaign images for the brand's own channels",
         )
     )
     c.send(f.grantLicense(offers.terms_tuple(terms)), model)

@@ -217,7 +217,18 @@ def sync_rate(runs: int = 3, txs: int = 100, per_tx: int = 200) -> tuple[float, 
         ch = chainmod.connect(url, address)
         twins.register(ch, model, ["x"], [Fingerprint(b"\1" * 32, b"\2" * 32, 3, 1, 1)])
         terms, _ = licenses.build_terms(
-            licenses.TermsInput(1, brand.address, ["social"], ["WW"], [], ch.now(), ch.now() + 10**7, 0, 0)
+            licenses.TermsInput(
+                1,
+                brand.address,
+                ["social"],
+                ["WW"],
+                [],
+                ch.now(),
+                ch.now() + 10**7,
+                0,
+                0,
+                "Benchmark images for the brand channels",
+            )
         )
         lic, _ = licenses.grant(ch, model, terms)
         for t in range(txs):

@@ -2,20 +2,20 @@
 // A native-solc-compatible front for solc-js, enough for ape-solidity and scripts/build_artifact:
 //   solc-vX.Y.Z --version
 //   solc-vX.Y.Z --standard-json [--base-path DIR] [--include-path DIR]... [--allow-paths ..] [--output-dir ..]
-// Standard JSON comes on stdin; only the JSON result goes to stdout.
+// Standard JSON comes on stdin; only the JSON result goes to stdout. Imports resolve against --base-path and
+// each --include-path, then against the repository this wrapper belongs to and its node_modules/, so
+// "@openzeppelin/contracts/..." (and ape-solidity's remapped "node_modules/@openzeppelin/contracts/...", which
+// it asks for from a temporary copy of the project) resolve offline from the pinned npm packages.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
+// the repository: .tools/bin/solc-vX.Y.Z -> repo, scripts/solc-wrapper.js -> repo
+const repo = [path.join(__dirname, '..', '..'), path.join(__dirname, '..')].find((d) =>
+  fs.existsSync(path.join(d, 'node_modules', 'solc')));
+
 function loadSolc() {
-  const candidates = [
-    path.join(__dirname, '..', '..', 'node_modules', 'solc'),  // .tools/bin -> repo/node_modules
-    path.join(__dirname, '..', 'node_modules', 'solc'),        // scripts/ -> repo/node_modules
-  ];
-  for (const c of candidates) {
-    if (fs.existsSync(c)) return require(c);
-  }
-  return require('solc');
+  return repo ? require(path.join(repo, 'node_modules', 'solc')) : require('solc');
 }
 
 const args = process.argv.slice(2);
@@ -38,6 +38,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--allow-paths' || a === '--output-dir') i++;
 }
 if (roots.length === 0) roots.push(process.cwd());
+if (repo) roots.push(repo, path.join(repo, 'node_modules'));
 
 function findImports(p) {
   for (const r of roots) {

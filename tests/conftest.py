@@ -16,23 +16,39 @@ PASSWORD = "correct horse battery staple"
 _names = itertools.count()
 
 
+STOCK_PURPOSE = "Campaign images of the test suite's brand, for its own channels"
+
+
+def _needs_purpose(args: list[str]) -> bool:
+    if "--purpose" in args or "--consent" in args or "license" not in args:
+        return False
+    i = args.index("license")
+    verb = args[i + 1 : i + 3]
+    return bool(verb) and (verb[0] in ("grant", "consent") or (verb[0] == "offer" and verb[1:2] != ["cancel"]))
+
+
 class Cli:
     """Runs the real command group; `run(...)` asserts the exit code and returns the result."""
 
     def __init__(self):
         self.runner = CliRunner()
 
-    def run(self, *args, code=0, input=None, env=None):
+    def run(self, *args, code=0, input=None, env=None, purpose=True):
+        """`purpose`: license grant/offer/consent without --purpose get the suite's stock purpose (the option is
+        required; tests of its absence pass purpose=False)."""
         from consentry import cli
 
-        result = self.runner.invoke(cli.cli, [str(a) for a in args], input=input, catch_exceptions=False, env=env)
+        args = [str(a) for a in args]
+        if purpose and _needs_purpose(args):
+            args += ["--purpose", STOCK_PURPOSE]
+        result = self.runner.invoke(cli.cli, args, input=input, catch_exceptions=False, env=env)
         assert result.exit_code == code, (
             f"exit {result.exit_code} != {code} for {args}\nstdout: {result.stdout}\nstderr: {result.stderr}"
         )
         return result
 
-    def json(self, *args, code=0, env=None):
-        result = self.run("--json", *args, code=code, env=env)
+    def json(self, *args, code=0, env=None, purpose=True):
+        result = self.run("--json", *args, code=code, env=env, purpose=purpose)
         return json.loads(result.stdout)
 
 

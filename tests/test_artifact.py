@@ -1,16 +1,49 @@
-"""The committed artifact the CLI deploys from must be what contracts/ compiles to."""
+"""The committed artifacts the CLI deploys from (the registry and the development USDC) must be what
+contracts/ compiles to."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "src" / "consentry" / "artifacts"
 
 
-def test_committed_artifact_matches_a_fresh_compile():
+def test_committed_artifacts_match_a_fresh_compile():
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_artifact"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "matches" in r.stdout
+    assert "artifacts match a fresh compile (ConsentRegistry.json, TestUSDC.json)" in r.stdout
+
+
+@pytest.mark.parametrize("name", ["ConsentRegistry", "TestUSDC"])
+def test_each_artifact_names_the_sources_it_was_built_from(name):
+    """Same shape for both; every source's keccak256 is the file's text now (OpenZeppelin's from node_modules),
+    so an edited contract or another OpenZeppelin version shows as stale even without a compiler."""
+    from eth_utils import keccak
+
+    artifact = json.loads((ARTIFACTS / f"{name}.json").read_text())
+    assert sorted(artifact) == ["abi", "bytecode", "compiler", "contractName", "deployedBytecode", "sources"]
+    assert artifact["contractName"] == name and len(artifact["deployedBytecode"]) > 1000
+    assert artifact["compiler"]["settings"]["evmVersion"] == "paris"
+    for source, digest in artifact["sources"].items():
+        on_disk = ROOT / "contracts" / source
+        if not on_disk.is_file():
+            on_disk = ROOT / "node_modules" / source
+        assert digest == "0x" + keccak(on_disk.read_bytes()).hex(), source
+
+
+def test_the_test_usdc_artifact_is_openzeppelins_erc20_with_mint_and_permit():
+    artifact = json.loads((ARTIFACTS / "TestUSDC.json").read_text())
+    functions = {f["name"] for f in artifact["abi"] if f["type"] == "function"}
+    assert {"mint", "decimals", "transferFrom", "approve", "permit", "nonces", "DOMAIN_SEPARATOR"} <= functions
+    sources = set(artifact["sources"])
+    assert {"dev/TestUSDC.sol", "@openzeppelin/contracts/token/ERC20/ERC20.sol"} <= sources
+    assert all(s == "dev/TestUSDC.sol" or s.startswith("@openzeppelin/contracts/") for s in sources)
+    registry = json.loads((ARTIFACTS / "ConsentRegistry.json").read_text())
+    assert sorted(registry["sources"]) == ["ConsentRegistry.sol", "IConsentRegistry.sol"]
 
 
 def test_the_client_speaks_the_registry_version_it_deploys():

@@ -159,9 +159,25 @@ def test_a_tampered_offer(cli, new_account, model_and_twin, tmp_path):
     model, twin = model_and_twin
     brand, _ = new_account("brand")
     o = offer(cli, model, twin, brand, tmp_path / "o.json")
-    o["terms"]["maxUses"] = 1000
+    # a consistent forgery: terms, document and hash all say 1000 uses; only the signature is the model's old one
+    from consentry import termsdoc
+
+    o["terms"]["maxUses"] = "1000"
+    o["terms_document"]["scope"]["max_uses"] = 1000
+    o["terms"]["termsHash"] = "0x" + termsdoc.terms_hash(o["terms_document"]).hex()
     (tmp_path / "o.json").write_text(json.dumps(o))
     one_line_error(cli.run("license", "accept", tmp_path / "o.json", "--as", brand, code=1), "not signed by the twin's owner")
+
+
+def test_an_offer_whose_document_contradicts_its_terms(cli, new_account, model_and_twin, tmp_path):
+    """Terms changed but not the signed document: refused before any transaction, naming the field."""
+    model, twin = model_and_twin
+    brand, _ = new_account("brand")
+    o = offer(cli, model, twin, brand, tmp_path / "o.json")
+    o["terms"]["maxUses"] = "1000"
+    (tmp_path / "o.json").write_text(json.dumps(o))
+    r = cli.json("license", "accept", tmp_path / "o.json", "--as", brand, code=1)
+    assert r["error_code"] == "terms_inconsistent" and "max uses" in r["error"]
 
 
 def test_not_an_offer_file(cli, tmp_path, new_account):

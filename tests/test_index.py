@@ -39,7 +39,8 @@ def chain_env():
                 valid_from=ch.now(),
                 valid_until=ch.now() + 86400 * 30,
                 max_uses=0,
-                fee_wei=1000,
+                fee_units=1000,
+                purpose="Campaign images for the brand's own channels",
             )
         )
         lic, _ = licenses.grant(ch, model, terms)

@@ -140,7 +140,8 @@ def test_the_perceptual_cache_of_a_deleted_index_is_never_reused_for_another_cha
                     valid_from=ch.now(),
                     valid_until=ch.now() + 86400,
                     max_uses=0,
-                    fee_wei=0,
+                    fee_units=0,
+                    purpose="Campaign images for the brand's own channels",
                 )
             )
             lic, _ = licenses.grant(ch, model, terms)

@@ -313,4 +313,4 @@ def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, mon
         old = "0x" + "42" * 20
         rpc.request(url, "anvil_setCode", [old, "0x" + runtime])
         out = cli.json("--network", url, "--registry", old, "license", "show", "1", code=1)
-    assert out["error_code"] == "registry_version" and "'2.0.0'" in out["error"] and "2.1.x" in out["error"]
+    assert out["error_code"] == "registry_version" and "'2.0.0'" in out["error"] and "2.2.x" in out["error"]

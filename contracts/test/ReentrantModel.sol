@@ -4,7 +4,7 @@ pragma solidity 0.8.37;
 import {IConsentRegistry} from "../IConsentRegistry.sol";
 
 /// @notice Test helper (not deployed by the product): a "model" contract that tries to re-enter
-/// withdrawFees when it receives its fees, or that refuses payments.
+/// withdrawFees when it receives its native-coin fees, or that refuses payments.
 contract ReentrantModel {
     IConsentRegistry private immutable _registry;
     bool public reentered;
@@ -28,13 +28,13 @@ contract ReentrantModel {
     }
 
     function withdraw() external {
-        _registry.withdrawFees();
+        _registry.withdrawFees(address(0));
     }
 
     receive() external payable {
         require(!refusing, "refused");
         received += msg.value;
-        try _registry.withdrawFees() {
+        try _registry.withdrawFees(address(0)) {
             reentered = true;
         } catch {}
     }

@@ -93,6 +93,7 @@ class Chain:
     fees: txs.FeeOptions = field(default_factory=txs.FeeOptions)
     local: bool = False
     dev: bool = False  # a development node (anvil, hardhat): fixed tip, --fund allowed
+    tokens: dict = field(default_factory=dict)  # fee tokens this target knows, by symbol
 
     def __post_init__(self):
         if self.ep is None:
@@ -211,6 +212,7 @@ def connect(
         fees=fees or txs.FeeOptions(),
         local=r.target.local,
         dev=dev,
+        tokens=dict(r.target.tokens or {}),
     )
 
 
@@ -282,22 +284,41 @@ def deploy_checked(ch: Chain, account) -> Deployed:
     )
 
 
-def deploy_local(rpc_url: str, existing: str | None) -> tuple[str, int]:
-    """For node.start: deploy unless the recorded registry survives in the persisted state."""
+def deploy_local(rpc_url: str, existing: str | None, tokens: dict | None = None) -> tuple[str, int, dict]:
+    """For node.start: deploy the registry and the test USDC unless they survive in the persisted state."""
     from eth_account import Account
 
     from . import rpc
     from .errors import ChainError
 
     ep = Endpoint.for_url(rpc_url)
+    address = block = None
     if existing and ep.call("eth_getCode", [existing, "latest"]) not in ("0x", "", None):
         try:
             rpc.check_registry(ep, existing, ep.chain_id)
-            info = node.read_info() or {}
-            return existing, info.get("deploy_block") or 0
+            address, block = existing, (node.read_info() or {}).get("deploy_block") or 0
         except ChainError:
             pass  # one an older version of Consentry deployed: this version's registry, at a new address
-    return deploy(rpc_url, Account.from_key(node.DEV_KEY), local=True)
+    if address is None:  # the registry first: on a fresh chain it lands at the dev key's first address
+        address, block = deploy(rpc_url, Account.from_key(node.DEV_KEY), local=True)
+    tokens = dict(tokens or {})
+    usdc = tokens.get("USDC")
+    if not (usdc and ep.call("eth_getCode", [usdc, "latest"]) not in ("0x", "", None)):
+        tokens["USDC"] = deploy_test_token(rpc_url)
+    return address, block, tokens
+
+
+def deploy_test_token(rpc_url: str) -> str:
+    """Deploy the test USDC (6 decimals, anyone may mint) on the embedded chain; its address."""
+    from eth_account import Account
+
+    from .chain_artifact import test_token_artifact
+
+    ch = bare(rpc_url, local=True)
+    dev = Account.from_key(node.DEV_KEY)
+    tx = {"from": dev.address, "chainId": ch.chain_id, "value": 0, "data": test_token_artifact()["bytecode"]}
+    tx["gas"] = int(ch.w3.eth.estimate_gas(tx) * GAS_HEADROOM)
+    return ch.send_raw(tx, dev)["contractAddress"]
 
 
 def require_fundable(ch: Chain) -> None:
@@ -308,6 +329,23 @@ def require_fundable(ch: Chain) -> None:
             f"{ch.ep.host} (chain {ch.chain_id}) is neither: send the account funds on that chain "
             "yourself (a faucet on a testnet)"
         )
+
+
+def mint_test_tokens(ch: Chain, address: str) -> list[str]:
+    """On the embedded chain: mint 10,000 of each test token (test USDC) to `address`; the symbols minted."""
+    from eth_account import Account
+
+    from .currency import contract
+
+    require_fundable(ch)
+    dev = Account.from_key(node.DEV_KEY)
+    minted = []
+    for symbol, token in sorted(ch.tokens.items()):
+        c = contract(ch, token)
+        decimals = int(ch.call(c.functions.decimals()))
+        ch.send(c.functions.mint(address, 10_000 * 10**decimals), dev)
+        minted.append(symbol)
+    return minted
 
 
 def fund(ch: Chain, address: str, amount_wei: int) -> str:

@@ -14,3 +14,9 @@ def artifact() -> dict:
 
 def abi() -> list[dict]:
     return artifact()["abi"]
+
+
+@lru_cache(maxsize=1)
+def test_token_artifact() -> dict:
+    """The embedded chain's test USDC (OpenZeppelin ERC-20, 6 decimals, open mint)."""
+    return json.loads(resources.files("consentry").joinpath("artifacts/TestUSDC.json").read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from functools import wraps
 from pathlib import Path
@@ -15,8 +16,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import click  # noqa: E402
 
-from . import __version__, config, vocab
-from .errors import ConsentryError, KeystoreError, UsageError
+from . import __version__, config, termsdoc, vocab
+from .errors import ConsentryError, FileProblem, KeystoreError, Reverted, UsageError
 from .text import safe
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
@@ -491,7 +492,14 @@ def network_group():
 )
 @click.option("--log-range", type=click.IntRange(1), help="The provider's eth_getLogs block cap, if known.")
 @click.option("--no-check", is_flag=True, help="Save without asking the endpoint (chain id from --chain-id).")
-def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_check):
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    metavar="SYMBOL=ADDRESS",
+    help="A fee token on this network, e.g. USDC=0x036C… (repeatable); then `--fee 2.5USDC` works.",
+)
+def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_check, tokens):
     """Save a network: give --registry and --chain-id as usual; the endpoint is asked for its chain
     id and the registry is checked unless --no-check.
 
@@ -522,6 +530,7 @@ def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_c
         deploy_block=deploy_block,
         confirmations=confirmations,
         log_range=log_range,
+        tokens=",".join(f"{k}={v}" for k, v in networks.parse_tokens(",".join(tokens)).items()) or None,
     )
     if rpc and not (rpc.startswith("http://") or rpc.startswith("https://")):
         raise UsageError("--rpc takes an http(s) URL")
@@ -599,6 +608,7 @@ def _funding_chain():
             raise UsageError("--fund needs the local chain: start it with `consentry node start`")
     t = networks.resolve(network, None, root.get("chain_id"))
     ch = chain.bare(t.url, fee_options(), local=t.local)
+    ch.tokens = dict(t.tokens or {})
     if t.chain_id is not None and ch.chain_id != t.chain_id:
         raise UsageError(f"wrong chain: {ch.ep.host} has chain id {ch.chain_id}, expected {t.chain_id}")
     chain.require_fundable(ch)
@@ -606,9 +616,16 @@ def _funding_chain():
 
 
 def _fund(ch, address: str, amount_wei: int) -> str:
+    """Ether from the dev account, and 10,000 of each test token this chain knows (the embedded chain's USDC)."""
     from . import chain
 
-    return chain.fund(ch, address, amount_wei)
+    tx = chain.fund(ch, address, amount_wei)
+    chain.mint_test_tokens(ch, address)
+    return tx
+
+
+def _funded_words(ch) -> str:
+    return " (funded with 100 ether" + "".join(f" and 10,000 {s}" for s in sorted(ch.tokens)) + ")"
 
 
 @account.command("create")
@@ -630,7 +647,7 @@ def account_create(name, fund, password_file):
     funded = _fund(ch, info.address, 100 * 10**18) if fund else None
     emit(
         {"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
-        f"created {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""),
+        f"created {info.name} {info.address}" + (_funded_words(ch) if funded else ""),
     )
 
 
@@ -663,7 +680,7 @@ def account_import(name, key_file, fund, password_file):
     funded = _fund(ch, info.address, 100 * 10**18) if fund else None
     emit(
         {"name": info.name, "address": info.address, "keystore": str(info.path), "funded_tx": funded},
-        f"imported {info.name} {info.address}" + (" (funded with 100 ether)" if funded else ""),
+        f"imported {info.name} {info.address}" + (_funded_words(ch) if funded else ""),
     )
 
 
@@ -908,8 +925,29 @@ def agent():
     show_default=True,
     help="Most uses a license by the agent may allow (0 = no cap).",
 )
+@click.option("--currency", metavar="ADDRESS", help="The ERC-20 token the agent's licenses are paid in (default: native coin).")
+@click.option(
+    "--training",
+    type=click.Choice(termsdoc.TRAINING),
+    default="not-allowed",
+    show_default=True,
+    help="Whether the agent may grant licenses that allow AI training.",
+)
 def agent_appoint(
-    twin_id, address, as_, password_file, until, for_, channels, transforms, max_duration, min_fee, territories, max_uses
+    twin_id,
+    address,
+    as_,
+    password_file,
+    until,
+    for_,
+    channels,
+    transforms,
+    max_duration,
+    min_fee,
+    territories,
+    max_uses,
+    currency,
+    training,
 ):
     """Let an agency grant and revoke licenses for a twin, within caps.
 
@@ -923,9 +961,19 @@ def agent_appoint(
     caps_ch, caps_tr = vocab.split_list(channels), vocab.split_list(transforms)
     caps_terr = vocab.split_list(territories)
     vocab.channel_mask(caps_ch), vocab.transform_mask(caps_tr), vocab.pack_territories(caps_terr)
-    fee, dur = vocab.parse_fee(min_fee), vocab.parse_duration(max_duration)
+    from . import currency as currencies
+
+    vocab.split_amount(min_fee)
+    if vocab.transform_mask(caps_tr) & licenses.ALTERATIONS:
+        click.echo(
+            "note: age, body and face are never within a mandate alone: each grant of them needs your own consent "
+            "(`consentry license consent`)",
+            err=True,
+        )
+    dur = vocab.parse_duration(max_duration)
     account_ = signer(as_, password_file)
     ch = connect()
+    fee, cur = currencies.parse_fee(ch, min_fee, currency)
     now = ch.now()
     expiry = vocab.parse_time(until, now=now) if until else now + vocab.parse_duration(for_ or "365d")
     receipt = licenses.appoint_agent(
@@ -940,6 +988,8 @@ def agent_appoint(
         min_fee=fee,
         territories=caps_terr,
         max_uses=max_uses,
+        currency=cur.address,
+        training=training == "allowed",
     )
     emit(
         {"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
@@ -977,20 +1027,47 @@ def license():
 def terms_options(fn):
     for opt in reversed(
         [
-            click.option("--to", "to", required=True, metavar="ADDRESS|NAME", help="The licensee (brand)."),
-            click.option("--channels", required=True, help=f"Comma-separated: {' '.join(vocab.CHANNELS)}."),
+            click.option("--to", "to", metavar="ADDRESS|NAME", help="The licensee (brand). Required."),
+            click.option(
+                "--purpose",
+                metavar="TEXT",
+                help="The intended uses in words (required; digital-replica laws ask for a specific description).",
+            ),
+            click.option("--channels", help=f"Comma-separated: {' '.join(vocab.CHANNELS)}. Required."),
             click.option("--territories", default="WW", show_default=True, help="ISO codes, EU or WW (at most 5)."),
             click.option("--transforms", default="", help=f"Allowed AI transformations: {' '.join(vocab.TRANSFORMS)}."),
             click.option("--from", "from_", help="Start (ISO date; default now)."),
             click.option("--until", help="End (ISO date)."),
-            click.option("--for", "for_", help="Length, e.g. 90d (default 365d)."),
+            click.option("--for", "for_", help="Length, e.g. 90d (default 365d; at most ten years)."),
             click.option("--max-uses", type=int, default=0, show_default=True, help="0 = unlimited."),
-            click.option("--fee", default="0", show_default=True, help="Fee per use: 0.01ether, 10gwei or wei."),
+            click.option(
+                "--fee",
+                default="0",
+                show_default=True,
+                help="Fee per use: 0.01ether, 10gwei, wei, or a token the network knows: 2.5USDC.",
+            ),
+            click.option(
+                "--currency", metavar="ADDRESS", help="The ERC-20 token of the fee (then --fee is an amount, e.g. 2.5)."
+            ),
+            click.option(
+                "--training",
+                type=click.Choice(termsdoc.TRAINING),
+                default="not-allowed",
+                show_default=True,
+                help="Whether the images may be used to train AI models.",
+            ),
+            click.option(
+                "--after-end",
+                type=click.Choice(termsdoc.AFTER_END),
+                default="remain",
+                show_default=True,
+                help="When the license ends: published images may remain, or must be removed.",
+            ),
             click.option(
                 "--terms",
                 "terms_file",
                 type=click.Path(dir_okay=False),
-                help="The full human-readable terms document (hashed on chain); default: standard terms.",
+                help="Additional terms in words (a text file), kept in the terms document the chain's hash commits to.",
             ),
         ]
     ):
@@ -998,17 +1075,38 @@ def terms_options(fn):
     return fn
 
 
-def _terms(ch, twin_id, to, channels, territories, transforms, from_, until, for_, max_uses, fee, terms_file):
+def _terms(
+    ch,
+    twin_id,
+    to,
+    purpose,
+    channels,
+    territories,
+    transforms,
+    from_,
+    until,
+    for_,
+    max_uses,
+    fee,
+    currency,
+    training,
+    after_end,
+    terms_file,
+):
+    from . import currency as currencies
     from . import licenses
 
     if until and for_:
         raise UsageError("give --until or --for, not both")
     text = None
     if terms_file:
+        from .files import read_bounded
+
         try:
-            text = Path(terms_file).read_text()
-        except (OSError, UnicodeDecodeError) as e:
-            raise UsageError(f"cannot read the terms document {terms_file}: {e}") from None
+            text = read_bounded(terms_file, "terms document", 1_000_000).decode()
+        except UnicodeDecodeError:
+            raise UsageError(f"the terms document {terms_file} is not UTF-8 text") from None
+    units, cur = currencies.parse_fee(ch, fee, currency)
     now = ch.now()
     start = vocab.parse_time(from_, now=now) if from_ else now
     end = vocab.parse_time(until, now=now) if until else start + vocab.parse_duration(for_ or "365d")
@@ -1024,73 +1122,128 @@ def _terms(ch, twin_id, to, channels, territories, transforms, from_, until, for
             valid_from=start,
             valid_until=end,
             max_uses=max_uses,
-            fee_wei=vocab.parse_fee(fee),
-            terms_text=text,
+            fee_units=units,
+            currency=cur,
+            purpose=purpose,
+            training=training == "allowed",
+            remove_after_end=after_end == "remove",
+            additional_terms=text,
         )
-    )
+    ), cur
 
 
-def _validate_terms_offline(channels, territories, transforms, fee, max_uses):
-    vocab.channel_mask(vocab.split_list(channels))
-    vocab.pack_territories(vocab.split_list(territories))
-    vocab.transform_mask(vocab.split_list(transforms))
-    vocab.parse_fee(fee)
-    if max_uses < 0:
+def _validate_terms_offline(t: dict):
+    """What needs no chain, before a password is asked: required options, names, codes, amounts."""
+    for flag, key in (("--to", "to"), ("--channels", "channels")):
+        if not t.get(key):
+            raise UsageError(f"{flag} is required")
+    termsdoc.check_purpose(t.get("purpose"))
+    vocab.channel_mask(vocab.split_list(t["channels"]))
+    vocab.pack_territories(vocab.split_list(t["territories"]))
+    vocab.transform_mask(vocab.split_list(t["transforms"]))
+    vocab.split_amount(t["fee"])
+    if t["max_uses"] < 0:
         raise UsageError("--max-uses cannot be negative")
+
+
+def _terms_summary(terms: dict, doc: dict) -> list[str]:
+    return [
+        f"twin {terms['twinId']} to {_named(terms['licensee'])}",
+        *["  " + line for line in termsdoc.words(doc)],
+    ]
 
 
 @license.command("grant")
 @click.argument("twin_id", type=int)
 @terms_options
 @signer_options
-def license_grant(twin_id, as_, password_file, **t):
-    """Grant a license as the model, or as an agent within its mandate.
+@click.option(
+    "--consent",
+    "consent_file",
+    type=click.Path(dir_okay=False),
+    help="As an agent: grant the terms of the model's signed consent to alterations (age, body, face).",
+)
+def license_grant(twin_id, as_, password_file, consent_file, **t):
+    """Grant a license as the model, or as an agent within its mandate (alterations need the model's
+    own consent: `license consent`, then `--consent FILE`).
 
     \b
     Example:
         consentry license grant 1 --to brand --channels social,ecommerce --territories EU,US \\
-            --transforms outfit,background --for 90d --max-uses 100 --fee 0.001ether --as ana
+            --transforms outfit,background --for 90d --max-uses 100 --fee 0.001ether --as ana \\
+            --purpose "Spring 2027 e-commerce product pages for the Lumiere dress line"
     """
-    from . import licenses
+    from . import licenses, offers
 
-    _validate_terms_offline(t["channels"], t["territories"], t["transforms"], t["fee"], t["max_uses"])
-    account_ = signer(as_, password_file)
-    ch = connect()
-    terms, _ = _terms(ch, twin_id, **t)
-    license_id, receipt = licenses.grant(ch, account_, terms)
+    if consent_file:
+        c = offers.load_consent(consent_file)
+        if c["consent"]["twinId"] != twin_id:
+            raise UsageError(f"the consent is for twin {c['consent']['twinId']}, not {twin_id}")
+        licenses.check_document(c)
+        account_ = signer(as_, password_file)
+        ch = connect()
+        license_id, receipt = licenses.grant_with_consent(ch, account_, c)
+        terms, doc = c["terms"], c["terms_document"]
+    else:
+        _validate_terms_offline(t)
+        account_ = signer(as_, password_file)
+        ch = connect()
+        (terms, doc), _ = _terms(ch, twin_id, **t)
+        license_id, receipt = licenses.grant(ch, account_, terms)
+        termsdoc.save(doc)
+    terms_hash = terms["termsHash"] if isinstance(terms["termsHash"], str) else "0x" + terms["termsHash"].hex()
     emit(
-        {"license_id": license_id, "terms_hash": "0x" + terms["termsHash"].hex(), **tx_fields(receipt)},
-        f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
-        f"gas {receipt['gasUsed']:,})",
+        {"license_id": license_id, "terms_hash": terms_hash, "terms_document": doc, **tx_fields(receipt)},
+        [
+            f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
+            f"gas {receipt['gasUsed']:,})",
+            *["  " + line for line in termsdoc.words(doc)],
+        ],
     )
 
 
-@license.command("offer")
+class _DefaultCommandGroup(click.Group):
+    """A group whose first argument, when not one of its commands, goes to its default command:
+    `license offer 1 --to brand ...` signs an offer, `license offer cancel FILE` cancels one."""
+
+    default_command = "create"
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@license.group("offer", cls=_DefaultCommandGroup)
+def license_offer():
+    """Sign a license offer (`license offer TWIN ...`), or cancel one (`license offer cancel FILE`)."""
+
+
+@license_offer.command("create")
 @click.argument("twin_id", type=int)
 @terms_options
 @signer_options
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Offer file to write.")
 @click.option("--valid-for", default="7d", show_default=True, help="How long the brand has to accept.")
-def license_offer(twin_id, as_, password_file, out, valid_for, **t):
+def license_offer_create(twin_id, as_, password_file, out, valid_for, **t):
     """Sign a license offer (EIP-712, no gas); the brand submits it with `license accept`.
 
     \b
     Example:
-        consentry license offer 1 --to brand --channels social --for 30d --fee 0.002ether --as ana --out offer.json
+        consentry license offer 1 --to brand --channels social --for 30d --fee 2.5USDC --as ana --out offer.json \\
+            --purpose "Instagram posts for the autumn 2027 knitwear launch"
     """
     from . import licenses, twins
     from .files import write_json_atomic
 
-    _validate_terms_offline(t["channels"], t["territories"], t["transforms"], t["fee"], t["max_uses"])
-    out_path = Path(out)
-    if not (out_path.parent if str(out_path.parent) else Path(".")).is_dir():
-        raise UsageError(f"cannot write {out}: its folder does not exist")
+    _validate_terms_offline(t)
+    out_path = _writable(out)
     account_ = signer(as_, password_file)
     ch = connect()
     twins.require_exists(ch, twin_id)
-    terms, text = _terms(ch, twin_id, **t)
+    (terms, doc), _ = _terms(ch, twin_id, **t)
     deadline = ch.now() + vocab.parse_duration(valid_for)
-    offer = licenses.make_offer(ch, account_, terms, deadline, text)
+    offer = licenses.make_offer(ch, account_, terms, deadline, doc)
     write_json_atomic(out_path, offer)
     emit(
         {"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
@@ -1099,13 +1252,85 @@ def license_offer(twin_id, as_, password_file, out, valid_for, **t):
     )
 
 
+@license_offer.command("cancel")
+@click.argument("offer", metavar="FILE|NONCE")
+@signer_options
+def license_offer_cancel(offer, as_, password_file):
+    """Cancel an unused offer you signed (its nonce is marked used on chain; accepting it then fails).
+
+    \b
+    Example:
+        consentry license offer cancel offer.json --as ana
+    """
+    from . import licenses, offers
+
+    if re.fullmatch(r"[0-9]{1,78}", offer):
+        nonce = int(offer)
+        if nonce >= 2**256:
+            raise UsageError("a nonce is below 2^256")
+    else:
+        nonce = offers.load(offer)["nonce"]
+    account_ = signer(as_, password_file)
+    ch = connect()
+    receipt = licenses.cancel_offer(ch, account_, nonce)
+    emit(
+        {"nonce": str(nonce), "cancelled": True, **tx_fields(receipt)},
+        f"offer cancelled (nonce {nonce}, tx {tx_fields(receipt)['tx']})",
+    )
+
+
+def _writable(out: str) -> Path:
+    out_path = Path(out)
+    if not (out_path.parent if str(out_path.parent) else Path(".")).is_dir():
+        raise UsageError(f"cannot write {out}: its folder does not exist")
+    return out_path
+
+
+@license.command("consent")
+@click.argument("twin_id", type=int)
+@terms_options
+@signer_options
+@click.option("--agent", "agent_", required=True, metavar="ADDRESS|NAME", help="The agent that will grant these terms.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Consent file to write.")
+@click.option("--valid-for", default="7d", show_default=True, help="How long the agent has to grant it.")
+def license_consent(twin_id, as_, password_file, agent_, out, valid_for, **t):
+    """As the model: sign your own consent to the alterations (age, body, face) in these terms, for your
+    agent to grant (an agency's mandate alone never covers them). No gas.
+
+    \b
+    Example:
+        consentry license consent 1 --agent agency --to brand --channels social --transforms face,outfit \\
+            --for 30d --purpose "Face-swap campaign visuals for the 2027 fragrance launch" --as ana --out consent.json
+    """
+    from . import licenses
+    from .files import write_json_atomic
+
+    _validate_terms_offline(t)
+    if not vocab.transform_mask(vocab.split_list(t["transforms"])) & licenses.ALTERATIONS:
+        raise UsageError("--transforms has no alteration (age, body, face): the agent's mandate covers these terms")
+    out_path = _writable(out)
+    agent_address = address_of(agent_)
+    account_ = signer(as_, password_file)
+    ch = connect()
+    (terms, doc), _ = _terms(ch, twin_id, **t)
+    deadline = ch.now() + vocab.parse_duration(valid_for)
+    c = licenses.make_consent(ch, account_, terms, doc, agent_address, deadline)
+    write_json_atomic(out_path, c)
+    alterations = vocab.transform_names(terms["transforms"] & licenses.ALTERATIONS)
+    emit(
+        {"consent": str(out_path), "alterations": alterations, "agent": agent_address, "deadline": deadline},
+        f"consent to {', '.join(alterations)} for {_named(agent_address)} to grant to {_named(terms['licensee'])} "
+        f"written to {out_path} (grant before {vocab.format_time(deadline)})",
+    )
+
+
 @license.command("accept")
 @click.argument("file", type=click.Path())
 @signer_options
 @click.option("--yes", is_flag=True, help="Accept without asking (the terms and fee are still printed).")
 def license_accept(file, as_, password_file, yes):
-    """Submit a model's signed offer and receive the license. The offer's terms text must be what the
-    model signed (its hash); the terms and the fee are shown first, and asked about on a terminal.
+    """Submit a model's signed offer and receive the license. The offer's terms document must be what the
+    model signed (its hash) and say what the signed terms say; it is shown first, and asked about on a terminal.
 
     \b
     Example:
@@ -1114,24 +1339,89 @@ def license_accept(file, as_, password_file, yes):
     from . import licenses, offers
 
     offer = offers.load(file)
-    text = licenses.check_offer_text(offer)
+    doc = licenses.check_document(offer)
     t = offer["terms"]
-    summary = (
-        f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}: "
-        f"{', '.join(vocab.channel_names(t['channels']))} in {', '.join(vocab.unpack_territories(t['territories']))}, "
-        f"{vocab.format_time(t['validFrom'])} → {vocab.format_time(t['validUntil'])}, "
-        f"fee {vocab.format_wei(t['feePerUse'])} per use, at most {t['maxUses'] or 'unlimited'} uses"
-    )
+    summary = f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}"
+    words = termsdoc.words(doc)
+    ch = None
+    if int(t["currency"], 16):
+        from . import currency as currencies
+
+        ch = connect()
+        cur = currencies.token(ch, t["currency"])
+        if (cur.symbol, cur.decimals) != (doc["rate"]["symbol"], doc["rate"]["decimals"]):
+            raise FileProblem(
+                f"the offer names its fee token {doc['rate']['symbol']} ({doc['rate']['decimals']} decimals) but "
+                f"{cur.address} is {cur.symbol} ({cur.decimals} decimals): refuse it",
+                code="terms_inconsistent",
+            )
+        if not cur.known:
+            click.echo(f"warning: fee token {cur.address} ({cur.symbol}) is not one this network profile lists", err=True)
     if not yes and sys.stdin.isatty() and not _root().get("json_output"):  # a person at a terminal: ask
         click.echo(safe(summary), err=True)
-        click.echo(safe(text), err=True)
+        for line in words:
+            click.echo("  " + line, err=True)
         click.confirm("accept these terms?", abort=True, err=True)
     account_ = signer(as_, password_file)
-    ch = connect()
+    ch = ch or connect()
     license_id, receipt = licenses.accept_offer(ch, account_, offer)
     emit(
-        {"license_id": license_id, "accepted": summary, "fee_per_use_wei": t["feePerUse"], **tx_fields(receipt)},
-        [summary, f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})"],
+        {
+            "license_id": license_id,
+            "accepted": summary,
+            "terms_document": doc,
+            "fee_per_use": str(t["feePerUse"]),
+            "fee_per_use_wei": t["feePerUse"] if not int(t["currency"], 16) else None,
+            **tx_fields(receipt),
+        },
+        [
+            summary,
+            *["  " + w for w in words],
+            f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})",
+        ],
+    )
+
+
+@license.command("suspend")
+@click.argument("license_id", type=int)
+@signer_options
+def license_suspend(license_id, as_, password_file):
+    """As the model: suspend a license (a strike, a dispute). Publications are refused until you resume it;
+    earlier ones stay authorised. Unlike revocation it can be undone.
+
+    \b
+    Example:
+        consentry license suspend 3 --as ana
+    """
+    from . import licenses
+
+    account_ = signer(as_, password_file)
+    ch = connect()
+    receipt = licenses.suspend(ch, account_, license_id)
+    emit(
+        {"license_id": license_id, "suspended": True, **tx_fields(receipt)},
+        f"license {license_id} suspended (tx {tx_fields(receipt)['tx']})",
+    )
+
+
+@license.command("resume")
+@click.argument("license_id", type=int)
+@signer_options
+def license_resume(license_id, as_, password_file):
+    """As the model: resume a suspended license.
+
+    \b
+    Example:
+        consentry license resume 3 --as ana
+    """
+    from . import licenses
+
+    account_ = signer(as_, password_file)
+    ch = connect()
+    receipt = licenses.resume(ch, account_, license_id)
+    emit(
+        {"license_id": license_id, "suspended": False, **tx_fields(receipt)},
+        f"license {license_id} resumed (tx {tx_fields(receipt)['tx']})",
     )
 
 
@@ -1170,9 +1460,16 @@ def license_words(s: dict) -> list[str]:
         f"  AI changes    {', '.join(s['transforms']) or 'none allowed'}",
         f"  valid         {vocab.format_time(s['valid_from'])} → {vocab.format_time(s['valid_until'])}",
         f"  uses          {uses}",
-        f"  fee per use   {vocab.format_wei(s['fee_per_use_wei'])}",
+        f"  fee per use   {s['fee_shown']}"
+        + ("" if s["currency"]["currency"] == "native" else f" (token {s['currency']['currency']})"),
+        f"  AI training   {s['training']}",
+        f"  after the end published images {'may remain' if s['after_end'] == 'remain' else 'must be removed'}",
         f"  terms hash    {s['terms_hash']}",
-    ]
+    ] + (
+        [f"  purpose       {safe(s['purpose'])}"]
+        if s.get("purpose")
+        else ["  purpose       (the terms document is not kept on this machine; ask the model or brand for it)"]
+    )
 
 
 @license.command("show")
@@ -1336,6 +1633,7 @@ def publish_cmd(
                 lic["twin_id"],
                 license_id,
                 bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
+                training="allowed" if lic["training"] == "allowed" else "notAllowed",
                 transforms=tuple(transforms),
             )
             made_dir = not Path(out_dir).exists()
@@ -1355,12 +1653,12 @@ def publish_cmd(
             groups: dict[int, list] = {}
             for src in images:
                 groups.setdefault(disclosure.read(src).carried, []).append((src, Path(src)))
-        rows, txs_, fee, gas = [], [], 0, 0
+        rows, txs_, fee, gas, cur = [], [], 0, 0, None
         for bits, pairs in groups.items():  # one transaction per set of disclosures (usually one)
             fps = _fingerprints([str(f) for _, f in pairs], "hashing images")
             r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms), bits)
-            txs_.append(r.tx)
-            fee, gas = fee + r.fee_paid_wei, gas + r.gas_used
+            txs_ += [t for t in (r.approve_tx, r.tx) if t]
+            fee, gas, cur = fee + r.fee_paid, gas + r.gas_used, r.currency
             rows += [
                 {
                     "path": src,
@@ -1384,14 +1682,23 @@ def publish_cmd(
                 pass
         raise
     emit(
-        {"images": rows, "fee_paid_wei": fee, "tx": txs_[0], "txs": txs_, "gas_used": gas, "license_id": license_id},
+        {
+            "images": rows,
+            "fee_paid": str(fee),
+            "fee_paid_wei": fee if cur.native else 0,
+            **cur.to_dict(),
+            "tx": txs_[-1],
+            "txs": txs_,
+            "gas_used": gas,
+            "license_id": license_id,
+        },
         [
             f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
             f"disclosed: {', '.join(x['disclosures']) or 'nothing'}"
             for x in rows
         ]
         + [
-            f"{len(rows)} image(s) recorded under license {license_id}, fee {vocab.format_wei(fee)}",
+            f"{len(rows)} image(s) recorded under license {license_id}, fee {cur.format(fee)}",
             *[f"tx {t}" for t in txs_],
             f"gas {gas:,}",
         ]
@@ -1432,9 +1739,10 @@ def c2pa_dev_ca_cmd(directory, org):
 
 @cli.command("earnings")
 @signer_options
-@click.option("--withdraw", is_flag=True, help="Send the credited fees to the model.")
-def earnings_cmd(as_, password_file, withdraw):
-    """Show (and with --withdraw collect) the per-use fees credited to a model.
+@click.option("--withdraw", is_flag=True, help="Send the credited fees to the model, each currency in turn.")
+@click.option("--currency", "currencies_", multiple=True, metavar="ADDRESS", help="Also a token this network does not list.")
+def earnings_cmd(as_, password_file, withdraw, currencies_):
+    """Show (and with --withdraw collect) the per-use fees credited to a model, per currency.
 
     \b
     Example:
@@ -1443,16 +1751,34 @@ def earnings_cmd(as_, password_file, withdraw):
     from . import publications
 
     ch = connect()
-    if not withdraw:
-        who = address_of(as_)
-        bal = publications.balance(ch, who)
-        emit({"balance_wei": bal, "address": who}, f"{who}: {vocab.format_wei(bal)} to withdraw")
-        return
-    account_ = signer(as_, password_file)
-    amount, receipt = publications.withdraw(ch, account_)
+    who = address_of(as_)
+    for c in currencies_:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", c):
+            raise UsageError(f"--currency {c!r} is not an address")
+    held = publications.balances(ch, who, list(currencies_))
+    rows = [{**cur.to_dict(), "units": str(units)} for cur, units in held]
+    withdrawn, lines = [], []
+    if withdraw:
+        account_ = signer(as_, password_file)
+        for cur, units in held:
+            if units:
+                receipt = publications.withdraw(ch, account_, cur)
+                withdrawn.append({**cur.to_dict(), "units": str(units), **tx_fields(receipt)})
+                lines.append(f"withdrew {cur.format(units)} to {_named(who)} (tx {tx_fields(receipt)['tx']})")
+        if not withdrawn:
+            raise Reverted(f"{who} has no fees to withdraw", "NothingToWithdraw", {})
+        held = publications.balances(ch, who, list(currencies_))
+        rows = [{**cur.to_dict(), "units": str(units)} for cur, units in held]
+    native = next(int(r["units"]) for r in rows if r["currency"] == "native")
     emit(
-        {"balance_wei": 0, "withdrawn_wei": amount, "address": account_.address, **tx_fields(receipt)},
-        f"withdrew {vocab.format_wei(amount)} to {account_.address} (tx {tx_fields(receipt)['tx']})",
+        {
+            "address": who,
+            "balances": rows,
+            "balance_wei": native,
+            "withdrawn": withdrawn,
+            "withdrawn_wei": sum(int(w["units"]) for w in withdrawn if w["currency"] == "native"),
+        },
+        lines or [f"{_named(who)}: " + ", ".join(cur.format(units) for cur, units in held) + " to withdraw"],
     )
 
 
@@ -1645,8 +1971,19 @@ def _verdict_lines(r: dict) -> list[str]:
             f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
             f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}"
         )
+        if lic.get("training"):
+            lines.append(f"  AI training: {lic['training']}")
         if r.get("grantor") and r["grantor"].lower() != str(r.get("model", "")).lower():
-            lines.append(f"  granted by agent {r['grantor']} on the model's behalf")
+            lines.append(f"  granted by agent {_named(r['grantor'])} on the model's behalf")
+    if r.get("after_end"):
+        lines.append(
+            "  the license has ended: "
+            + (
+                "this image may remain published"
+                if r["after_end"] == "may-remain"
+                else "this image must be REMOVED (the license says so)"
+            )
+        )
     if r.get("published"):
         pub = r["published"]
         lines.append(

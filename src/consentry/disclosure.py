@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import struct
 import zlib
@@ -1129,20 +1128,9 @@ def read(path: str | Path, *, trust_anchors: str | bytes | Path | None = None) -
 
 
 def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write `data` to `path` through a temporary file in the same folder: a crash leaves the old file or
-    the new one, never half (files.write_json_atomic's discipline, for bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    from .files import write_bytes_atomic
+
+    write_bytes_atomic(path, data, mode)
 
 
 __all__ = [

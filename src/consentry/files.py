@@ -78,15 +78,23 @@ def read_json(path: str | Path, what: str, max_bytes: int = MAX_JSON_BYTES):
         raise FileProblem(f"{shown} is not a readable {what} ({type(e).__name__})") from None
 
 
-def write_json_atomic(path: Path, obj: dict, mode: int = 0o644) -> None:
+def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """The one atomic write: a temporary file in the same folder (never through a link planted where it
+    goes), flushed to disk, then renamed over `path`. A crash leaves the old file or the new one, never half."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    # never through a link planted where the temporary file goes
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, obj: dict, mode: int = 0o644, indent: int | None = 2) -> None:
+    write_bytes_atomic(Path(path), json.dumps(obj, indent=indent, sort_keys=True).encode(), mode)

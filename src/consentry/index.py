@@ -52,7 +52,25 @@ def _migrations():
     def m003_registry_v21(db):
         db.execute("ALTER TABLE publications ADD COLUMN disclosures INTEGER")
 
+    @m()
+    def m004_registry_v22(db):
+        for statement in _SCHEMA_V22.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
     return m
+
+
+_SCHEMA_V22 = """
+        ALTER TABLE licenses ADD COLUMN currency TEXT;
+        ALTER TABLE licenses ADD COLUMN flags INTEGER;
+        ALTER TABLE agent_events ADD COLUMN currency TEXT;
+        ALTER TABLE agent_events ADD COLUMN training INTEGER;
+        ALTER TABLE fee_withdrawals ADD COLUMN currency TEXT;
+        CREATE TABLE license_suspensions (license_id INTEGER NOT NULL, kind TEXT NOT NULL, by TEXT NOT NULL,
+            block INTEGER NOT NULL, block_time INTEGER NOT NULL, tx TEXT NOT NULL, log_index INTEGER NOT NULL);
+        CREATE INDEX license_suspensions_license ON license_suspensions(license_id)
+"""
 
 
 _SCHEMA_V2 = """
@@ -133,7 +151,7 @@ _SCHEMA_V1 = """
 
 
 # every migration's name, in order (checked by a test)
-MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_registry_v21")
+MIGRATIONS = ("m001_initial_schema", "m002_registry_v2", "m003_registry_v21", "m004_registry_v22")
 
 # tables holding chain facts with a block column: what a reorg rolls back
 CHAIN_TABLES = (
@@ -147,6 +165,7 @@ CHAIN_TABLES = (
     "fee_withdrawals",
     "attestations",
     "sync_problems",
+    "license_suspensions",
 )
 
 
@@ -451,11 +470,13 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
                     li,
                     a["territories"],
                     a["maxUses"],
+                    a["currency"],
+                    int(a["training"]),
                 )
             )
         elif name == "AgentRevoked":
             rows["agent_events"].append(
-                (a["twinId"], a["agent"], "revoked", None, None, None, None, None, block, tx, li, None, None)
+                (a["twinId"], a["agent"], "revoked", None, None, None, None, None, block, tx, li, None, None, None, None)
             )
         elif name == "LicenseGranted":
             rows["licenses"].append(
@@ -475,12 +496,17 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
                     block,
                     ts,
                     tx,
+                    a["currency"],
+                    a["flags"],
                 )
             )
+        elif name in ("LicenseSuspended", "LicenseResumed"):
+            kind = "suspended" if name == "LicenseSuspended" else "resumed"
+            rows["license_suspensions"].append((a["licenseId"], kind, a["by"], block, ts, tx, li))
         elif name == "LicenseRevoked":
             rows["license_revocations"].append((a["licenseId"], a["by"], a["effectiveAt"], block, tx, li))
         elif name == "FeesWithdrawn":
-            rows["fee_withdrawals"].append((a["model"], str(a["amount"]), block, tx, li))
+            rows["fee_withdrawals"].append((a["model"], str(a["amount"]), block, tx, li, a["currency"]))
         elif name == "TwinAttested":
             rows["attestations"].append(
                 (a["twinId"], a["attester"], "attested", a["owner"], _hex(a["statementHash"]), block, ts, tx, li)
@@ -495,11 +521,12 @@ _INSERTS = {
     "twins": 9,
     "twin_roots": 6,
     "twin_withdrawals": 5,
-    "agent_events": 13,
-    "licenses": 15,
+    "agent_events": 15,
+    "licenses": 17,
     "license_revocations": 6,
-    "fee_withdrawals": 5,
+    "fee_withdrawals": 6,
     "attestations": 9,
+    "license_suspensions": 7,
 }
 _PUB_COLUMNS = (
     "license_id, content_hash, pixel_prefix, phash, channel, territory, transforms, use_number, block, "
@@ -701,7 +728,7 @@ class Syncer:
 
     def _commit_range(self, end: int, batch: _Batch) -> None:
         rows = batch.rows
-        for name, col in (("publications", 9), ("twins", 7), ("licenses", 13), ("attestations", 6)):
+        for name, col in (("publications", 9), ("twins", 7), ("licenses", 13), ("attestations", 6), ("license_suspensions", 4)):
             rows[name] = [
                 r if r[col] is not None else r[:col] + (batch.blocks[r[col - 1]][1],) + r[col + 1 :] for r in rows[name]
             ]
@@ -814,25 +841,29 @@ class Syncer:
         lic_rows = self.db.execute(
             """SELECT l.license_id, s.ends_at, s.revoked, (SELECT count(*) FROM publications p
                WHERE p.license_id = l.license_id), l.licensee, l.twin_id, l.channels, l.transforms, l.max_uses,
-               l.valid_from, l.fee_per_use, l.territories, l.grantor
+               l.valid_from, l.fee_per_use, l.territories, l.grantor, coalesce(l.flags, 0),
+               (SELECT kind FROM license_suspensions x WHERE x.license_id = l.license_id
+                ORDER BY block DESC, log_index DESC LIMIT 1)
                FROM licenses l JOIN license_status s USING (license_id) ORDER BY l.license_id"""
         ).fetchall()
-        lic_type = "(address,uint32,uint8,uint8,uint32,uint40,uint40,uint32,uint80,uint56,bool)"
+        lic_type = "(address,uint32,uint8,uint8,uint32,uint8,uint40,uint40,uint32,uint80,uint56,bool)"
         got = run([call("getLicense(uint256)", ["uint256"], [r[0]], [lic_type]) for r in lic_rows])
         grantors = run([call("grantorOf(uint256)", ["uint256"], [r[0]], ["address"]) for r in lic_rows])
         for row, (chain_l,), (grantor,) in zip(lic_rows, got, grantors):
             lid, ends, revoked, pubs = row[:4]
             mine = (row[4].lower(), row[5], row[6], row[7], row[8], row[9], int(row[10]), row[11])
-            theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[5], chain_l[8], chain_l[9])
-            if mine != theirs:
+            theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[6], chain_l[9], chain_l[10])
+            if mine != theirs or (chain_l[5] & 0x0B) != (row[13] & 0x0B):
                 out.append(f"license {lid}: its terms on chain differ from the index's")
+            if bool(chain_l[5] & 4) != (row[14] == "suspended"):
+                out.append(f"license {lid}: suspended={bool(chain_l[5] & 4)} on chain, not in the index")
             if grantor.lower() != row[12].lower() and grantor.lower() != self._owner_of(row[5]).lower():
                 out.append(f"license {lid}: granted by {grantor} on chain, {row[12]} in the index")
-            if chain_l[7] != pubs:
-                out.append(f"license {lid}: {chain_l[7]} uses on chain, {pubs} publications in the index")
-            if chain_l[6] != ends or bool(chain_l[10]) != bool(revoked):
+            if chain_l[8] != pubs:
+                out.append(f"license {lid}: {chain_l[8]} uses on chain, {pubs} publications in the index")
+            if chain_l[7] != ends or bool(chain_l[11]) != bool(revoked):
                 out.append(
-                    f"license {lid}: ends {chain_l[6]} (revoked {chain_l[10]}) on chain, "
+                    f"license {lid}: ends {chain_l[7]} (revoked {chain_l[11]}) on chain, "
                     f"{ends} (revoked {bool(revoked)}) in the index"
                 )
         twin_rows = self.db.execute(

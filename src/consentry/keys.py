@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
+from .files import write_json_atomic
 from .errors import KeystoreError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -84,15 +85,7 @@ def _encrypt_and_write(name: str, private_key: bytes, password: str) -> AccountI
     iterations = LIGHT_SCRYPT_N if light_kdf() else None
     keystore = Account.encrypt(private_key, password, kdf="scrypt", iterations=iterations)
     config.keystore_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(keystore, f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, keystore, mode=0o600, indent=None)
     return AccountInfo(name, acct.address, path)
 
 

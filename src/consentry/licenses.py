@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import offers, vocab
-from .errors import ChainError, FileProblem, NotFound, Reverted, UsageError
+from . import offers, termsdoc, vocab
+from .currency import NATIVE, Currency
+from .errors import ChainError, NotFound, Reverted, UsageError
 
 # bit -> (name, sentence) of checkPublication's reasons
 REASONS = [
@@ -20,8 +21,10 @@ REASONS = [
     (128, "territory", "license {lic} does not cover territory '{territory}'"),
     (256, "transformation", "license {lic} does not allow transformation(s) {transforms}"),
     (512, "uses-exhausted", "license {lic} has no uses left ({uses} of {max_uses} used)"),
+    (1024, "suspended", "license {lic} is suspended by the model"),
 ]
-UNLIMITED = 0
+ALTERATIONS = 0xE0  # age, body, face: an agent needs the model's own consent
+TRAINING, REMOVE_AFTER_END, SUSPENDED, TOKEN_FEE = 1, 2, 4, 8  # a license's flags
 MAX_LICENSE_SECONDS = 3653 * 86400  # the registry's MAX_LICENSE_SECONDS: ten years, leap days included
 
 
@@ -35,14 +38,16 @@ class TermsInput:
     valid_from: int
     valid_until: int
     max_uses: int
-    fee_wei: int
-    terms_text: str | None = None  # the full human-readable terms; generated when absent
+    fee_units: int  # in the currency's smallest unit
+    purpose: str  # the intended uses in words (required)
+    currency: Currency = NATIVE
+    training: bool = False  # the images may train AI models
+    remove_after_end: bool = False  # published images must come down when the license ends
+    additional_terms: str | None = None  # the parties' own text, kept in the terms document
 
 
-def build_terms(t: TermsInput) -> tuple[dict, str]:
-    """The on-chain Terms struct (as a dict) and the human-readable terms text it hashes."""
-    from eth_hash.auto import keccak
-
+def build_terms(t: TermsInput) -> tuple[dict, dict]:
+    """The on-chain Terms struct (as a dict) and the terms document its termsHash commits to."""
     if t.valid_until <= t.valid_from:
         raise UsageError("the license ends before it starts: check --from and --until/--for")
     for flag, when in (("--from", t.valid_from), ("--until/--for", t.valid_until)):
@@ -55,8 +60,8 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
         )
     if not 0 <= t.max_uses < 2**32:
         raise UsageError("--max-uses must be between 0 (unlimited) and 4294967295")
-    if not 0 <= t.fee_wei < 2**80:  # the registry's uint80
-        raise UsageError("--fee must be below 2^80 wei (about 1.2 million ether per use)")
+    if not 0 <= t.fee_units < 2**80:  # the registry's uint80
+        raise UsageError(f"--fee must be below 2^80 of the currency's smallest unit ({t.currency.format(2**80 - 1)})")
     if not t.channels:
         raise UsageError("a license needs at least one channel (e.g. --channels social,ecommerce)")
     terms = {
@@ -68,31 +73,20 @@ def build_terms(t: TermsInput) -> tuple[dict, str]:
         "validFrom": t.valid_from,
         "validUntil": t.valid_until,
         "maxUses": t.max_uses,
-        "feePerUse": t.fee_wei,
+        "feePerUse": t.fee_units,
+        "currency": t.currency.address,
+        "trainingAllowed": t.training,
+        "removeAfterEnd": t.remove_after_end,
     }
-    text = t.terms_text if t.terms_text is not None else describe_terms(terms)
-    terms["termsHash"] = keccak(text.encode())
-    return terms, text
-
-
-def describe_terms(terms: dict) -> str:
-    """A canonical text of the terms; its keccak256 is the terms hash when no document is given."""
-    return "\n".join(
-        [
-            "Consentry likeness license (standard terms v1)",
-            f"Twin: {terms['twinId']}",
-            f"Licensee: {terms['licensee']}",
-            f"Channels: {', '.join(vocab.channel_names(terms['channels']))}",
-            f"Territories: {', '.join(vocab.unpack_territories(terms['territories']))}",
-            f"AI transformations allowed: {', '.join(vocab.transform_names(terms['transforms'])) or 'none'}",
-            f"Valid from: {vocab.format_time(terms['validFrom'])}",
-            f"Valid until: {vocab.format_time(terms['validUntil'])}",
-            f"Maximum uses: {terms['maxUses'] or 'unlimited'}",
-            f"Fee per use: {terms['feePerUse']} wei",
-            "Every published image must be disclosed as AI-generated and recorded in the registry.",
-            "",
-        ]
+    doc = termsdoc.build(
+        terms,
+        purpose=t.purpose,
+        symbol=t.currency.symbol,
+        decimals=t.currency.decimals,
+        additional_terms=t.additional_terms,
     )
+    terms["termsHash"] = termsdoc.terms_hash(doc)
+    return terms, doc
 
 
 def _license_id_from(chain, receipt) -> int:
@@ -100,106 +94,110 @@ def _license_id_from(chain, receipt) -> int:
 
 
 def grant(chain, account, terms: dict) -> tuple[int, dict]:
+    if terms["transforms"] & ALTERATIONS:
+        twin = chain.call(chain.registry.functions.getTwin(terms["twinId"]))
+        if twin[0] != account.address:
+            raise UsageError(
+                f"an agent may allow {', '.join(vocab.transform_names(terms['transforms'] & ALTERATIONS))} only with the "
+                "model's own consent: ask her to sign it (`consentry license consent ... --agent YOU --out consent.json`) "
+                "and grant with `license grant --consent consent.json`",
+                code="ModelConsentRequired",
+            )
     receipt = chain.send(chain.registry.functions.grantLicense(offers.terms_tuple(terms)), account)
     return _license_id_from(chain, receipt), receipt
 
 
-def next_free_nonce(chain, model: str, start: int = 0) -> int:
-    n = start
-    while chain.call(chain.registry.functions.isNonceUsed(model, n)):
-        n += 1
-    return n
-
-
-def _issue_nonce(chain, model: str) -> int:
-    """The next offer nonce: unused on chain and not handed out to an earlier, still unused offer.
-    Sequential nonces share bitmap words on chain, so most acceptances pay a warm write."""
-    import json
-
-    from . import config
-
-    path = config.home() / "offer-nonces.json"
-    try:
-        issued = json.loads(path.read_text())
-    except (OSError, ValueError):
-        issued = {}
-    key = f"{chain.chain_id}:{chain.address}:{model}"
-    nonce = next_free_nonce(chain, model, issued.get(key, -1) + 1)
-    issued[key] = nonce
-    config.ensure_home()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(issued, indent=2, sort_keys=True))
-    tmp.replace(path)
-    return nonce
-
-
-def make_offer(chain, account, terms: dict, deadline: int, terms_text: str, nonce: int | None = None) -> dict:
-    twin = chain.call(chain.registry.functions.getTwin(terms["twinId"]))
+def _require_owner(chain, account, twin_id: int, what: str) -> None:
+    twin = chain.call(chain.registry.functions.getTwin(twin_id))
     if twin[0] != account.address:
-        raise UsageError(f"only the twin's owner {twin[0]} can sign offers for twin {terms['twinId']}")
+        raise UsageError(f"only the twin's owner {twin[0]} can sign {what} for twin {twin_id}")
     if twin[1]:
-        raise UsageError(f"twin {terms['twinId']} is withdrawn; it cannot be offered")
-    if nonce is None:
-        nonce = _issue_nonce(chain, account.address)
+        raise UsageError(f"twin {twin_id} is withdrawn; it cannot be licensed")
+
+
+def make_offer(chain, account, terms: dict, deadline: int, doc: dict, nonce: int | None = None) -> dict:
+    """A signed offer file; its nonce is random (no local counter: any machine may sign for the model)."""
+    _require_owner(chain, account, terms["twinId"], "offers")
+    nonce = offers.random_nonce() if nonce is None else nonce
     sig = offers.sign(account, terms, nonce, deadline, chain.chain_id, chain.address)
-    return offers.to_file_dict(terms, nonce, deadline, chain.chain_id, chain.address, sig, account.address, terms_text)
+    termsdoc.save(doc)
+    return offers.to_file_dict(terms, nonce, deadline, chain.chain_id, chain.address, sig, account.address, doc)
 
 
-def check_offer_text(offer: dict) -> str:
-    """The offer's terms text, proven to be what the model signed: its keccak256 must be the signed terms
-    hash. An offer without a text must carry the standard terms' hash (the canonical text of its fields).
-    A text that does not match (one that says "free" over a signed fee, say) is refused."""
-    from eth_hash.auto import keccak
+def make_consent(chain, account, terms: dict, doc: dict, agent: str, deadline: int) -> dict:
+    """The model's signed consent to the alterations (age, body, face) in `terms`, for `agent` to grant."""
+    alterations = terms["transforms"] & ALTERATIONS
+    if not alterations:
+        raise UsageError("these terms allow no alteration (age, body, face): the agent's mandate covers them, no consent needed")
+    _require_owner(chain, account, terms["twinId"], "consents")
+    consent = {
+        "twinId": terms["twinId"],
+        "agent": agent,
+        "licensee": terms["licensee"],
+        "alterations": alterations,
+        "termsHash": terms["termsHash"],
+        "nonce": offers.random_nonce(),
+        "deadline": deadline,
+    }
+    sig = offers.sign_consent(account, consent, chain.chain_id, chain.address)
+    termsdoc.save(doc)
+    return offers.consent_file_dict(terms, consent, chain.chain_id, chain.address, sig, account.address, doc)
 
-    terms = offer["terms"]
-    signed = (
-        terms["termsHash"] if isinstance(terms["termsHash"], bytes) else bytes.fromhex(str(terms["termsHash"]).removeprefix("0x"))
-    )
-    text = offer.get("terms_text")
-    if text is None:
-        text = describe_terms(
-            {
-                k: terms[k]
-                for k in (
-                    "twinId",
-                    "licensee",
-                    "channels",
-                    "transforms",
-                    "territories",
-                    "validFrom",
-                    "validUntil",
-                    "maxUses",
-                    "feePerUse",
-                )
-            }
+
+def check_document(signed: dict) -> dict:
+    """The offer's (or consent's) terms document, proven to be what the model signed (its hash) and to say
+    what the on-chain terms say; FileProblem otherwise (an offer whose text says "free" over a signed fee)."""
+    terms = signed["terms"]
+    termsdoc.check(signed["terms_document"], terms, bytes.fromhex(terms["termsHash"].removeprefix("0x")))
+    return signed["terms_document"]
+
+
+def _check_target(chain, signed: dict) -> None:
+    what = "consent" if "consent" in signed else "offer"
+    if signed["chain_id"] != chain.chain_id:
+        raise ChainError(
+            f"the {what} is for chain {signed['chain_id']}, this network is chain {chain.chain_id}", code="wrong_chain"
         )
-        if keccak(text.encode()) != signed:
-            raise FileProblem(
-                "the offer carries no terms text and its terms hash is not the standard terms': ask the "
-                "model for the terms document it signed before accepting",
-                code="offer_terms_mismatch",
-            )
-    elif keccak(text.encode()) != signed:
-        raise FileProblem(
-            "the offer's terms text is not what the model signed (its keccak256 differs from the signed "
-            "terms hash): the text may promise what the license does not; refuse it",
-            code="offer_terms_mismatch",
-        )
-    return text
+    if signed["registry"].lower() != chain.address.lower():
+        raise ChainError(f"the {what} is for registry {signed['registry']}, not {chain.address}: pass --registry")
+
+
+def grant_with_consent(chain, account, consent_file: dict) -> tuple[int, dict]:
+    """The agent's grant of the consent file's terms, with the model's signed consent."""
+    check_document(consent_file)
+    _check_target(chain, consent_file)
+    c = consent_file["consent"]
+    if c["agent"].lower() != account.address.lower():
+        raise UsageError(f"the model consented for agent {c['agent']}, not {account.address}", code="ConsentMismatch")
+    sig = bytes.fromhex(consent_file["signature"].removeprefix("0x"))
+    fn = chain.registry.functions.grantLicenseWithConsent(offers.terms_tuple(consent_file["terms"]), offers.consent_tuple(c), sig)
+    receipt = chain.send(fn, account)
+    termsdoc.save(consent_file["terms_document"])
+    return _license_id_from(chain, receipt), receipt
+
+
+def cancel_offer(chain, account, nonce: int) -> dict:
+    return chain.send(chain.registry.functions.cancelOffer(nonce), account)
 
 
 def accept_offer(chain, account, offer: dict) -> tuple[int, dict]:
-    check_offer_text(offer)
-    if offer["chain_id"] != chain.chain_id:
-        raise ChainError(f"the offer is for chain {offer['chain_id']}, this network is chain {chain.chain_id}")
-    if offer["registry"].lower() != chain.address.lower():
-        raise ChainError(f"the offer is for registry {offer['registry']}, not {chain.address}: pass --registry")
+    check_document(offer)
+    _check_target(chain, offer)
     sig = bytes.fromhex(offer["signature"].removeprefix("0x"))
     fn = chain.registry.functions.grantLicenseWithSignature(
         offers.terms_tuple(offer["terms"]), offer["nonce"], offer["deadline"], sig
     )
     receipt = chain.send(fn, account)
+    termsdoc.save(offer["terms_document"])
     return _license_id_from(chain, receipt), receipt
+
+
+def suspend(chain, account, license_id: int) -> dict:
+    return chain.send(chain.registry.functions.suspendLicense(license_id), account)
+
+
+def resume(chain, account, license_id: int) -> dict:
+    return chain.send(chain.registry.functions.resumeLicense(license_id), account)
 
 
 def revoke(chain, account, license_id: int, at: int) -> dict:
@@ -219,6 +217,7 @@ def get(chain, license_id: int) -> dict:
         "channels",
         "transforms",
         "max_uses",
+        "flags",
         "valid_from",
         "valid_until",
         "uses",
@@ -240,10 +239,17 @@ def show(chain, license_id: int) -> dict:
     granted = logs[0]["args"] if logs else {}
     from . import status as status_rule
 
-    times = status_rule.LicenseTimes(lic["valid_from"], lic["valid_until"], bool(lic["revoked"]), twin[1])
+    flags = lic["flags"]
+    suspended = bool(flags & SUSPENDED)
+    times = status_rule.LicenseTimes(lic["valid_from"], lic["valid_until"], bool(lic["revoked"]), twin[1], suspended)
     status, _ = status_rule.describe(times, now)
     if status_rule.is_valid(times, now) != bool(valid):  # the one rule and the contract's view must agree
         raise ChainError(f"license {license_id}: the registry says valid={valid}, the status rule says {status}")
+    from . import currency as currencies
+
+    cur = currencies.of(chain, chain.call(chain.registry.functions.currencyOf(license_id)) if flags & TOKEN_FEE else None)
+    terms_hash = "0x" + bytes(granted["termsHash"]).hex() if granted else None
+    doc = termsdoc.load(bytes.fromhex(terms_hash[2:])) if terms_hash else None
     return {
         "license_id": license_id,
         "twin_id": lic["twin_id"],
@@ -258,8 +264,16 @@ def show(chain, license_id: int) -> dict:
         "original_valid_until": granted.get("validUntil", lic["valid_until"]),
         "max_uses": lic["max_uses"],
         "uses": lic["uses"],
-        "fee_per_use_wei": lic["fee_per_use"],
-        "terms_hash": "0x" + bytes(granted["termsHash"]).hex() if granted else None,
+        "fee_per_use": str(lic["fee_per_use"]),
+        "fee_per_use_wei": lic["fee_per_use"] if cur.native else None,
+        "currency": cur.to_dict(),
+        "fee_shown": cur.format(lic["fee_per_use"]),
+        "training": termsdoc.TRAINING[bool(flags & TRAINING)],
+        "after_end": termsdoc.AFTER_END[bool(flags & REMOVE_AFTER_END)],
+        "suspended": suspended,
+        "terms_hash": terms_hash,
+        "terms_document": doc,
+        "purpose": doc["purpose"] if doc else None,
         "revoked": lic["revoked"],
         "twin_withdraw_at": twin[1],
         "valid_now": valid,
@@ -306,6 +320,8 @@ def appoint_agent(
     min_fee: int,
     territories: list[str] = ("WW",),
     max_uses: int = 0,
+    currency: str = "0x" + "00" * 20,
+    training: bool = False,
 ) -> dict:
     caps = (
         expiry,
@@ -315,6 +331,8 @@ def appoint_agent(
         min_fee,
         vocab.pack_territories(list(territories)),
         max_uses,
+        currency,
+        training,
     )
     return chain.send(chain.registry.functions.appointAgent(twin_id, agent, caps), account)
 

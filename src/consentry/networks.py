@@ -39,6 +39,10 @@ class Network:
     deploy_block: int = 0
     confirmations: int | None = None
     log_range: int | None = None
+    tokens: str | None = None  # fee tokens by symbol: "USDC=0x…,EURC=0x…"
+
+    def token_map(self) -> dict[str, str]:
+        return parse_tokens(self.tokens)
 
     def url(self) -> str:
         if self.rpc:
@@ -72,6 +76,23 @@ class Target:
     confirmations: int | None = None
     log_range: int | None = None
     local: bool = False
+    tokens: dict | None = None  # fee tokens by symbol
+
+
+def parse_tokens(text: str | None) -> dict[str, str]:
+    """'USDC=0x…,EURC=0x…' -> {'USDC': '0x…', 'EURC': '0x…'}; UsageError on a malformed entry."""
+    out: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        symbol, _, address = item.partition("=")
+        symbol, address = symbol.strip().upper(), address.strip()
+        if not re.fullmatch(r"[A-Z][A-Z0-9]{0,15}", symbol) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+            raise UsageError(
+                f"bad token {item.strip()!r}: give SYMBOL=ADDRESS, e.g. USDC=0x036CbD53842c5426634e7929541eC2318f3dCF7e"
+            )
+        out[symbol] = address
+    return out
 
 
 def path():
@@ -124,12 +145,9 @@ def save(net: Network) -> None:
     nets = load()
     nets[net.name] = net
     config.ensure_home()
-    p = path()
-    tmp = p.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(dumps(nets))
-    os.replace(tmp, p)
+    from .files import write_bytes_atomic
+
+    write_bytes_atomic(path(), dumps(nets).encode(), mode=0o600)
 
 
 def get(name: str) -> Network:
@@ -170,6 +188,7 @@ def resolve(network: str | None, registry: str | None = None, chain_id: int | No
             0,
             None,
             local=True,
+            tokens=(info.get("tokens") or {}) if same else {},
         )
     if network.startswith("http://") or network.startswith("https://"):
         from .endpoint import host_of
@@ -187,4 +206,5 @@ def resolve(network: str | None, registry: str | None = None, chain_id: int | No
         net.deploy_block if same else 0,
         net.confirmations,
         net.log_range,
+        tokens=net.token_map(),
     )

@@ -34,10 +34,9 @@ def read_info() -> dict | None:
 
 
 def _write_info(info: dict) -> None:
-    p = _info_path()
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
-    os.replace(tmp, p)
+    from .files import write_json_atomic
+
+    write_json_atomic(_info_path(), info)
 
 
 def _alive(pid: int | None) -> bool:
@@ -70,7 +69,8 @@ def running() -> dict | None:
 def start(port: int = config.DEFAULT_PORT, deploy=None) -> tuple[dict, bool]:
     """Start anvil (if not running) and deploy the registry on first start.
 
-    `deploy(rpc_url) -> (address, block)` deploys the registry; it is passed in so that this module
+    `deploy(rpc_url, registry, tokens) -> (address, block, tokens)` deploys the registry and the test
+    tokens; it is passed in so that this module
     stays free of web3. Returns (info, started_now)."""
     info = running()
     if info:
@@ -116,8 +116,8 @@ def start(port: int = config.DEFAULT_PORT, deploy=None) -> tuple[dict, bool]:
         "deploy_block": previous.get("deploy_block"),
     }
     if deploy is not None:
-        address, block = deploy(info["rpc_url"], info.get("registry"))
-        info["registry"], info["deploy_block"] = address, block
+        address, block, tokens = deploy(info["rpc_url"], info.get("registry"), previous.get("tokens") or {})
+        info["registry"], info["deploy_block"], info["tokens"] = address, block, tokens
     _write_info(info)
     return info, True
 

@@ -20,6 +20,7 @@ from .text import is_clean, safe
 
 MANIFEST_KIND = "consentry-twin-manifest"
 OFFER_KIND = "consentry-offer"
+CONSENT_KIND = "consentry-consent"
 MAX_NAME = 200  # an asset's file name, a model's or agency's name
 MAX_URI = 2048
 MAX_NOTES = 10_000
@@ -32,7 +33,7 @@ Check = Callable[[Any, str], Any]
 
 class _Bad(Exception):
     def __init__(self, where: str, message: str):
-        super().__init__(f"{where} {message}")
+        super().__init__(f"{where} {message}".strip())
 
 
 # ---------------------------------------------------------------- field checkers
@@ -47,6 +48,25 @@ def uint(bits: int, low: int = 0) -> Check:
         return v
 
     return check
+
+
+def uint_str(bits: int, low: int = 0) -> Check:
+    """A whole number written as a decimal string (the exchange format for big integers); returns the int."""
+    digits = decimal_string(bits)
+
+    def check(v, where):
+        n = int(digits(v, where))
+        if n < low:
+            raise _Bad(where, f"must be a whole number from {low} to {2**bits - 1} written as a string (uint{bits})")
+        return n
+
+    return check
+
+
+def boolean(v, where):
+    if type(v) is not bool:
+        raise _Bad(where, "must be true or false")
+    return v
 
 
 def hex_bytes(n: int, prefix: bool = True) -> Check:
@@ -135,7 +155,66 @@ def const(value) -> Check:
     return check
 
 
-# ---------------------------------------------------------------- the two file kinds
+def decimal_string(bits: int) -> Check:
+    """A whole number in a JSON string (big integers travel as strings), within uint<bits>; returns the int."""
+    high = 2**bits - 1
+
+    def check(v, where):
+        if not isinstance(v, str) or not re.fullmatch(r"0|[1-9][0-9]{0,77}", v) or int(v) > high:
+            raise _Bad(where, f"must be a whole number from 0 to {high} written as a string (uint{bits})")
+        return v
+
+    return check
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    def check(v, where):
+        if not isinstance(v, str) or v not in options:
+            raise _Bad(where, f"must be one of {', '.join(options)}")
+        return v
+
+    return check
+
+
+def one_of(*checks: Check) -> Check:
+    def check(v, where):
+        for c in checks[:-1]:
+            try:
+                return c(v, where)
+            except _Bad:
+                pass
+        return checks[-1](v, where)
+
+    return check
+
+
+def check(spec: Check, obj_: Any, source, exact: bool = False) -> Any:
+    """`spec` applied to `obj_`, FileProblem naming `source` and the field; with `exact`, fields this
+    version does not know are refused too (for hashed documents, where dropping them would change the hash)."""
+    name = safe(str(source))
+    try:
+        out = spec(obj_, "")
+    except _Bad as e:
+        raise FileProblem(f"{name}: {e}") from None
+    if exact:
+        unknown = _unknown_keys(obj_, out, "")
+        if unknown:
+            raise FileProblem(f"{name}: {unknown} is not a field this version of Consentry knows: upgrade or ask for a new file")
+    return out
+
+
+def _unknown_keys(given, kept, where: str) -> str | None:
+    if isinstance(given, dict) and isinstance(kept, dict):
+        for k, v in given.items():
+            if k not in kept:
+                return f"{where}.{k}".lstrip(".")
+            found = _unknown_keys(v, kept[k], f"{where}.{k}")
+            if found:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------- the file kinds
 
 BYTES32 = hex_bytes(32)
 CHAIN_ID = uint(64, low=1)
@@ -186,42 +265,80 @@ MANIFEST = obj(
 
 TERMS = obj(
     {
-        "twinId": uint(32, low=1),
+        "twinId": uint_str(32, low=1),
         "licensee": address,
-        "channels": uint(8),
-        "transforms": uint(8),
-        "territories": uint(56),
-        "validFrom": uint(40),
-        "validUntil": uint(40),
-        "maxUses": uint(32),
-        "feePerUse": uint(80),
+        "channels": uint_str(8),
+        "transforms": uint_str(8),
+        "territories": uint_str(56),
+        "validFrom": uint_str(40),
+        "validUntil": uint_str(40),
+        "maxUses": uint_str(32),
+        "feePerUse": uint_str(80),
+        "currency": address,
+        "trainingAllowed": boolean,
+        "removeAfterEnd": boolean,
         "termsHash": BYTES32,
     }
 )
 
+
+def _terms_document(v, where):
+    from . import termsdoc
+
+    try:
+        return termsdoc.validate(v, where)
+    except FileProblem as e:
+        raise _Bad("", str(e)) from None
+
+
 OFFER = obj(
     {
-        "schema_version": const(1),
+        "schema_version": const(2),
         "kind": const(OFFER_KIND),
         "chain_id": CHAIN_ID,
         "registry": address,
         "terms": TERMS,
-        "nonce": uint(256),
-        "deadline": uint(256),
+        "terms_document": _terms_document,
+        "nonce": uint_str(256),
+        "deadline": uint_str(256),
         "signature": hex_bytes(65),
     },
-    optional={"signer": address, "terms_text": text(MAX_TERMS_TEXT, multiline=True)},
+    optional={"signer": address},
+)
+
+CONSENT = obj(
+    {
+        "schema_version": const(1),
+        "kind": const(CONSENT_KIND),
+        "chain_id": CHAIN_ID,
+        "registry": address,
+        "consent": obj(
+            {
+                "twinId": uint_str(32, low=1),
+                "agent": address,
+                "licensee": address,
+                "alterations": uint_str(8),
+                "termsHash": BYTES32,
+                "nonce": uint_str(256),
+                "deadline": uint_str(256),
+            }
+        ),
+        "terms": TERMS,
+        "terms_document": _terms_document,
+        "signature": hex_bytes(65),
+    },
+    optional={"signer": address},
 )
 
 
-def _validate(spec: Check, kind: str, made_by: str, obj_: Any, source) -> dict:
+def _validate(spec: Check, kind: str, made_by: str, obj_: Any, source, version: int = 1) -> dict:
     name = safe(str(source))
     if not isinstance(obj_, dict) or obj_.get("kind") != kind:
         raise FileProblem(f"{name} is not a Consentry {made_by}")
-    if obj_.get("schema_version") != 1 or type(obj_.get("schema_version")) is not int:
+    if obj_.get("schema_version") != version or type(obj_.get("schema_version")) is not int:
         raise FileProblem(
             f"{name}: schema_version {safe(repr(obj_.get('schema_version')))[:40]} is not one this "
-            f"version of Consentry reads (1): upgrade Consentry or ask for a new file"
+            f"version of Consentry reads ({version}): upgrade Consentry or ask for a new file"
         )
     try:
         return spec(obj_, "")
@@ -236,4 +353,9 @@ def validate_manifest(obj_: Any, source: str | Path) -> dict:
 
 def validate_offer(obj_: Any, source: str | Path) -> dict:
     """The offer, checked and normalised, or FileProblem naming the file and the field."""
-    return _validate(OFFER, OFFER_KIND, "offer file (made by `consentry license offer`)", obj_, source)
+    return _validate(OFFER, OFFER_KIND, "offer file (made by `consentry license offer`)", obj_, source, version=2)
+
+
+def validate_consent(obj_: Any, source: str | Path) -> dict:
+    """A model's consent to alterations, checked and normalised, or FileProblem naming the file and the field."""
+    return _validate(CONSENT, CONSENT_KIND, "consent file (made by `consentry license consent`)", obj_, source)

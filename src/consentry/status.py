@@ -8,13 +8,15 @@ It mirrors the registry's `_timeRefusals` exactly (same bits as `checkPublicatio
   ended (8 or 16)    at >= validUntil (validUntil already brought forward by a revocation):
                      16 "revoked" when the license carries the revoked flag, else 8 "expired"
   withdrawn (32)     the twin is withdrawn at `at` (withdrawAt != 0 and at >= withdrawAt)
+  suspended (1024)   the model suspended the license (state now: give it only for a time that is now;
+                     publications made before a suspension keep their verdict)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-NOT_YET_VALID, EXPIRED, REVOKED, WITHDRAWN = 4, 8, 16, 32
+NOT_YET_VALID, EXPIRED, REVOKED, WITHDRAWN, SUSPENDED = 4, 8, 16, 32, 1024
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class LicenseTimes:
     valid_until: int  # as the contract stores it: min(granted end, revocation's effective time)
     revoked: bool
     twin_withdraw_at: int  # 0 = not withdrawn
+    suspended: bool = False  # suspended now
 
 
 def refusals(t: LicenseTimes, at: int) -> int:
@@ -34,6 +37,8 @@ def refusals(t: LicenseTimes, at: int) -> int:
         bits |= REVOKED if t.revoked else EXPIRED
     if t.twin_withdraw_at and at >= t.twin_withdraw_at:
         bits |= WITHDRAWN
+    if t.suspended:
+        bits |= SUSPENDED
     return bits
 
 
@@ -52,6 +57,8 @@ def describe(t: LicenseTimes, at: int, fmt=str) -> tuple[str, str | None]:
         return "expired", f"license expired {fmt(t.valid_until)}"
     if bits & NOT_YET_VALID:
         return "not yet valid", f"license not valid before {fmt(t.valid_from)}"
+    if bits & SUSPENDED:
+        return "suspended", "license suspended by the model"
     if t.revoked:
         return "revocation scheduled", None
     return "valid", None

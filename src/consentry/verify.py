@@ -117,7 +117,7 @@ def _best_perceptual(idx: PerceptualIndex, variants, threshold: int) -> dict[int
 PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.use_number, p.block, p.block_time,
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
-       p.signature, l.grantor, p.disclosures, p.phash
+       p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0)
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = [
@@ -149,6 +149,7 @@ PUB_KEYS = [
     "grantor",
     "disclosures",
     "phash",
+    "lic_flags",
 ]
 
 
@@ -257,7 +258,18 @@ def _terms_words(p: dict) -> dict:
         "max_uses": p["max_uses"] or "unlimited",
         "fee_per_use_wei": int(p["fee_per_use"]),
         "terms_hash": p["terms_hash"],
+        "training": "allowed" if p["lic_flags"] & 1 else "not-allowed",
+        "after_end_rule": "remove" if p["lic_flags"] & 2 else "remain",
     }
+
+
+def after_end(p: dict, at: int) -> str | None:
+    """For a record whose license has ended at `at` (expired, revoked, or its twin withdrawn): whether the
+    published image may stay up ("may-remain") or must come down ("remove"); None while the license runs."""
+    ended = at >= p["ends_at"] or bool(p["twin_withdrawn_at"] and at >= p["twin_withdrawn_at"])
+    if not ended:
+        return None
+    return "remove" if p["lic_flags"] & 2 else "may-remain"
 
 
 def _second_stage_json(ss) -> dict | None:
@@ -555,6 +567,7 @@ class Verifier:
             },
             **_disclosed_at_publication(p),
             "license": _terms_words(p),
+            "after_end": after_end(p, self.at),
             "reasons": reasons,
             "records": len(matches),
             "conflicts": conflicts,

@@ -186,3 +186,34 @@ def format_wei(wei: int) -> str:
     if wei >= 10**6:
         return f"{Decimal(wei) / 10**9:f}".rstrip("0").rstrip(".") + " gwei"
     return f"{wei} wei"
+
+
+_AMOUNT = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z][A-Za-z0-9]{0,15})?$")
+
+
+def split_amount(value: str) -> tuple[Decimal, str | None]:
+    """'2.5USDC' -> (Decimal('2.5'), 'USDC'); '0.01ether' -> (0.01, 'ether'); '100' -> (100, None)."""
+    m = _AMOUNT.match(value.strip())
+    if not m:
+        raise UsageError(f"bad fee {value!r}: use e.g. 0.01ether, 10gwei, 2.5USDC or a whole number of the smallest unit")
+    return Decimal(m.group(1)), m.group(2)
+
+
+def to_units(amount: Decimal, decimals: int, shown: str) -> int:
+    """An amount in a currency's smallest unit (2.5 USDC with 6 decimals -> 2500000)."""
+    units = amount * (Decimal(10) ** decimals)
+    if units != units.to_integral_value():
+        raise UsageError(f"bad fee {shown!r}: finer than the currency's smallest unit ({decimals} decimals)")
+    return int(units)
+
+
+def format_units(units: int, decimals: int, symbol: str) -> str:
+    """2500000, 6, 'USDC' -> '2.5 USDC'; the native coin (18 decimals, ETH) as format_wei does."""
+    if symbol == "ETH" and decimals == 18:
+        return format_wei(units)
+    if units == 0:
+        return f"0 {symbol}"
+    text = f"{Decimal(units) / (Decimal(10) ** decimals):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {symbol}"

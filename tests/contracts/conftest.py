@@ -12,7 +12,41 @@ from consentry import vocab  # noqa: E402
 
 DAY = 86400
 FEE = 10**15  # 0.001 ether
+USDC = 10**6  # one Test USD Coin, in units (6 decimals)
 IMPRINT_BYTES = 56  # pixel-hash prefix 16, central pHash 8, second-stage signature 32
+NATIVE = "0x" + "00" * 20  # a fee's currency: the chain's native coin
+ALTERATIONS = 0xE0  # age, body, face: an agent grants them only with the model's own consent
+# a license's flags
+TRAINING, REMOVE_AFTER_END, SUSPENDED, TOKEN_FEE = 1, 2, 4, 8
+
+# The EIP-712 types as IConsentRegistry documents them (not the client's copy in consentry.offers: these
+# tests check the contract against its interface).
+TERMS_FIELDS = [
+    ("twinId", "uint256"),
+    ("licensee", "address"),
+    ("channels", "uint8"),
+    ("transforms", "uint8"),
+    ("territories", "uint56"),
+    ("validFrom", "uint40"),
+    ("validUntil", "uint40"),
+    ("maxUses", "uint32"),
+    ("feePerUse", "uint80"),
+    ("currency", "address"),
+    ("trainingAllowed", "bool"),
+    ("removeAfterEnd", "bool"),
+    ("termsHash", "bytes32"),
+]
+OFFER_FIELDS = TERMS_FIELDS + [("nonce", "uint256"), ("deadline", "uint256")]
+CONSENT_FIELDS = [
+    ("twinId", "uint256"),
+    ("agent", "address"),
+    ("licensee", "address"),
+    ("alterations", "uint8"),
+    ("termsHash", "bytes32"),
+    ("nonce", "uint256"),
+    ("deadline", "uint256"),
+]
+DOMAIN_NAME, DOMAIN_VERSION = "Consentry", "2"
 
 
 def territories(*names):
@@ -49,6 +83,12 @@ def registry(project, accounts):
 
 
 @pytest.fixture
+def usdc(project, accounts):
+    """The development stablecoin (contracts/dev/TestUSDC.sol, OpenZeppelin's ERC-20, 6 decimals)."""
+    return project.TestUSDC.deploy(sender=accounts[9])
+
+
+@pytest.fixture
 def now(chain):
     return lambda: chain.pending_timestamp
 
@@ -72,10 +112,15 @@ def make_terms(
     fee=FEE,
     terms_hash=b"\x33" * 32,
     valid_from=None,
+    currency=NATIVE,
+    training=False,
+    remove_after_end=False,
 ):
+    """A Terms tuple (twinId, licensee, channels, transforms, territories, validFrom, validUntil, maxUses,
+    feePerUse, currency, trainingAllowed, removeAfterEnd, termsHash)."""
     return (
         twin_id,
-        licensee.address if hasattr(licensee, "address") else licensee,
+        _address(licensee),
         vocab.channel_mask(channels),
         vocab.transform_mask(transforms),
         territories(*where),
@@ -83,8 +128,15 @@ def make_terms(
         start + days * DAY,
         max_uses,
         fee,
+        _address(currency),
+        training,
+        remove_after_end,
         terms_hash,
     )
+
+
+def _address(who):
+    return who.address if hasattr(who, "address") else who
 
 
 def make_caps(
@@ -97,8 +149,11 @@ def make_caps(
     fee=FEE,
     where=("WW",),
     max_uses=0,
+    currency=NATIVE,
+    training=False,
 ):
-    """A Mandate tuple (expiry, maxDuration, channels, transforms, minFee, territories, maxUses)."""
+    """A Mandate tuple (expiry, maxDuration, channels, transforms, minFee, territories, maxUses, currency,
+    training)."""
     return (
         start + days * DAY,
         max_days * DAY,
@@ -107,7 +162,53 @@ def make_caps(
         fee,
         territories(*where),
         max_uses,
+        _address(currency),
+        training,
     )
+
+
+def _typed_data(primary, fields, message, chain_id, registry, version=DOMAIN_VERSION):
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: [{"name": n, "type": t} for n, t in fields],
+        },
+        "primaryType": primary,
+        "domain": {"name": DOMAIN_NAME, "version": version, "chainId": chain_id, "verifyingContract": _address(registry)},
+        "message": message,
+    }
+
+
+def _sign(signer, typed) -> bytes:
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    key = getattr(signer, "private_key", None) or signer.key  # an Ape test account or an eth_account one
+    return bytes(Account.from_key(key).sign_message(encode_typed_data(full_message=typed)).signature)
+
+
+def sign_offer(signer, terms, nonce, deadline, chain_id, registry, version=DOMAIN_VERSION) -> bytes:
+    """The model's EIP-712 signature over an Offer (a Terms tuple, nonce and deadline)."""
+    message = dict(zip([n for n, _ in TERMS_FIELDS], terms), nonce=nonce, deadline=deadline)
+    return _sign(signer, _typed_data("Offer", OFFER_FIELDS, message, chain_id, registry, version))
+
+
+def make_consent(terms, agent, *, nonce=0, deadline, alterations=None):
+    """An AlterationConsent tuple (twinId, agent, licensee, alterations, termsHash, nonce, deadline) for the
+    terms' twin, licensee and terms hash; alterations default to the terms' own."""
+    altered = terms[3] & ALTERATIONS if alterations is None else alterations
+    return (terms[0], _address(agent), terms[1], altered, terms[12], nonce, deadline)
+
+
+def sign_consent(signer, consent, chain_id, registry, version=DOMAIN_VERSION) -> bytes:
+    """The model's EIP-712 signature over an AlterationConsent tuple."""
+    message = dict(zip([n for n, _ in CONSENT_FIELDS], consent))
+    return _sign(signer, _typed_data("AlterationConsent", CONSENT_FIELDS, message, chain_id, registry, version))
 
 
 @pytest.fixture

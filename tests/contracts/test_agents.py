@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from conftest import DAY, FEE, make_caps, make_terms, territories
+from conftest import DAY, FEE, NATIVE, make_caps, make_terms, territories
 
 
 @pytest.fixture
@@ -19,7 +19,8 @@ def mandated(registry, model, agent, twin, caps):
 
 def test_the_model_appoints_an_agent_with_caps(registry, model, agent, twin, caps):
     tx = registry.appointAgent(twin, agent, caps, sender=model)
-    expiry, max_duration, channels, transforms, min_fee, terr, max_uses = caps
+    expiry, max_duration, channels, transforms, min_fee, terr, max_uses, currency, training = caps
+    assert (currency, training) == (NATIVE, False)
     assert tx.events == [
         registry.AgentAppointed(
             twinId=twin,
@@ -31,6 +32,8 @@ def test_the_model_appoints_an_agent_with_caps(registry, model, agent, twin, cap
             minFee=min_fee,
             territories=terr,
             maxUses=max_uses,
+            currency=currency,
+            training=training,
         )
     ]
     assert tuple(registry.getMandate(twin, agent)) == caps
@@ -87,11 +90,12 @@ def test_an_agent_grants_within_its_mandate(registry, mandated, brand, twin, cha
     [
         (dict(days=61), "duration"),
         (dict(channels=("social", "print")), "channels"),
-        (dict(transforms=("outfit", "face")), "transforms"),
+        (dict(transforms=("outfit", "pose")), "transforms"),  # face would need the model's consent (test_consent)
         (dict(where=("EU", "JP")), "territories"),
         (dict(max_uses=101), "uses"),
         (dict(max_uses=0), "uses"),
         (dict(fee=FEE - 1), "fee"),
+        (dict(training=True), "training"),  # the mandate does not allow AI training
     ],
 )
 def test_an_agent_cannot_exceed_its_mandate(registry, mandated, brand, twin, chain, override, cap):

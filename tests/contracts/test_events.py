@@ -2,11 +2,11 @@
 every one; and a log filter on an event's signature returns only real events of that type."""
 
 import ape
-from eth_account import Account
 from eth_utils import keccak
 
-from conftest import DAY, FEE, code, content, imprint, make_caps, make_terms, registry_logs
-from consentry import offers, vocab
+from conftest import DAY, FEE, NATIVE, code, content, imprint, make_caps, make_consent, make_terms, registry_logs, sign_consent
+from conftest import sign_offer
+from consentry import vocab
 
 SOCIAL = vocab.CHANNELS.index("social")
 OUTFIT = vocab.transform_mask(["outfit"])
@@ -25,9 +25,10 @@ def test_the_event_counter_equals_the_registrys_logs_after_every_operation(regis
     now = chain.pending_timestamp
     offer = make_terms(1, brand, now)
     deadline = now + DAY
-    sig = offers.sign(
-        Account.from_key(model.private_key), dict(zip(offers.TERMS_KEYS, offer)), 0, deadline, chain.chain_id, registry.address
-    )
+    sig = sign_offer(model, offer, 0, deadline, chain.chain_id, registry)
+    altered = make_terms(1, brand, now, transforms=("outfit", "face"))
+    consent = make_consent(altered, agent, nonce=2, deadline=deadline)
+    consent_sig = sign_consent(model, consent, chain.chain_id, registry)
     operations = [  # (what, logs it emits, how)
         ("register a twin", 1, lambda: registry.registerTwin(b"\x11" * 32, 3, b"\x22" * 32, "ipfs://m", sender=model)),
         ("add assets", 1, lambda: registry.addAssets(1, b"\x44" * 32, 2, sender=model)),
@@ -36,6 +37,13 @@ def test_the_event_counter_equals_the_registrys_logs_after_every_operation(regis
         ("grant as an agent", 1, lambda: registry.grantLicense(make_terms(1, brand, now), sender=agent)),
         ("grant by signed offer", 1, lambda: registry.grantLicenseWithSignature(offer, 0, deadline, sig, sender=brand)),
         ("cancel an offer", 1, lambda: registry.cancelOffer(1, sender=model)),
+        (
+            "grant with the model's consent",
+            1,
+            lambda: registry.grantLicenseWithConsent(altered, consent, consent_sig, sender=agent),
+        ),
+        ("suspend a license", 1, lambda: registry.suspendLicense(4, sender=model)),
+        ("resume a license", 1, lambda: registry.resumeLicense(4, sender=model)),
         (
             "publish one image",
             2,
@@ -58,7 +66,7 @@ def test_the_event_counter_equals_the_registrys_logs_after_every_operation(regis
         ),
         ("revoke as the model", 1, lambda: registry.revokeLicense(1, 0, sender=model)),
         ("revoke as the granting agent", 1, lambda: registry.revokeLicense(2, 0, sender=agent)),
-        ("withdraw fees", 1, lambda: registry.withdrawFees(sender=model)),
+        ("withdraw fees", 1, lambda: registry.withdrawFees(NATIVE, sender=model)),
         ("attest", 1, lambda: registry.attestTwin(1, b"\x5a" * 32, sender=other)),
         ("revoke an attestation", 1, lambda: registry.revokeAttestation(1, sender=other)),
         ("revoke an agent", 1, lambda: registry.revokeAgent(1, agent, sender=model)),
@@ -70,7 +78,7 @@ def test_the_event_counter_equals_the_registrys_logs_after_every_operation(regis
         total += emitted
         assert len(tx.logs) == emitted, what
         assert events(registry) == total == len(registry_logs(chain, registry)), what
-    assert registry.counts() == (1, 3, 21)
+    assert registry.counts() == (1, 4, 24)
 
 
 def test_refused_operations_count_nothing(registry, model, brand, other, twin, license_id, chain):
@@ -82,7 +90,9 @@ def test_refused_operations_count_nothing(registry, model, brand, other, twin, l
     with ape.reverts(registry.NotAttested):
         registry.revokeAttestation(twin, sender=other)
     with ape.reverts(registry.NothingToWithdraw):
-        registry.withdrawFees(sender=model)
+        registry.withdrawFees(NATIVE, sender=model)
+    with ape.reverts(registry.LicenseNotSuspended):
+        registry.resumeLicense(license_id, sender=model)
     assert events(registry) == before == len(registry_logs(chain, registry)) == 2
 
 

@@ -1,11 +1,12 @@
 import ape
 
-from conftest import DAY, FEE, make_terms, territories
+from conftest import DAY, FEE, NATIVE, make_terms, territories
 
 
 def test_the_model_grants_a_license_with_its_terms(registry, model, brand, terms, twin):
     tx = registry.grantLicense(terms, sender=model)
-    (_, _, channels, transforms, terr, valid_from, valid_until, max_uses, fee, terms_hash) = terms
+    (_, _, channels, transforms, terr, valid_from, valid_until, max_uses, fee, currency, training, remove, terms_hash) = terms
+    assert (currency, training, remove) == (NATIVE, False, False)
     assert tx.events == [
         registry.LicenseGranted(
             licenseId=1,
@@ -19,13 +20,16 @@ def test_the_model_grants_a_license_with_its_terms(registry, model, brand, terms
             validUntil=valid_until,
             maxUses=max_uses,
             feePerUse=fee,
+            currency=NATIVE,
+            flags=0,
             termsHash=terms_hash,
         )
     ]
     lic = registry.getLicense(1)
     assert (lic.licensee, lic.twinId, lic.channels, lic.transforms) == (brand.address, twin, channels, transforms)
     assert (lic.validFrom, lic.validUntil, lic.maxUses, lic.uses, lic.feePerUse) == (valid_from, valid_until, 10, 0, FEE)
-    assert lic.territories == terr and not lic.revoked
+    assert lic.territories == terr and not lic.revoked and lic.flags == 0
+    assert registry.currencyOf(1) == NATIVE
     assert registry.grantorOf(1) == model.address
     assert registry.counts() == (1, 1, 2)  # twins, licenses, events (TwinRegistered, LicenseGranted)
 

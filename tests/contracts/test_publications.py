@@ -5,7 +5,7 @@ import pytest
 
 from eth_utils import keccak
 
-from conftest import DAY, FEE, IMPRINT_BYTES, code, content, imprint, make_terms
+from conftest import DAY, FEE, IMPRINT_BYTES, NATIVE, code, content, imprint, make_terms
 from consentry import vocab
 
 SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
@@ -80,22 +80,22 @@ def test_uses_count_across_batches(registry, brand, license_id):
 
 def test_fees_are_credited_to_the_model(registry, model, brand, license_id):
     publish(registry, brand, license_id, 4)
-    assert registry.balanceOf(model) == 4 * FEE
+    assert registry.feeBalance(model, NATIVE) == 4 * FEE
     assert registry.balance == 4 * FEE
 
 
 def test_the_model_withdraws_exactly_the_fees_paid(registry, model, brand, license_id):
     publish(registry, brand, license_id, 3)
     before = model.balance
-    tx = registry.withdrawFees(sender=model)
-    assert tx.events == [registry.FeesWithdrawn(model=model, amount=3 * FEE)]
+    tx = registry.withdrawFees(NATIVE, sender=model)
+    assert tx.events == [registry.FeesWithdrawn(model=model, currency=NATIVE, amount=3 * FEE)]
     assert model.balance == before + 3 * FEE - tx.total_fees_paid
-    assert registry.balanceOf(model) == 0
+    assert registry.feeBalance(model, NATIVE) == 0
     assert registry.balance == 0
     with ape.reverts(registry.NothingToWithdraw, model=model.address):
-        registry.withdrawFees(sender=model)
+        registry.withdrawFees(NATIVE, sender=model)
     publish(registry, brand, license_id, 1, start=3)
-    assert registry.balanceOf(model) == FEE
+    assert registry.feeBalance(model, NATIVE) == FEE
 
 
 def test_a_reentrant_model_cannot_withdraw_twice(project, registry, brand, chain):
@@ -117,10 +117,10 @@ def test_a_model_that_cannot_receive_keeps_its_credit(project, registry, brand, 
     model.refusePayments(True, sender=brand)
     with ape.reverts(registry.TransferFailed, model=model.address, amount=2 * FEE):
         model.withdraw(sender=brand)
-    assert registry.balanceOf(model) == 2 * FEE
+    assert registry.feeBalance(model, NATIVE) == 2 * FEE
     model.refusePayments(False, sender=brand)
     model.withdraw(sender=brand)
-    assert model.received() == 2 * FEE and registry.balanceOf(model) == 0
+    assert model.received() == 2 * FEE and registry.feeBalance(model, NATIVE) == 0
 
 
 def test_only_the_licensee_publishes(registry, other, license_id):
@@ -240,7 +240,7 @@ def test_the_exact_fee_is_required(registry, brand, license_id, value):
 def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
     registry.grantLicense(make_terms(twin, brand, chain.pending_timestamp, fee=0), sender=model)
     publish(registry, brand, 1, 2, value=0)
-    assert registry.balanceOf(model) == 0
+    assert registry.feeBalance(model, NATIVE) == 0
 
 
 def test_malformed_batches_are_refused(registry, brand, license_id):

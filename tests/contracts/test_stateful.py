@@ -1,11 +1,15 @@
 """Random sequences of registry actions against a Python model of the rules.
 
-After every step: uses never exceed max uses, the contract's balance equals the fees credited and
-not withdrawn, counts() and attestations match the model, counts().events equals the number of logs
-the registry emitted, and every accepted or refused action is the one the rules predict — so no
-publication outside its license is accepted, no agent grants beyond its mandate (duration, start,
-channels, transforms, territories, uses, fee; so none ends past expiry + maxDuration), and only an
-owner or the agent that granted a license, while its mandate lasts, revokes it.
+After every step: uses never exceed max uses; for every currency (the native coin and the test USDC),
+the fees licensees paid = the fees credited = what models can still withdraw + what they withdrew, and
+the registry holds exactly the fees credited and not withdrawn (its ether balance, its USDC balance);
+counts() and attestations match the model, counts().events equals the number of logs the registry
+emitted, and every accepted or refused action is the one the rules predict — so no publication outside
+its license (or while it is suspended, or without the token allowance) is accepted, no agent grants
+beyond its mandate (duration, start, channels, transforms, territories, uses, currency, fee, training;
+so none ends past expiry + maxDuration) nor alterations without the model's signed consent, only the
+owner suspends and resumes, and only an owner or the agent that granted a license, while its mandate
+lasts, revokes it.
 
 The default run is short; for a long one:
   CONSENTRY_STATEFUL_EXAMPLES=500 ape test tests/contracts/test_stateful.py
@@ -15,15 +19,19 @@ import os
 
 import ape
 from ape import accounts, chain, project
-from eth_account import Account
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from conftest import DAY, code, make_terms, territories
-from consentry import offers, vocab
+from conftest import ALTERATIONS, DAY, NATIVE, REMOVE_AFTER_END, SUSPENDED, TOKEN_FEE, TRAINING, code, make_consent
+from conftest import make_terms, sign_consent, sign_offer, territories
+from consentry import vocab
 
-FEE_CHOICES = [0, 10**12, 3 * 10**15]
+FEE_CHOICES = [0, 10**12, 3 * 10**15]  # in the license's currency: wei, or USDC units
+CURRENCIES = (0, 1)  # 0 the native coin, 1 the test USDC
+MINTED = 10**22  # USDC units each person starts with
+ALLOWANCES = [0, 4 * 10**15, 10**21]  # what a person approves the registry to pull
+FACE = 0x80
 PLACES = ["FR", "DE", "US", "JP", "GB"]  # countries one publishes in
 TERRITORY_SETS = [("EU",), ("WW",), ("FR", "US"), ("EU", "US"), ("US",), ("JP", "FR"), ("GB",)]
 USE_CAPS = [0, 3, 6]  # a mandate's maxUses; 0 = no cap
@@ -53,6 +61,8 @@ class Registry(RuleBasedStateMachine):
         self.snapshot = chain.snapshot()
         self.people = [accounts.test_accounts[i] for i in range(5)]
         self.reg = project.ConsentRegistry.deploy(sender=accounts.test_accounts[9])
+        self.usdc = project.TestUSDC.deploy(sender=accounts.test_accounts[9])
+        self.currency = {0: NATIVE, 1: self.usdc.address}
         self.w3 = chain.provider.web3
         self.log_block = chain.blocks.height  # registry logs counted before this block (none at deployment)
         self.checked_height = None
@@ -64,10 +74,18 @@ class Registry(RuleBasedStateMachine):
         self.attested = {}  # (twin, attester idx) -> time
         self.attest_pairs = set()  # every (twin, attester) ever touched
         self.touched = set()  # licenses published under since the last check
-        self.credited = {i: 0 for i in range(5)}
-        self.paid_in = 0
-        self.paid_out = 0
-        self.nonces = {i: set() for i in range(5)}
+        self.credited = {(i, c): 0 for i in range(5) for c in CURRENCIES}  # (model, currency) -> withdrawable
+        self.touched_credits = set()  # (model, currency) credited or withdrawn since the last check
+        self.paid_in = {c: 0 for c in CURRENCIES}  # fees licensees paid
+        self.paid_out = {c: 0 for c in CURRENCIES}  # fees models withdrew
+        self.tokens = {i: MINTED for i in range(5)}  # each person's USDC
+        self.allowance = {}
+        self.tokens_moved = False
+        self.nonces = {i: set() for i in range(5)}  # used or cancelled: shared by offers and consents
+        for i, person in enumerate(self.people):
+            self.usdc.mint(person, MINTED, sender=person)
+            self.usdc.approve(self.reg, ALLOWANCES[2], sender=person)
+            self.allowance[i] = ALLOWANCES[2]
         # an opening every run shares: a twin of person 0, licensed to person 1, person 2 its agent
         self.register(_Fixed(owner=0))
         self.grant(
@@ -83,6 +101,10 @@ class Registry(RuleBasedStateMachine):
                 fee=FEE_CHOICES[1],
                 where=("EU", "US"),
                 signed=False,
+                currency=1,
+                training=False,
+                remove=True,
+                alter=0,
             )
         )
         self.appoint(
@@ -96,6 +118,8 @@ class Registry(RuleBasedStateMachine):
                 min_fee=FEE_CHOICES[1],
                 where=("EU", "US"),
                 max_uses=6,
+                currency=0,
+                training=False,
             )
         )
 
@@ -116,21 +140,26 @@ class Registry(RuleBasedStateMachine):
 
     @staticmethod
     def exceeded(m, lic):
-        """The cap an agent's grant exceeds, in the contract's order of checks, or None."""
+        """The cap an agent's grant exceeds, in the contract's order of checks, or None (alterations are the
+        model's consent's business, never the mandate's)."""
         if lic["until"] > lic["from"] and lic["until"] - lic["from"] > m["max_duration"]:
             return "duration"
         if lic["from"] >= m["expiry"]:
             return "start"
         if lic["channels"] & ~m["channels"]:
             return "channels"
-        if lic["transforms"] & ~m["transforms"]:
+        if lic["transforms"] & ~ALTERATIONS & ~m["transforms"]:
             return "transforms"
         if not all(covers(m["where"], name) for name in lic["where"]):
             return "territories"
         if m["max_uses"] and not 0 < lic["max"] <= m["max_uses"]:
             return "uses"
+        if lic["currency"] != m["currency"]:
+            return "currency"
         if lic["fee"] < m["min_fee"]:
             return "fee"
+        if lic["training"] and not m["training"]:
+            return "training"
         return None
 
     def registry_log_count(self):
@@ -161,6 +190,8 @@ class Registry(RuleBasedStateMachine):
             "min_fee": data.draw(st.sampled_from(FEE_CHOICES), label="min_fee"),
             "where": data.draw(st.sampled_from(TERRITORY_SETS), label="where"),
             "max_uses": data.draw(st.sampled_from(USE_CAPS), label="max_uses"),
+            "currency": data.draw(st.sampled_from(CURRENCIES), label="currency"),
+            "training": data.draw(st.booleans(), label="training"),
         }
         caps = (
             m["expiry"],
@@ -170,6 +201,8 @@ class Registry(RuleBasedStateMachine):
             m["min_fee"],
             territories(*m["where"]),
             m["max_uses"],
+            self.currency[m["currency"]],
+            m["training"],
         )
         if sender != self.twins[twin]["owner"]:
             with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
@@ -180,7 +213,7 @@ class Registry(RuleBasedStateMachine):
                 self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
             return
         tx = self.reg.appointAgent(twin, self.people[agent], caps, sender=self.people[sender])
-        assert tx.events[0].territories == caps[5] and tx.events[0].maxUses == caps[6]
+        assert (tx.events[0].territories, tx.events[0].maxUses, tx.events[0].currency, tx.events[0].training) == caps[5:]
         self.mandates[(twin, agent)] = m
         self.events += 1
 
@@ -214,13 +247,20 @@ class Registry(RuleBasedStateMachine):
             ),
             max_uses=data.draw(st.integers(1, m["max_uses"]) if m["max_uses"] else st.integers(0, 6), label="max_uses"),
             fee=data.draw(st.sampled_from([f for f in FEE_CHOICES if f >= m["min_fee"]]), label="fee"),
+            currency=m["currency"],
+            training=m["training"] and data.draw(st.booleans(), label="training"),
+            remove=data.draw(st.booleans(), label="remove"),
+            alter=data.draw(st.sampled_from([0, 0, FACE]), label="alter"),  # with the model's consent
         )
 
     @staticmethod
     def breach(data, picks, m, t):
         """Pushes careful terms past one cap of the mandate (where the cap leaves room to)."""
         cap = data.draw(
-            st.sampled_from(["start", "end", "duration", "channels", "transforms", "territories", "uses", "fee"]), label="breach"
+            st.sampled_from(
+                ["start", "end", "duration", "channels", "transforms", "territories", "uses", "fee", "currency", "training"]
+            ),
+            label="breach",
         )
         max_days = m["max_duration"] // DAY
         if cap == "start":  # on or after the expiry, however short
@@ -233,7 +273,7 @@ class Registry(RuleBasedStateMachine):
         elif cap == "channels":
             picks["channels"] |= 0b1000  # outdoor: never in a drawn mandate
         elif cap == "transforms":
-            picks["transforms"] |= 0x80  # face: never in a drawn mandate
+            picks["transforms"] |= 0x08  # lighting: never in a drawn mandate
         elif cap == "territories":
             outside = [w for w in TERRITORY_SETS if not all(covers(m["where"], n) for n in w)]
             if outside:
@@ -242,6 +282,10 @@ class Registry(RuleBasedStateMachine):
             picks["max_uses"] = data.draw(st.sampled_from([0, m["max_uses"] + 1]), label="too_many")
         elif cap == "fee" and m["min_fee"]:
             picks["fee"] = max(f for f in FEE_CHOICES if f < m["min_fee"])
+        elif cap == "currency":
+            picks["currency"] = 1 - m["currency"]
+        elif cap == "training" and not m["training"]:
+            picks["training"] = True
 
     def grant(self, data):
         who = data.draw(st.sampled_from(["owner", "agent", "agent", "anyone"]), label="who")
@@ -271,6 +315,10 @@ class Registry(RuleBasedStateMachine):
                 where=data.draw(st.sampled_from(TERRITORY_SETS), label="where"),
                 max_uses=data.draw(st.integers(0, 6), label="max_uses"),
                 fee=data.draw(st.sampled_from(FEE_CHOICES), label="fee"),
+                currency=data.draw(st.sampled_from(CURRENCIES), label="currency"),
+                training=data.draw(st.booleans(), label="training"),
+                remove=data.draw(st.booleans(), label="remove"),
+                alter=data.draw(st.sampled_from([0, 0, 0, FACE]), label="alter"),  # plain grant: the owner's alone
             )
         if picks["offset"] + picks["days"] == 0:
             return  # the license would end exactly now: too close to call
@@ -283,34 +331,67 @@ class Registry(RuleBasedStateMachine):
             max_uses=picks["max_uses"],
             fee=picks["fee"],
             where=picks["where"],
+            currency=self.currency[picks["currency"]],
+            training=picks["training"],
+            remove_after_end=picks["remove"],
         )
-        terms = terms[:2] + (picks["channels"], picks["transforms"]) + terms[4:]
+        transforms = picks["transforms"] | picks["alter"]
+        terms = terms[:2] + (picks["channels"], transforms) + terms[4:]
         lic = {
             "twin": twin,
             "licensee": licensee,
             "channels": picks["channels"],
-            "transforms": picks["transforms"],
+            "transforms": transforms,
             "where": picks["where"],
             "from": terms[5],
             "until": terms[6],
             "max": picks["max_uses"],
             "uses": 0,
             "fee": picks["fee"],
+            "currency": picks["currency"],
+            "training": picks["training"],
+            "flags": (TRAINING if picks["training"] else 0)
+            | (REMOVE_AFTER_END if picks["remove"] else 0)
+            | (TOKEN_FEE if picks["currency"] else 0),
+            "suspended": False,
             "revoked": False,
             "agent": None,
         }
         withdrawn = self.twins[twin]["withdrawn"]
         ended = lic["until"] <= t
+        nonce = None
+        account = self.people[sender].address
         if signed:
             nonce = data.draw(st.integers(0, 3))
-            signer = Account.from_key(self.people[sender].private_key)
-            sig = offers.sign(signer, dict(zip(offers.TERMS_KEYS, terms)), nonce, t + DAY, chain.chain_id, self.reg.address)
+            sig = sign_offer(self.people[sender], terms, nonce, t + DAY, chain.chain_id, self.reg)
             ok = sender == owner and nonce not in self.nonces[owner] and not withdrawn and not ended
 
             def call():
                 return self.reg.grantLicenseWithSignature(terms, nonce, t + DAY, sig, sender=self.people[licensee])
 
             refusal = ape.reverts()
+        elif sender != owner and transforms & ALTERATIONS and how != "random" and m is not None:
+            # an agent with the model's signed consent to the alteration (nonces shared with offers)
+            nonce = data.draw(st.integers(0, 3), label="consent_nonce")
+            consent = make_consent(terms, self.people[sender], nonce=nonce, deadline=t + DAY)
+            sig = sign_consent(self.people[owner], consent, chain.chain_id, self.reg)
+
+            def call():
+                return self.reg.grantLicenseWithConsent(terms, consent, sig, sender=self.people[sender])
+
+            if self.near_expiry(twin, sender, t):
+                return
+            failures = []
+            if self.live_mandate(twin, sender, t) is None:
+                failures.append(ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=account))
+            elif cap := self.exceeded(m, lic):
+                failures.append(ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=account, cap=cap))
+            if nonce in self.nonces[owner]:
+                failures.append(ape.reverts(self.reg.OfferNonceUsed, model=self.people[owner].address, nonce=nonce))
+            ok = not failures and not withdrawn and not ended
+            refusal = failures[0] if len(failures) == 1 else ape.reverts()  # two faults: either may be named
+            lic["agent"] = sender
+            event("agent grant with the model's consent" + ("" if ok else ", refused"))
         else:
 
             def call():
@@ -321,13 +402,18 @@ class Registry(RuleBasedStateMachine):
                 ok = not withdrawn and not ended
             elif self.near_expiry(twin, sender, t):
                 return
+            elif transforms & ALTERATIONS:  # never on a mandate alone
+                ok = False
+                if self.live_mandate(twin, sender, t) is not None:
+                    event("agent grant refused: model consent required")
+                    refusal = ape.reverts(self.reg.ModelConsentRequired, twinId=twin, alterations=transforms & ALTERATIONS)
             elif self.live_mandate(twin, sender, t) is None:
                 ok = False
-                refusal = ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=self.people[sender].address)
+                refusal = ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=account)
             elif cap := self.exceeded(m, lic):
                 ok = False
                 event(f"agent grant refused: {cap}")
-                refusal = ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=self.people[sender].address, cap=cap)
+                refusal = ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=account, cap=cap)
             else:
                 ok = not withdrawn and not ended
                 lic["agent"] = sender
@@ -336,17 +422,21 @@ class Registry(RuleBasedStateMachine):
             with refusal:
                 call()
             return
-        call()
-        if signed:
+        tx = call()
+        if nonce is not None:
             self.nonces[owner].add(nonce)
         lid = len(self.licenses) + 1
         self.licenses[lid] = lic
         self.events += 1
-        assert self.reg.getLicense(lid).licensee == self.people[licensee].address
+        (granted,) = tx.events
+        assert (granted.licenseId, granted.flags, granted.currency) == (lid, lic["flags"], self.currency[lic["currency"]])
+        on_chain = self.reg.getLicense(lid)
+        assert (on_chain.licensee, on_chain.flags) == (self.people[licensee].address, lic["flags"])
         grantor = lic["agent"] if lic["agent"] is not None else owner
         assert self.reg.grantorOf(lid) == self.people[grantor].address
         if lic["agent"] is not None:  # the mandate bounds the span: no chain of forward-dated licenses
             assert lic["from"] < m["expiry"] and lic["until"] <= m["expiry"] + m["max_duration"]
+            assert lic["currency"] == m["currency"] and (m["training"] or not lic["training"])
 
     def revoke(self, data):
         sender = data.draw(st.integers(0, 4), label="sender")
@@ -408,6 +498,7 @@ class Registry(RuleBasedStateMachine):
             channel = data.draw(st.sampled_from([c for c in range(3) if lic["channels"] >> c & 1]))
             where = data.draw(st.sampled_from([p for p in PLACES if covers(lic["where"], p)]))
             transforms &= lic["transforms"]
+        mispay = data.draw(st.sampled_from([False] * 7 + [True]), label="mispay")
         t = self.now()
         if abs(lic["until"] - t) <= GUARD or abs(lic["from"] - t) <= GUARD:
             return
@@ -415,35 +506,130 @@ class Registry(RuleBasedStateMachine):
             sender == lic["licensee"]
             and lic["from"] <= t < lic["until"]
             and not self.twins[lic["twin"]]["withdrawn"]
+            and not lic["suspended"]
             and lic["channels"] >> channel & 1
             and covers(lic["where"], where)
             and transforms & ~lic["transforms"] == 0
             and (lic["max"] == 0 or lic["uses"] + n <= lic["max"])
         )
+        fee = lic["fee"] * n
+        token = lic["currency"] != 0
+        value = 0 if token else fee  # a token fee is pulled with the allowance, never sent as value
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
         args = (lid, channel, code(where), transforms, n % 8, hashes, b"\x05" * 56 * n)
         if not ok:
+            if lic["suspended"] and sender == lic["licensee"]:
+                event("publish refused: suspended")
             with ape.reverts():
-                self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
+                self.reg.publish(*args, value=value, sender=self.people[sender])
             return
-        tx = self.reg.publish(*args, value=lic["fee"] * n, sender=self.people[sender])
-        assert [log.contentHash for log in tx.events[1:]] == hashes
+        if mispay:
+            with ape.reverts(self.reg.WrongFee, expected=value, sent=value + 1):
+                self.reg.publish(*args, value=value + 1, sender=self.people[sender])
+            return
+        if token and self.allowance[sender] < fee:
+            event("publish refused: no allowance")
+            with ape.reverts(
+                self.reg.TokenTransferFailed, currency=self.usdc.address, amount=fee, **{"from": self.people[sender].address}
+            ):
+                self.reg.publish(*args, value=0, sender=self.people[sender])
+            return
+        tx = self.reg.publish(*args, value=value, sender=self.people[sender])
+        assert [log.contentHash for log in tx.events.filter(self.reg.Published)] == hashes
+        moved = [(log["from"], log.to, log.value) for log in tx.events.filter(self.usdc.Transfer)]
+        assert moved == ([(self.people[sender].address, self.reg.address, fee)] if token and fee else [])
         lic["uses"] += n
         self.touched.add(lid)
-        self.credited[self.twins[lic["twin"]]["owner"]] += lic["fee"] * n
-        self.paid_in += lic["fee"] * n
+        owner = self.twins[lic["twin"]]["owner"]
+        self.credited[(owner, lic["currency"])] += fee
+        self.touched_credits.add((owner, lic["currency"]))
+        self.paid_in[lic["currency"]] += fee
+        if token and fee:
+            self.tokens[sender] -= fee
+            self.allowance[sender] -= fee
+            self.tokens_moved = True
         self.events += n + 1
 
     def withdraw_fees(self, data):
         who = data.draw(st.integers(0, 4), label="who")
-        if self.credited[who] == 0:
-            with ape.reverts(self.reg.NothingToWithdraw):
-                self.reg.withdrawFees(sender=self.people[who])
+        cur = data.draw(st.sampled_from(CURRENCIES), label="currency")
+        currency = self.currency[cur]
+        if self.credited[(who, cur)] == 0:
+            with ape.reverts(self.reg.NothingToWithdraw, model=self.people[who].address):
+                self.reg.withdrawFees(currency, sender=self.people[who])
             return
-        self.reg.withdrawFees(sender=self.people[who])
-        self.paid_out += self.credited[who]
-        self.credited[who] = 0
-        assert self.reg.balanceOf(self.people[who]) == 0
+        amount = self.credited[(who, cur)]
+        tx = self.reg.withdrawFees(currency, sender=self.people[who])
+        assert tx.events.filter(self.reg.FeesWithdrawn) == [
+            self.reg.FeesWithdrawn(model=self.people[who], currency=currency, amount=amount)
+        ]
+        self.paid_out[cur] += amount
+        self.credited[(who, cur)] = 0
+        self.touched_credits.add((who, cur))
+        if cur:
+            self.tokens[who] += amount
+            self.tokens_moved = True
+        self.events += 1
+
+    def approve(self, data):
+        """A person sets the registry's USDC allowance (0 refuses every token fee it would pay)."""
+        who = data.draw(st.integers(0, 4), label="who")
+        amount = data.draw(st.sampled_from(ALLOWANCES), label="allowance")
+        self.usdc.approve(self.reg, amount, sender=self.people[who])
+        self.allowance[who] = amount
+
+    def suspend(self, data):
+        lid = data.draw(st.sampled_from(sorted(self.licenses)))
+        lic = self.licenses[lid]
+        twin, owner = lic["twin"], self.twins[lic["twin"]]["owner"]
+        sender = data.draw(st.sampled_from([owner, owner, owner, lic["licensee"], lic["agent"] or 0]), label="sender")
+        t = self.now()
+        if abs(lic["until"] - t) <= GUARD:
+            return
+        call = lambda: self.reg.suspendLicense(lid, sender=self.people[sender])  # noqa: E731
+        if sender != owner:
+            with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
+                call()
+            return
+        if lic["suspended"] and lic["until"] <= t:
+            with ape.reverts():  # suspended and ended: either may be named
+                call()
+            return
+        if lic["suspended"]:
+            with ape.reverts(self.reg.LicenseIsSuspended, licenseId=lid):
+                call()
+            return
+        if lic["until"] <= t:
+            with ape.reverts(self.reg.LicenseAlreadyEnded, licenseId=lid, endedAt=lic["until"]):
+                call()
+            return
+        tx = call()
+        assert tx.events == [self.reg.LicenseSuspended(licenseId=lid, by=self.people[owner])]
+        lic["suspended"] = True
+        assert self.reg.getLicense(lid).flags == lic["flags"] | SUSPENDED
+        assert not self.reg.isLicenseValid(lid, t)
+        self.events += 1
+
+    def resume(self, data):
+        lid = data.draw(st.sampled_from(sorted(self.licenses)))
+        lic = self.licenses[lid]
+        twin, owner = lic["twin"], self.twins[lic["twin"]]["owner"]
+        sender = data.draw(st.sampled_from([owner, owner, owner, lic["licensee"], lic["agent"] or 0]), label="sender")
+        call = lambda: self.reg.resumeLicense(lid, sender=self.people[sender])  # noqa: E731
+        if sender != owner:
+            with ape.reverts(self.reg.NotTwinOwner, twinId=twin, account=self.people[sender].address):
+                call()
+            return
+        if not lic["suspended"]:
+            with ape.reverts(self.reg.LicenseNotSuspended, licenseId=lid):
+                call()
+            return
+        if lic["until"] <= self.now() + GUARD:
+            return  # resuming an ended license: the interface does not say
+        tx = call()
+        assert tx.events == [self.reg.LicenseResumed(licenseId=lid, by=self.people[owner])]
+        lic["suspended"] = False
+        assert self.reg.getLicense(lid).flags == lic["flags"]
         self.events += 1
 
     def attest(self, data):
@@ -490,8 +676,15 @@ class Registry(RuleBasedStateMachine):
             on_chain = self.reg.getLicense(lid)
             assert (on_chain.uses, on_chain.licensee) == (lic["uses"], self.people[lic["licensee"]].address)
             assert lic["max"] == 0 or on_chain.uses <= on_chain.maxUses
-        for who, amount in self.credited.items():
-            assert self.reg.balanceOf(self.people[who]) == amount
+        for (who, cur), amount in self.credited.items():
+            assert self.reg.feeBalance(self.people[who], self.currency[cur]) == amount
+        for lid, lic in self.licenses.items():
+            assert self.reg.getLicense(lid).flags == lic["flags"] | (SUSPENDED if lic["suspended"] else 0)
+        # USDC is a closed system here: what left the people is what the registry holds
+        held = [self.usdc.balanceOf(p) for p in self.people]
+        assert held == [self.tokens[i] for i in range(5)]
+        assert [self.usdc.allowance(p, self.reg) for p in self.people] == [self.allowance[i] for i in range(5)]
+        assert 5 * MINTED - sum(held) == self.usdc.balanceOf(self.reg) == self.paid_in[1] - self.paid_out[1]
         for twin, who in self.attest_pairs:
             assert self.reg.attestedAt(twin, self.people[who]) == self.attested.get((twin, who), 0)
 
@@ -516,6 +709,12 @@ class Registry(RuleBasedStateMachine):
         "register",
         "appoint",
         "withdraw_twin",
+        "suspend",
+        "publish",
+        "resume",
+        "approve",
+        "withdraw_fees",
+        "suspend",
         "audit",
     ]
 
@@ -538,10 +737,19 @@ class Registry(RuleBasedStateMachine):
             lic = self.licenses[lid]
             on_chain = self.reg.getLicense(lid)
             assert on_chain.uses == lic["uses"] and (lic["max"] == 0 or on_chain.uses <= on_chain.maxUses)
-        for who in {self.twins[self.licenses[lid]["twin"]]["owner"] for lid in self.touched}:
-            assert self.reg.balanceOf(self.people[who]) == self.credited[who]
+        for who, cur in self.touched_credits:
+            assert self.reg.feeBalance(self.people[who], self.currency[cur]) == self.credited[(who, cur)]
         self.touched.clear()
-        assert self.reg.balance == self.paid_in - self.paid_out == sum(self.credited.values())
+        self.touched_credits.clear()
+        # for every currency: fees paid by licensees = fees credited = withdrawable + withdrawn, and the registry
+        # holds exactly what is withdrawable
+        for cur in CURRENCIES:
+            withdrawable = sum(amount for (_, c), amount in self.credited.items() if c == cur)
+            assert self.paid_in[cur] == withdrawable + self.paid_out[cur]
+        assert self.reg.balance == self.paid_in[0] - self.paid_out[0]
+        if self.tokens_moved:  # a USDC read costs a call: only after a block that moved tokens
+            self.tokens_moved = False
+            assert self.usdc.balanceOf(self.reg) == self.paid_in[1] - self.paid_out[1]
 
 
 Registry.TestCase.settings = settings(
