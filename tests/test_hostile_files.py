@@ -4,6 +4,7 @@ name from it can forge terminal output."""
 
 import copy
 import json
+import os
 import sqlite3
 import time
 import zlib
@@ -11,7 +12,8 @@ import zlib
 import pytest
 from eth_account import Account
 
-from consentry import config, merkle, offers, schema, twins
+from consentry import config, licenses, merkle, offers, schema, termsdoc, twins, vocab
+from consentry.currency import NATIVE_ADDRESS
 from consentry.errors import FileProblem
 from consentry.files import read_json, write_json_atomic
 from consentry.hashing import Fingerprint
@@ -53,22 +55,37 @@ def good_manifest(n=3, twin_id=1) -> dict:
     )
 
 
-def good_offer(chain_id=31337, registry=REGISTRY) -> dict:
+PURPOSE = "Spring 2027 e-commerce product pages for the Lumiere dress line"
+NONCE = 2**200 + 7  # beyond 2^53: the exchange format carries it as a string
+
+
+def good_terms(**changes) -> tuple[dict, dict]:
+    """On-chain terms and their terms document (termsHash = keccak256 of the document)."""
     terms = {
         "twinId": 1,
         "licensee": BRAND.address,
         "channels": 1,
         "transforms": 0,
-        "territories": 0xFFFF,
+        "territories": vocab.pack_territories(["FR"]),
         "validFrom": 1_700_000_000,
         "validUntil": 1_800_000_000,
         "maxUses": 10,
         "feePerUse": 10**15,
-        "termsHash": b"\x07" * 32,
+        "currency": NATIVE_ADDRESS,
+        "trainingAllowed": False,
+        "removeAfterEnd": False,
+        **changes,
     }
-    sig = offers.sign(MODEL, terms, 0, 1_900_000_000, chain_id, registry)
+    doc = termsdoc.build(terms, purpose=PURPOSE)
+    terms["termsHash"] = termsdoc.terms_hash(doc)
+    return terms, doc
+
+
+def good_offer(chain_id=31337, registry=REGISTRY) -> dict:
+    terms, doc = good_terms()
+    sig = offers.sign(MODEL, terms, NONCE, 1_900_000_000, chain_id, registry)
     return json.loads(
-        json.dumps(offers.to_file_dict(terms, 0, 1_900_000_000, chain_id, registry, sig, MODEL.address, "the terms\r\nin words"))
+        json.dumps(offers.to_file_dict(terms, NONCE, 1_900_000_000, chain_id, registry, sig, MODEL.address, doc), ensure_ascii=False)
     )
 
 
@@ -228,7 +245,7 @@ def test_manifest_path_refuses_a_link_that_leads_out_of_the_data_folder(tmp_path
 
 def test_an_atomic_write_does_not_follow_a_planted_link(tmp_path):
     (tmp_path / "precious").write_text("keep")
-    (tmp_path / "out.json.tmp").symlink_to(tmp_path / "precious")
+    (tmp_path / f".out.json.{os.getpid()}.tmp").symlink_to(tmp_path / "precious")  # where its temporary file goes
     with pytest.raises(OSError):
         write_json_atomic(tmp_path / "out.json", {"a": 1})
     assert (tmp_path / "precious").read_text() == "keep"
@@ -236,35 +253,90 @@ def test_an_atomic_write_does_not_follow_a_planted_link(tmp_path):
 
 # ---------------------------------------------------------------- offers, library level
 
+UINT80_MAX = "1208925819614629174706175"
+
 
 @pytest.mark.parametrize(
     "path, value, field",
     [
-        ("terms.twinId", "1", "terms.twinId"),
-        ("terms.twinId", 2**32, "terms.twinId"),
-        ("terms.twinId", -1, "terms.twinId"),
-        ("terms.channels", 256, "terms.channels must be a whole number from 0 to 255 (uint8)"),
+        # integers travel as decimal strings: a JSON number, a float, a sign, a leading zero or a unit is refused
+        ("terms.twinId", 1, "terms.twinId must be a whole number from 0 to 4294967295 written as a string (uint32)"),
+        ("terms.twinId", "0", "terms.twinId must be a whole number from 1 to 4294967295 written as a string"),
+        ("terms.twinId", str(2**32), "terms.twinId"),
+        ("terms.twinId", "-1", "terms.twinId"),
+        ("terms.twinId", "01", "terms.twinId"),
+        ("terms.twinId", " 1", "terms.twinId"),
+        ("terms.twinId", "1e3", "terms.twinId"),
+        ("terms.channels", "256", "terms.channels must be a whole number from 0 to 255 written as a string (uint8)"),
         ("terms.transforms", True, "terms.transforms"),
-        ("terms.territories", 2**56, "terms.territories"),
-        ("terms.validFrom", 1.7e9, "terms.validFrom"),
-        ("terms.validUntil", 2**40, "terms.validUntil"),
-        ("terms.maxUses", -5, "terms.maxUses"),
-        ("terms.feePerUse", 2**80, "terms.feePerUse must be a whole number from 0 to 1208925819614629174706175"),
+        ("terms.territories", str(2**56), "terms.territories"),
+        ("terms.validFrom", "1.7e9", "terms.validFrom"),
+        ("terms.validFrom", 1_700_000_000, "terms.validFrom"),
+        ("terms.validUntil", str(2**40), "terms.validUntil"),
+        ("terms.maxUses", "-5", "terms.maxUses"),
+        ("terms.feePerUse", str(2**80), f"terms.feePerUse must be a whole number from 0 to {UINT80_MAX} written as a string"),
+        ("terms.feePerUse", 10**15, "terms.feePerUse"),
         ("terms.feePerUse", "0.01ether", "terms.feePerUse"),
+        ("terms.feePerUse", "\u0663", "terms.feePerUse"),  # an Arabic-Indic digit: int() would take it
+        ("terms.feePerUse", "1" * 79, "terms.feePerUse"),
         ("terms.termsHash", "0x" + "07" * 31, "terms.termsHash"),
         ("terms.licensee", "brand", "terms.licensee must be an address"),
+        ("terms.currency", "native", "terms.currency must be an address"),
+        ("terms.currency", "USDC", "terms.currency must be an address"),
+        ("terms.currency", DELETE, "terms.currency is missing"),
+        ("terms.trainingAllowed", "false", "terms.trainingAllowed must be true or false"),
+        ("terms.trainingAllowed", 0, "terms.trainingAllowed must be true or false"),
+        ("terms.removeAfterEnd", None, "terms.removeAfterEnd must be true or false"),
+        ("terms.removeAfterEnd", DELETE, "terms.removeAfterEnd is missing"),
         ("terms.maxUses", DELETE, "terms.maxUses is missing"),
         ("terms", [1, 2, 3], "terms must be an object"),
-        ("nonce", -1, "nonce"),
-        ("nonce", 2**256, "nonce"),
+        ("nonce", "-1", "nonce"),
+        ("nonce", str(2**256), "nonce must be a whole number from 0 to"),
+        ("nonce", NONCE, "nonce"),  # a JSON number above 2^53: JavaScript would have rounded it
         ("deadline", "soon", "deadline"),
+        ("deadline", 1_900_000_000, "deadline"),
         ("signature", "0x" + "00" * 64, "signature must be 0x followed by 130 hex digits (65 bytes)"),
         ("signature", DELETE, "signature is missing"),
         ("chain_id", 0, "chain_id"),
+        ("chain_id", "31337", "chain_id"),
         ("registry", "0x" + "g" * 40, "registry"),
         ("signer", 7, "signer"),
-        ("terms_text", 42, "terms_text"),
-        ("terms_text", "x\x1b[2K", "terms_text"),
+        ("schema_version", 1, "schema_version 1 is not one this version of Consentry reads (2)"),
+        # the terms document: exact fields (its hash covers them all), bounded printable text
+        ("terms_document", DELETE, "terms_document is missing"),
+        ("terms_document", "the terms\r\nin words", "terms_document: must be an object"),
+        ("terms_document.surprise", "free", "terms_document: surprise is not a field this version of Consentry knows"),
+        ("terms_document.rate.discount", "100%", "terms_document: rate.discount is not a field this version"),
+        ("terms_document.rate.fee_per_use", 10**15, "terms_document: rate.fee_per_use must be a whole number from 0 to"),
+        ("terms_document.rate.fee_per_use", "free", "terms_document: rate.fee_per_use"),
+        ("terms_document.rate.fee_per_use", str(2**80), f"terms_document: rate.fee_per_use must be a whole number from 0 to {UINT80_MAX}"),
+        ("terms_document.rate.currency", "ETH", "terms_document: rate.currency must be an address"),
+        ("terms_document.rate.decimals", 256, "terms_document: rate.decimals"),
+        ("terms_document.rate.symbol", "", "terms_document: rate.symbol"),
+        ("terms_document.purpose", SPOOF, "terms_document: purpose must be non-empty printable text of at most 2000"),
+        ("terms_document.purpose", "Campaign\x1b[2K images for FR", "terms_document: purpose must be non-empty printable text"),
+        ("terms_document.purpose", "Campaign\u202e images for FR", "terms_document: purpose"),
+        ("terms_document.purpose", "anything", "terms_document: purpose"),  # shorter than 10
+        ("terms_document.purpose", "p" * 2001, "terms_document: purpose"),
+        ("terms_document.purpose", None, "terms_document: purpose"),
+        ("terms_document.purpose", DELETE, "terms_document: purpose is missing"),
+        ("terms_document.additional_terms", "Credit the model.\x1b]0;owned\x07", "terms_document: additional_terms must be text"),
+        ("terms_document.additional_terms", 42, "terms_document: additional_terms"),
+        ("terms_document.training", "yes", "terms_document: training must be one of not-allowed, allowed"),
+        ("terms_document.training", True, "terms_document: training must be one of"),
+        ("terms_document.after_end", "delete", "terms_document: after_end must be one of remain, remove"),
+        ("terms_document.kind", "consentry-offer", "terms_document: kind must be 'consentry-terms'"),
+        ("terms_document.schema_version", 2, "terms_document: schema_version must be 1"),
+        ("terms_document.twin_id", "1", "terms_document: twin_id"),
+        ("terms_document.licensee", "brand", "terms_document: licensee must be an address"),
+        ("terms_document.scope", ["social"], "terms_document: scope must be an object"),
+        ("terms_document.scope.channels", [], "terms_document: scope.channels must be a list of 1 to 8 entries"),
+        ("terms_document.scope.channels", "social", "terms_document: scope.channels must be a list"),
+        ("terms_document.scope.territories", ["FRA"], "terms_document: scope.territories[0]"),
+        ("terms_document.scope.transforms", [SPOOF], "terms_document: scope.transforms[0]"),
+        ("terms_document.scope.max_uses", -1, "terms_document: scope.max_uses"),
+        ("terms_document.duration.valid_until", "1800000000", "terms_document: duration.valid_until"),
+        ("terms_document.duration.valid_from", 2**40, "terms_document: duration.valid_from"),
     ],
 )
 def test_an_offer_with_a_bad_field_is_refused_naming_file_and_field(tmp_path, path, value, field):
@@ -275,15 +347,91 @@ def test_an_offer_with_a_bad_field_is_refused_naming_file_and_field(tmp_path, pa
     one_line_problem(lambda: offers.load(f), f"{f}: ", field)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: schema._unknown_keys names an unknown key raw (controls, newlines, any length) in the FileProblem",
+)
+def test_an_unknown_field_of_the_terms_document_is_named_escaped(tmp_path):
+    o = good_offer()
+    o["terms_document"]["scope"][SPOOF] = 1
+    f = tmp_path / "offer.json"
+    f.write_text(json.dumps(o))
+    one_line_problem(lambda: offers.load(f), f"{f}: terms_document: scope.x.jpg", "is not a field this version")
+
+
 def test_a_good_offer_loads_and_its_signature_still_recovers(tmp_path):
     o = good_offer()
+    assert o["schema_version"] == 2 and o["nonce"] == str(NONCE) and o["terms"]["feePerUse"] == str(10**15)
+    assert o["terms"]["trainingAllowed"] is False and o["terms"]["currency"] == NATIVE_ADDRESS and "terms_text" not in o
     o["terms"]["licensee"] = o["terms"]["licensee"].lower()
     f = tmp_path / "offer.json"
     f.write_text(json.dumps(o))
     loaded = offers.load(f)
-    assert loaded["terms"]["licensee"] == BRAND.address and loaded["terms_text"] == "the terms\r\nin words"
+    terms, doc = good_terms()
+    assert loaded["terms"]["licensee"] == BRAND.address and loaded["terms"]["feePerUse"] == 10**15
+    assert loaded["nonce"] == NONCE and loaded["deadline"] == 1_900_000_000
+    assert loaded["terms_document"] == doc and loaded["terms_document"]["purpose"] == PURPOSE
     assert offers.recover(loaded) == MODEL.address
-    assert offers.terms_tuple(loaded["terms"])[-1] == b"\x07" * 32
+    assert offers.terms_tuple(loaded["terms"])[-1] == terms["termsHash"] == termsdoc.terms_hash(doc)
+    assert licenses.check_document(loaded) == doc
+
+
+def test_an_old_offer_with_terms_text_is_refused_by_version(tmp_path):
+    o = good_offer()
+    o["schema_version"] = 1
+    o["terms_text"] = "the terms\r\nin words"
+    del o["terms_document"]
+    f = tmp_path / "offer.json"
+    f.write_text(json.dumps(o))
+    one_line_problem(lambda: offers.load(f), "schema_version 1 is not one this version of Consentry reads (2)", "upgrade")
+
+
+def test_a_terms_document_that_is_not_what_was_signed_is_refused(tmp_path):
+    o = good_offer()
+    o["terms_document"]["rate"]["fee_per_use"] = "0"  # "free", over the signed fee
+    f = tmp_path / "offer.json"
+    f.write_text(json.dumps(o))
+    loaded = offers.load(f)  # well-formed, so it loads ...
+    with pytest.raises(FileProblem) as e:  # ... and the hash check refuses it
+        licenses.check_document(loaded)
+    assert e.value.code == "offer_terms_mismatch" and "not what was signed" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "path, value, said",
+    [
+        ("scope.channels", ["social", "print"], "channels"),
+        ("scope.territories", ["WW"], "territories"),
+        ("scope.max_uses", 0, "max uses"),
+        ("rate.fee_per_use", "0", "fee per use"),
+        ("rate.currency", "0x" + "ab" * 20, "currency"),
+        ("duration.valid_until", 1_900_000_000, "valid until"),
+        ("training", "allowed", "training"),
+        ("after_end", "remove", "after end"),
+        ("licensee", MODEL.address, "licensee"),
+        ("twin_id", 2, "twin id"),
+    ],
+)
+def test_a_terms_document_that_contradicts_the_signed_terms_is_refused(path, value, said):
+    """Its hash is the terms hash (a careless or hostile signer made it so), but it says other terms."""
+    terms, doc = good_terms()
+    mutate(doc, path, value)
+    terms["termsHash"] = termsdoc.terms_hash(doc)
+    with pytest.raises(FileProblem) as e:
+        termsdoc.check(doc, terms, terms["termsHash"])
+    assert e.value.code == "terms_inconsistent" and f"the terms document says {said} " in str(e.value)
+
+
+def test_a_document_for_a_token_fee_checks_the_token():
+    token = "0x" + "ab" * 20
+    terms, doc = good_terms(currency=token, feePerUse=2_500_000)
+    assert doc["rate"]["currency"] == token and doc["rate"]["fee_per_use"] == "2500000"
+    termsdoc.check(doc, terms, terms["termsHash"])
+    mutate(doc, "rate.currency", "native")
+    terms["termsHash"] = termsdoc.terms_hash(doc)
+    with pytest.raises(FileProblem) as e:
+        termsdoc.check(doc, terms, terms["termsHash"])
+    assert e.value.code == "terms_inconsistent" and "currency 'native'" in str(e.value)
 
 
 # ---------------------------------------------------------------- reading JSON strictly
@@ -445,11 +593,17 @@ def test_twin_register_refuses_metadata_others_could_not_read(cli, new_account, 
 @pytest.mark.parametrize(
     "path, value, field",
     [
-        ("terms.feePerUse", 2**80, "terms.feePerUse"),
-        ("terms.twinId", "1", "terms.twinId"),
-        ("terms.validUntil", -1, "terms.validUntil"),
+        ("terms.feePerUse", str(2**80), "terms.feePerUse must be a whole number from 0 to"),
+        ("terms.feePerUse", 10**15, "terms.feePerUse"),
+        ("terms.twinId", 1, "terms.twinId"),
+        ("terms.validUntil", "-1", "terms.validUntil"),
+        ("terms.trainingAllowed", "yes", "terms.trainingAllowed must be true or false"),
         ("signature", "0x1234", "signature"),
         ("deadline", DELETE, "deadline is missing"),
+        ("terms_document", DELETE, "terms_document is missing"),
+        ("terms_document.purpose", SPOOF, "terms_document: purpose must be non-empty printable text"),
+        ("terms_document.rate.fee_per_use", 0, "terms_document: rate.fee_per_use"),
+        ("terms_document.rate.note", "free", "terms_document: rate.note is not a field this version of Consentry knows"),
     ],
 )
 def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tmp_path, local_node, path, value, field):
@@ -457,4 +611,17 @@ def test_license_accept_of_a_bad_offer_file_names_the_field(cli, new_account, tm
     o = good_offer(local_node["chain_id"], local_node["registry"])
     mutate(o, path, value)
     (tmp_path / "o.json").write_text(json.dumps(o))
-    one_line_error(cli.run("license", "accept", tmp_path / "o.json", "--as", brand, code=1), "o.json: ", field)
+    r = cli.run("license", "accept", tmp_path / "o.json", "--as", brand, "--yes", code=1)
+    one_line_error(r, "o.json: ", field)
+    assert "AUTHORISED" not in r.stdout + r.stderr
+    err = cli.json("license", "accept", tmp_path / "o.json", "--as", brand, "--yes", code=1)
+    assert err["error_code"] == "bad_file" and field in err["error"]
+
+
+def test_license_accept_shows_an_unknown_field_of_the_terms_document_escaped(cli, new_account, tmp_path, local_node):
+    brand, _ = new_account("brand")
+    o = good_offer(local_node["chain_id"], local_node["registry"])
+    o["terms_document"]["scope"][SPOOF] = 1
+    (tmp_path / "o.json").write_text(json.dumps(o))
+    r = cli.run("license", "accept", tmp_path / "o.json", "--as", brand, "--yes", code=1)
+    one_line_error(r, "o.json: terms_document: scope.x.jpg\\x0d\\x1b[2K", "is not a field this version of Consentry knows")
