@@ -34,22 +34,26 @@ def reference_signature(im: Image.Image) -> bytes:
                 )
         return out
 
-    g8 = grid(8)[..., 0]
-    lo, hi = g8.min(), g8.max()
+    g8, g16 = grid(8), grid(16)[..., 0]
+    lo, hi = g8[..., 0].min(), g8[..., 0].max()
     bits = ""
     for i in range(8):
         for j in range(8):
-            level = 0 if hi == lo else min(7, int(np.floor(round(8 * (g8[i, j] - lo) / (hi - lo), 3))))
+            level = 0 if hi == lo else min(7, int(np.floor(round(8 * (g8[i, j, 0] - lo) / (hi - lo), 3))))
             bits += format(level, "03b")
-
-    def code(v):
-        v = round(v, 3)
-        return 0 if v < -8 else 1 if v < 0 else 2 if v < 8 else 3
-
-    g4 = grid(4)
-    for i in range(4):
-        for j in range(4):
-            bits += format(code(g4[i, j, 1]), "02b") + format(code(g4[i, j, 2]), "02b")
+    neutral = all(abs(round(v, 3)) <= 2 for v in g8[..., 1:].flatten())
+    bits += "1" if neutral else "0"
+    for k in range(63):
+        i, j = divmod(k, 8)
+        even = (i + j) % 2 == 0
+        if neutral:
+            a, b, c, d = g16[2 * i, 2 * j], g16[2 * i, 2 * j + 1], g16[2 * i + 1, 2 * j], g16[2 * i + 1, 2 * j + 1]
+            diff = (a + c - b - d) / 2 if even else (a + b - c - d) / 2
+        else:
+            pi, pj = (i, j + 1) if j < 7 else (i + 1, j)
+            ch = 1 if even else 2
+            diff = g8[i, j, ch] - g8[pi, pj, ch]
+        bits += "1" if round(diff, 3) >= 0 else "0"
     assert len(bits) == 256
     return int(bits, 2).to_bytes(32, "big")
 
@@ -60,6 +64,7 @@ def test_signature_follows_the_written_spec(photos, name):
     sig = signature.signature_of(im)
     assert len(sig) == signature.SIGNATURE_BYTES == 32
     assert sig == reference_signature(im) == signature.signature_of(Image.open(photos[name]))
+    assert signature.decode(sig)[2] == (name == "camera")  # camera is greyscale: the neutral layout
 
 
 def test_fingerprint_imprint_and_query_carry_the_signature(photos):

@@ -5,48 +5,56 @@ or a replaced background move it by 0-12 bits, and smooth low-frequency shading 
 chosen pHash. This 32-byte signature, recorded beside the pHash (imprint = pixel_hash[:16] + pHash +
 signature), is checked against every candidate by `confirm`.
 
-SIGNATURE v2 (32 bytes), from the image as published (Pillow decode, no EXIF rotation, convert("RGB")):
+SIGNATURE v3 (32 bytes), from the image as published (Pillow decode, no EXIF rotation, convert("RGB")):
   Grid(n): cell (i, j), row i from the top, column j from the left, covers pixel rows
     floor(i*H/n) .. floor((i+1)*H/n)-1 and columns floor(j*W/n) .. floor((j+1)*W/n)-1 (images under
-    8 px a side are first enlarged by nearest neighbour to 8). R, G, B = the cell's mean values.
+    16 px a side: that side first enlarged to 16 by nearest neighbour). R, G, B = the cell's mean values.
     Y = 0.299R + 0.587G + 0.114B;  Cb = -0.168736R - 0.331264G + 0.5B;  Cr = 0.5R - 0.418688G - 0.081312B.
+    Grid(8)'s cell (i, j) is Grid(16)'s cells (2i..2i+1, 2j..2j+1) exactly (the same pixel boundaries).
+    round() = to 3 decimals, so that float noise cannot flip a flat image's bits.
   Bits 0-191 (bytes 0-23), brightness: Y on Grid(8); Ymin, Ymax over its 64 cells; per cell, row-major,
-    3 bits MSB first: level = floor(round(8 (Y - Ymin) / (Ymax - Ymin), 3)) capped at 7 (0 if equal).
-  Bits 192-255 (bytes 24-31), colour: Grid(4), cell k = 4i + j, 4 bits each in order (cell 0 = high
-    nibble of byte 24): bits 3-2 Cb code, bits 1-0 Cr code, with v = round(Cb or Cr, 3):
-    code = 0 if v < -8, 1 if v < 0, 2 if v < 8, else 3.
-  (round() = to 3 decimals, so that float noise cannot flip a flat image's levels.)
+    3 bits MSB first: level = floor(round(8 (Y - Ymin) / (Ymax - Ymin))) capped at 7 (0 if equal).
+  Bit 192, neutral: 1 iff every Grid(8) cell has |round(Cb)| <= 2 and |round(Cr)| <= 2 (a greyscale picture).
+  Bits 193-255, one extra bit for each Grid(8) cell k = 8i + j, k = 0..62, in that order (cell 63 has none),
+    bit = 1 iff round(D) >= 0, where, with "even" meaning i + j even:
+    - neutral = 0 (colour): D = C(i, j) - C(partner), C = Cb for even cells and Cr for odd ones, partner =
+      (i, j+1), or (i+1, j) in the last column: how the colour changes from this cell to the next;
+    - neutral = 1 (grey): Y on Grid(16); even cells: D = (left half - right half) = (Y(2i, 2j) + Y(2i+1, 2j)
+      - Y(2i, 2j+1) - Y(2i+1, 2j+1)) / 2; odd cells: D = (top half - bottom half) = (Y(2i, 2j) + Y(2i, 2j+1)
+      - Y(2i+1, 2j) - Y(2i+1, 2j+1)) / 2: the cell's own structure, which its mean cannot show.
 
 CHECK (`prepare` once per query, `confirm` per candidate): the query is reduced to a 128x128 Y/Cb/Cr
 grid (summed-area tables, as is and mirrored). Over mirror x crop hypotheses (up to 10 % off any side,
-20 % per axis; a 5 % grid, then coordinate descent to 0.3 %) the 8x8 brightness and 4x4 colour cells
-are recomputed from the query; cells the query shows under 75 % of are not compared. Brightness: a
-robust linear tone fit (query Y = a * level + b, a >= MIN_SLOPE grey levels per level, so a flat or
-low-contrast query cannot fit any layout), then each cell's distance outside its recorded level's
-interval; colour: distance outside the recorded code's interval (not compared for a greyscale query).
-Confirmed iff *every* compared cell is within LUMA_THRESHOLD (brightness) and CHROMA_THRESHOLD (colour),
-plus PARTIAL_ALLOWANCE x the fraction of a partly cropped cell that is missing, and at least half the
-64 cells are compared. Anything else is a derivative of the record, and `diff` says where.
+20 % per axis; a 5 % grid, then coordinate descent to 0.3 %) the cells are recomputed from the query;
+cells the query shows under 75 % of are not compared. Brightness: a robust linear tone fit (query Y =
+a * level + b, a >= MIN_SLOPE grey levels per level, so a flat or low-contrast query cannot fit any
+layout), then each cell's distance outside its recorded level's interval. Extra bits: how far the
+query's D lies on the wrong side of 0 (colour: Cb/Cr units, not compared for a greyscale query; grey:
+grey levels, less SHIFT_FACTOR x what moving the alignment by SHIFT_SLACK changes in D); a neutral
+record also requires a colour query's cells to stay within NEUTRAL of grey. Confirmed iff *every*
+compared cell is within LUMA_THRESHOLD (brightness), CHROMA_THRESHOLD (colour) and STRUCT_THRESHOLD
+(grey structure), plus PARTIAL_ALLOWANCE x the fraction of a partly cropped cell that is missing, and
+at least half the 64 cells are compared. Anything else is a derivative of the record, and `diff` says
+where. A query shown as recorded (no realignment) is first checked on its exact cell means.
 
-WHY (measured with scripts/bench_recall.py, 56 photos; v1 = 16x16 high-band signs + 4x4 layout, 3
-blocks tolerated): v1 confirmed 24 % of derivatives and its ROC had no usable strict point (88 of 504
-derivatives still confirmed with zero blocks tolerated). Outfit edits, patches and border changes are
-local, 3-16 % of the frame and 10-60 grey levels: an 8x8 grid with absolute (range-normalised) levels
-sees them; no differing cell is tolerated (v1 let 3 blocks differ).
+WHY (measured with scripts/bench_recall.py, 56 photos, 448 seeded derivatives): v2 spent the last 64
+bits on 2-bit Cb/Cr codes of a 4x4 grid. Its cells (6 % of the frame) dilute a recoloured outfit or a
+pasted face, and its codes saturate at |C| > 8, so 30 derivatives still confirmed: recolours of grey
+pictures and pasted patches of a similar mean brightness. v3 spends them where edits show: the colour
+*gradient* on Grid(8) (a local comparison, balanced for any overall tint), or, for greyscale pictures,
+whose colour bits said nothing, the structure inside each cell. 16 derivatives still confirm (v2: 30),
+crops improve (uneven 5 %: 98 %, v2 91 %), copies lose about 1 point (captions).
 
-LIMITS (honest): 3 bits of brightness per 8x8 cell (a step of 1/8 of the image's range) and 2+2 bits
-of colour per 4x4 cell. An edit that stays within a cell's level interval passes: a dark region
-recoloured (hue rotation of near-black stays near-black), a patch of the same tone, a darkened cell
-that stays in its level; a background replaced along the edges that the crop search explains as a
-2-4 % crop (CROP_PENALTY trades this against crop recall: 100 halves that leak but loses a third of
-5 % crops). Measured directly against their record, 51 of 448 seeded derivatives (11 %; v1: 129)
-still confirm: 26 border replacements, 14 recolours (mostly near-black regions that stay black), 8
-patches, 3 darkenings. Crops that cut a strong edge, clipped highlights and captions over a
-contrasty bottom row can fail to confirm (reported as derivatives). The 8x8 layout is what the
-pHash's low band imprints, so a forger who shades another photo to the target's pHash also moves
-toward its levels; the tight tolerance, the colour cells and MIN_SLOPE stopped all 56 bench
-forgeries, but a forger who knows the algorithm can aim at both. For stronger guarantees verify the exact
-pixel hash, or C2PA manifests.
+LIMITS (honest): 3 bits of brightness per 8x8 cell (a step of 1/8 of the image's range), one colour
+comparison per cell. An edit that stays within a cell's level interval and does not reverse its
+comparison passes: a near-black region recoloured (hue rotation of near-black stays near-black: all 7
+remaining recolours are of the Hubble deep field), a patch of the same tone and colour gradient, a
+background replaced along the edges that the crop search explains as a 2-4 % crop (6 remain).
+Captions over a contrasty bottom row, clipped highlights and crops that cut a strong edge can fail to
+confirm (reported as derivatives). The 8x8 layout is what the pHash's low band imprints, so a forger who
+shades another photo to the target's pHash also moves toward its levels; the tight tolerance, the
+extra bits and MIN_SLOPE stopped all 56 bench forgeries, but a forger who knows the algorithm can aim
+at both. For stronger guarantees verify the exact pixel hash, or C2PA manifests.
 """
 
 from __future__ import annotations
@@ -60,43 +68,70 @@ GRID = 8  # brightness cells per side
 MIN_SLOPE = 2.5  # tone fit: at least this many grey levels per recorded level
 LBITS = 3  # luma level bits per 8x8 cell
 LEVELS = 1 << LBITS
-CGRID = 4  # colour cells per side: Cb, Cr codes (2 bits each)
 MICRO = 128
 MAX_SIDE = 0.10
 MAX_AXIS = 0.20
 MIN_VISIBLE = 0.75  # a cell is compared only where the query shows at least this much of it
 PARTIAL_ALLOWANCE = 10.0  # extra grey levels per unit of a cell cropped away
 LUMA_THRESHOLD = 4.0  # grey levels outside the recorded level interval, after the tone fit
-CHROMA_EDGES = np.array([-8.0, 0.0, 8.0])
-CHROMA_THRESHOLD = 3.0  # Cb/Cr units outside the recorded colour interval
+CHROMA_THRESHOLD = 3.0  # Cb/Cr units by which a recorded colour comparison may be reversed (or neutral exceeded)
 ALLOWED_CELLS = 0  # every compared cell must be within tolerance
 CROP_PENALTY = 30.0  # score per unit of crop fraction: prefer the least crop that explains the query
 DIRECT_SHARE = 0.5  # the direct check (exact cell means, no realignment) allows this share of each tolerance
 
+NEUTRAL = 2.0  # a record is neutral (greyscale) when every 8x8 cell's |Cb| and |Cr| are at most this
+STRUCT_THRESHOLD = 4.0  # grey levels by which a neutral record's half-cell comparison may be reversed
+SHIFT_SLACK = 0.01  # realigned half-cell comparisons tolerate what a shift of this much of a side changes,
+SHIFT_FACTOR = 2.0  # times this
+K_EXTRA = GRID * GRID - 1  # cells with an extra bit: all but the last
+
+# the extra bit of cell (i, j), k = 8i + j < 63. Colour record: its Cb (i + j even) or Cr (odd) minus the
+# same of its partner cell: the next cell to the right, or in the last column the cell below.
+# Neutral record: its left half minus its right half on Grid(16) (i + j even), or top half minus bottom half.
+_PAR = (np.add.outer(np.arange(GRID), np.arange(GRID)) % 2).astype(bool)  # True: Cr / top-bottom
+_PI = np.array([[i if j < GRID - 1 else i + 1 for j in range(GRID)] for i in range(GRID)]).clip(0, GRID - 1)
+_PJ = np.array([[j + 1 if j < GRID - 1 else j for j in range(GRID)] for i in range(GRID)])
+_HAS = np.arange(GRID * GRID).reshape(GRID, GRID) < K_EXTRA
+
+
+def _chroma_diff(cb, cr):
+    """Per cell: Cb (or Cr) minus its partner's, for planes of shape (..., 8, 8)."""
+    return np.where(_PAR, cr - cr[..., _PI, _PJ], cb - cb[..., _PI, _PJ])
+
+
+def _half_diff(y16):
+    """Per 8x8 cell: left minus right half (i + j even), or top minus bottom half, for (..., 16, 16)."""
+    a = y16[..., 0::2, 0::2] + y16[..., 1::2, 0::2]  # left halves (x2)
+    b = y16[..., 0::2, 1::2] + y16[..., 1::2, 1::2]
+    c = y16[..., 0::2, 0::2] + y16[..., 0::2, 1::2]  # top halves
+    d = y16[..., 1::2, 0::2] + y16[..., 1::2, 1::2]
+    return np.where(_PAR, c - d, a - b) / 2
+
+
 _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+FINE = 2 * GRID
 
 
 def cell_means(im) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB means on Grid(8), RGB means on Grid(4)) from one pass over the pixels: Grid(4)'s cell
-    boundaries floor(i*H/4) are Grid(8)'s floor(2i*H/8), so its sums are 2x2 blocks of Grid(8)'s."""
+    """(RGB means on Grid(8), RGB means on Grid(16)) from one pass over the pixels: Grid(8)'s cell
+    boundaries floor(i*H/8) are Grid(16)'s floor(2i*H/16), so its sums are 2x2 blocks of Grid(16)'s."""
     rgb = im if im.mode == "RGB" else im.convert("RGB")
-    if rgb.width < GRID or rgb.height < GRID:
+    if rgb.width < FINE or rgb.height < FINE:
         from PIL import Image
 
-        rgb = rgb.resize((max(GRID, rgb.width), max(GRID, rgb.height)), Image.Resampling.NEAREST)
+        rgb = rgb.resize((max(FINE, rgb.width), max(FINE, rgb.height)), Image.Resampling.NEAREST)
     arr = np.asarray(rgb)
     h, w = arr.shape[:2]
-    rows = (np.arange(GRID + 1) * h) // GRID
-    cols = (np.arange(GRID + 1) * w) // GRID
-    s = np.empty((GRID, GRID, 3), dtype=np.int64)
-    for i in range(GRID):  # exact integer sums, a row band at a time (no full-size int64 copy)
+    rows = (np.arange(FINE + 1) * h) // FINE
+    cols = (np.arange(FINE + 1) * w) // FINE
+    s = np.empty((FINE, FINE, 3), dtype=np.int64)
+    for i in range(FINE):  # exact integer sums, a row band at a time (no full-size int64 copy)
         band = arr[rows[i] : rows[i + 1]].sum(axis=0, dtype=np.uint64)
         s[i] = np.add.reduceat(band, cols[:-1], axis=0)
     counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
-    k = GRID // CGRID
-    s4 = s.reshape(CGRID, k, CGRID, k, 3).sum(axis=(1, 3))
-    c4 = counts.reshape(CGRID, k, CGRID, k).sum(axis=(1, 3))
-    return s / counts[..., None], s4 / c4[..., None]
+    s8 = s.reshape(GRID, 2, GRID, 2, 3).sum(axis=(1, 3))
+    c8 = counts.reshape(GRID, 2, GRID, 2).sum(axis=(1, 3))
+    return s8 / c8[..., None], s / counts[..., None]
 
 
 def _ycc(rgb: np.ndarray) -> np.ndarray:
@@ -110,40 +145,41 @@ def levels_of(y: np.ndarray) -> np.ndarray:
 
 def signature_of(im, means=None) -> bytes:
     """The 32-byte signature; `means` = cell_means(im) when already computed."""
-    m8, m4 = means if means is not None else cell_means(im)
-    y = _ycc(m8)[..., 0]
+    m8, m16 = means if means is not None else cell_means(im)
+    ycc = _ycc(m8)
     value = 0
-    for q in levels_of(y).flatten():
+    for q in levels_of(ycc[..., 0]).flatten():
         value = (value << LBITS) | int(q)
-    c = _ycc(m4)[..., 1:]
-    cq = np.searchsorted(CHROMA_EDGES, np.round(c, 3), side="right")
-    for i in range(CGRID):
-        for j in range(CGRID):
-            value = (value << 4) | (int(cq[i, j, 0]) << 2) | int(cq[i, j, 1])
+    neutral = bool(np.abs(np.round(ycc[..., 1:], 3)).max() <= NEUTRAL)
+    extra = _half_diff(_ycc(m16)[..., 0]) if neutral else _chroma_diff(ycc[..., 1], ycc[..., 2])
+    value = (value << 1) | int(neutral)
+    for b in (np.round(extra, 3) >= 0).flatten()[:K_EXTRA]:
+        value = (value << 1) | int(b)
     return value.to_bytes(SIGNATURE_BYTES, "big")
 
 
 def decode(sig: bytes):
-    """(8x8 brightness levels 0..7, 4x4x2 colour codes 0..3)."""
+    """(8x8 brightness levels 0..7, 8x8 extra bits (-1 for the last cell), neutral)."""
     if len(sig) != SIGNATURE_BYTES:
         raise ValueError(f"a signature is {SIGNATURE_BYTES} bytes, not {len(sig)}")
     v = int.from_bytes(sig, "big")
-    c = np.array([(v >> (4 * (15 - k))) & 15 for k in range(16)]).reshape(CGRID, CGRID)
-    cq = np.stack([c >> 2, c & 3], axis=-1)
-    v >>= 64
+    eb = np.array([(v >> (K_EXTRA - 1 - k)) & 1 for k in range(K_EXTRA)] + [-1]).reshape(GRID, GRID)
+    v >>= K_EXTRA
+    neutral = bool(v & 1)
+    v >>= 1
     lv = np.array([(v >> (LBITS * (63 - k))) & (LEVELS - 1) for k in range(64)]).reshape(GRID, GRID)
-    return lv, cq
+    return lv, eb, neutral
 
 
 @dataclass(frozen=True, eq=False)
 class Probe:
-    """A query image reduced once: Y, Cb, Cr on a 64x64 grid (as-is and mirrored) as summed-area tables."""
+    """A query image reduced once: Y, Cb, Cr on a 128x128 grid (as-is and mirrored) as summed-area tables."""
 
-    tables: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x 65 x 65
+    tables: np.ndarray  # 2 (as-is, mirrored) x 3 (Y, Cb, Cr) x 129 x 129
     grey: bool
     size: tuple[int, int]
-    exact_y: np.ndarray | None = None  # the query's own 8x8 Y means, computed as the recorder does
-    exact_c: np.ndarray | None = None  # and its 4x4 Cb/Cr means
+    exact: np.ndarray | None = None  # the query's own Y, Cb, Cr means on Grid(8), computed as the recorder does
+    exact_y16: np.ndarray | None = None  # and its Y means on Grid(16)
 
 
 def prepare(im, means=None) -> Probe:
@@ -156,14 +192,24 @@ def prepare(im, means=None) -> Probe:
     planes = np.stack([ycc, ycc[:, :, ::-1]])
     tables = np.zeros((2, 3, MICRO + 1, MICRO + 1))
     tables[:, :, 1:, 1:] = planes.cumsum(-1).cumsum(-2)
-    m8, m4 = means if means is not None else cell_means(rgb)
-    exact_y = _ycc(m8)[..., 0]
-    exact_c = _ycc(m4)[..., 1:]
-    return Probe(tables, grey, rgb.size, exact_y, exact_c)
+    m8, m16 = means if means is not None else cell_means(rgb)
+    return Probe(tables, grey, rgb.size, _ycc(m8), _ycc(m16)[..., 0])
 
 
-_CODE_LO = np.array([-np.inf, *CHROMA_EDGES])
-_CODE_HI = np.array([*CHROMA_EDGES, np.inf])
+def _extra_excess(eb, neutral, grey, cb, cr, y16):
+    """Per 8x8 cell, how far (Cb/Cr units, or grey levels) the query lies outside what the extra bits and
+    the neutral flag say; divided by their thresholds."""
+    out = 0.0
+    if neutral:
+        d = _half_diff(y16)
+        out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / STRUCT_THRESHOLD
+        if not grey:
+            c = np.maximum(np.abs(cb), np.abs(cr)) - NEUTRAL
+            out = np.maximum(out, np.maximum(0, c) / CHROMA_THRESHOLD)
+    elif not grey:
+        d = _chroma_diff(cb, cr)
+        out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / CHROMA_THRESHOLD
+    return out
 
 
 def _direct(probe: Probe, rec) -> np.ndarray | None:
@@ -171,21 +217,18 @@ def _direct(probe: Probe, rec) -> np.ndarray | None:
     cell the excess over tolerance (<= 1 within); None when it cannot be judged this way. Levels are
     range-normalised, so linear brightness/contrast changes need no fit; a flat query (range under
     MIN_SLOPE grey levels per level) is never judged the same picture here."""
-    if probe.exact_y is None:
+    if probe.exact is None:
         return None
-    lv, cq = rec
-    y = probe.exact_y
+    lv, eb, neutral = rec
+    y = probe.exact[..., 0]
     lo, hi = float(y.min()), float(y.max())
     if hi - lo < MIN_SLOPE * LEVELS:
         return None
     unit = (hi - lo) / LEVELS  # grey levels per recorded level
     x = LEVELS * (y - lo) / (hi - lo)
     rel = np.maximum(0.0, np.maximum(lv - x, x - (lv + 1))) * unit / LUMA_THRESHOLD
-    if not probe.grey:
-        c = probe.exact_c
-        ex = np.maximum(0.0, np.maximum(_CODE_LO[cq] - c, c - _CODE_HI[cq])).max(-1) / CHROMA_THRESHOLD
-        rel = np.maximum(rel, np.kron(ex, np.ones((GRID // CGRID, GRID // CGRID))))
-    return rel
+    ex = _extra_excess(eb, neutral, probe.grey, probe.exact[..., 1], probe.exact[..., 2], probe.exact_y16)
+    return np.maximum(rel, ex)
 
 
 def _edges(n: int, pairs: np.ndarray):
@@ -252,39 +295,34 @@ def _luma_excess(y, vis, yq):
     return res
 
 
-def _chroma_excess(tables, py, px, cq):
-    ec = 0
-    for ch in (1, 2):
-        c, vis = _box_means(tables[ch], py, px, CGRID)
-        q = cq[..., ch - 1]
-        clo = np.where(q == 0, -np.inf, CHROMA_EDGES[np.maximum(q - 1, 0)])
-        chi = np.where(q == 3, np.inf, CHROMA_EDGES[np.minimum(q, 2)])
-        ec = np.maximum(ec, np.maximum(0, np.maximum(clo - c, c - chi)))
-    return ec, vis
-
-
 def _raw(probe, mirror, py, px, rec):
-    lv, cq = rec
+    lv, eb, neutral = rec
     t = probe.tables[mirror]
     y, vis = _box_means(t[0], py, px, GRID)
     el = _luma_excess(y, vis, lv)
-    ec = None
-    if not probe.grey:
-        ec, v4 = _chroma_excess(t, py, px, cq)
-        ec = np.repeat(np.repeat(ec, 2, -1), 2, -2)
-    return el, ec, vis
+    ex = 0.0
+    if neutral or not probe.grey:
+        cb = cr = y16 = None
+        if not probe.grey:
+            cb, _ = _box_means(t[1], py, px, GRID)
+            cr, _ = _box_means(t[2], py, px, GRID)
+        if neutral:
+            y16, _ = _box_means(t[0], py, px, FINE)
+        ex = _extra_excess(eb, neutral, probe.grey, cb, cr, y16)
+        if not neutral:
+            ex = ex * (np.minimum(vis, vis[..., _PI, _PJ]) >= MIN_VISIBLE)
+    return el, ex, vis
 
 
-def _rel(el, ec, vis):
+def _rel(el, ex, vis):
     r = np.maximum(0, el - (1 - vis) * PARTIAL_ALLOWANCE) / LUMA_THRESHOLD
-    if ec is not None:
-        r = np.maximum(r, np.maximum(0, ec - (1 - vis) * PARTIAL_ALLOWANCE) / CHROMA_THRESHOLD)
+    r = np.maximum(r, np.maximum(0, ex - (1 - vis) * PARTIAL_ALLOWANCE / CHROMA_THRESHOLD))
     return r * (vis >= MIN_VISIBLE)
 
 
 def _evaluate(probe, mirror, py, px, rec):
-    el, ec, vis = _raw(probe, mirror, py, px, rec)
-    return _rel(el, ec, vis), vis
+    el, ex, vis = _raw(probe, mirror, py, px, rec)
+    return _rel(el, ex, vis), vis
 
 
 def _score(ey, py=None, px=None):
@@ -321,6 +359,27 @@ def _search(probe, rec, cropped: bool = True):
     return mirror, py, px
 
 
+def _struct_slack(probe, mirror, py, px, rec):
+    """A neutral record's extra excess at the found alignment, less what a shift of SHIFT_SLACK explains (SHIFT_FACTOR times)."""
+    lv, eb, neutral = rec
+    t = probe.tables[mirror]
+    d = SHIFT_SLACK
+    hy = np.array([py, py + (d, -d), py + (-d, d)])
+    hx = np.array([px, px + (d, -d), px + (-d, d)])
+    y16, _ = _box_means(t[0], hy, hx, FINE)
+    hd = _half_diff(y16)  # (3, 3, 8, 8)
+    base = hd[0, 0]
+    sens = np.abs(hd - base).reshape(-1, GRID, GRID).max(0)
+    viol = np.where(_HAS, np.where(eb == 1, np.maximum(0, -base), np.maximum(0, base)), 0)
+    out = np.maximum(0, viol - SHIFT_FACTOR * sens) / STRUCT_THRESHOLD
+    if not probe.grey:
+        cb, _ = _box_means(t[1], py[None], px[None], GRID)
+        cr, _ = _box_means(t[2], py[None], px[None], GRID)
+        c = np.maximum(np.abs(cb[0, 0]), np.abs(cr[0, 0])) - NEUTRAL
+        out = np.maximum(out, np.maximum(0, c) / CHROMA_THRESHOLD)
+    return out
+
+
 def _pairs(step: float, centre=None, span=None) -> np.ndarray:
     if centre is None:
         v = np.arange(0, MAX_SIDE + 1e-9, step)
@@ -352,8 +411,8 @@ class SecondStage:
 
     `diff` is per recorded 8x8 cell (rows top to bottom, the original's orientation): how far the
     query lies outside what was recorded, as a multiple of the tolerance (> 1 = differs): the worst of
-    the cell's brightness level and its 4x4 colour cell. NaN where the query shows under 75 % of that
-    cell (cropped away). A candidate that does not confirm is a derivative of the record."""
+    the cell's brightness level and its extra bit (colour comparison, or grey structure). NaN where the
+    query shows under 75 % of that cell (cropped away). A candidate that does not confirm is a derivative of the record."""
 
     confirmed: bool
     score: float  # the worst cell, as a multiple of its tolerance
@@ -405,7 +464,9 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
     mirror, py, px = _search(probe, rec, cropped)
     el, ec, vis = _raw(probe, mirror, py[None], px[None], rec)
     el, vis = el[0, 0], vis[0, 0]
-    ec = None if ec is None else ec[0, 0]
+    ec = ec if np.ndim(ec) == 0 else ec[0, 0]
+    if rec[2] and max(py.max(), px.max()) > 0.004:  # a neutral record, realigned: allow for the alignment
+        ec = _struct_slack(probe, mirror, py, px, rec)
     rel = _rel(el, ec, vis)
     seen = vis >= MIN_VISIBLE
     rel = np.where(seen, rel, np.nan)
