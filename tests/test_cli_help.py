@@ -16,12 +16,13 @@ def documented() -> set[str]:
     import re
 
     out = set()
-    for m in re.finditer(r"consentry ([a-z0-9]+)(?: ([a-z|-]+))?", README):
-        group, subs = m.group(1), m.group(2)
+    for m in re.finditer(r"consentry ([a-z0-9]+)(?: ([a-z|-]+))?(?: ([a-z|-]+))?", README):
+        group, subs, leaves = m.group(1), m.group(2), m.group(3)
         out.add(group)
         for sub in (subs or "").split("|"):
             if sub:
                 out.add(f"{group} {sub}")
+                out.update(f"{group} {sub} {leaf}" for leaf in (leaves or "").split("|") if leaf)
     return out
 
 
