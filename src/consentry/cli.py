@@ -254,6 +254,13 @@ def target(need_registry: bool = False):
     return networks.resolve(root.get("network") or "local", registry, root.get("chain_id"))
 
 
+def registry_():
+    """The typed facade over the chosen network and registry (`registry.Registry`)."""
+    from .registry import Registry
+
+    return Registry(connect())
+
+
 def tx_fields(receipt) -> dict:
     return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas_used": receipt["gasUsed"], "block": receipt["blockNumber"]}
 
@@ -1194,23 +1201,18 @@ def license_grant(twin_id, as_, password_file, consent_file, **t):
             raise UsageError(f"the consent is for twin {c['consent']['twinId']}, not {twin_id}")
         licenses.check_document(c)
         account_ = signer(as_, password_file)
-        ch = connect()
-        license_id, receipt = licenses.grant_with_consent(ch, account_, c)
-        terms, doc = c["terms"], c["terms_document"]
+        g = registry_().grant_with_consent(account_, c)
     else:
         _validate_terms_offline(t)
         account_ = signer(as_, password_file)
-        ch = connect()
-        (terms, doc), _ = _terms(ch, twin_id, **t)
-        license_id, receipt = licenses.grant(ch, account_, terms)
-        termsdoc.save(doc)
-    terms_hash = terms["termsHash"] if isinstance(terms["termsHash"], str) else "0x" + terms["termsHash"].hex()
+        reg = registry_()
+        (terms, doc), _ = _terms(reg.chain, twin_id, **t)
+        g = reg.grant(account_, terms, doc)
     emit(
-        {"license_id": license_id, "terms_hash": terms_hash, "terms_document": doc, **tx_fields(receipt)},
+        {"license_id": g.license_id, "terms_hash": g.terms_hash, "terms_document": g.document, **g.tx.to_dict()},
         [
-            f"license {license_id} granted to {_named(terms['licensee'])} (tx {tx_fields(receipt)['tx']}, "
-            f"gas {receipt['gasUsed']:,})",
-            *["  " + line for line in termsdoc.words(doc)],
+            f"license {g.license_id} granted to {_named(g.terms['licensee'])} (tx {g.tx.tx}, gas {g.tx.gas_used:,})",
+            *["  " + line for line in termsdoc.words(g.document)],
         ],
     )
 
@@ -1246,17 +1248,17 @@ def license_offer_create(twin_id, as_, password_file, out, valid_for, **t):
         consentry license offer 1 --to brand --channels social --for 30d --fee 2.5USDC --as ana --out offer.json \\
             --purpose "Instagram posts for the autumn 2027 knitwear launch"
     """
-    from . import licenses, twins
+    from . import twins
     from .files import write_json_atomic
 
     _validate_terms_offline(t)
     out_path = _writable(out)
     account_ = signer(as_, password_file)
-    ch = connect()
-    twins.require_exists(ch, twin_id)
-    (terms, doc), _ = _terms(ch, twin_id, **t)
-    deadline = ch.now() + valid_for
-    offer = licenses.make_offer(ch, account_, terms, deadline, doc)
+    reg = registry_()
+    twins.require_exists(reg.chain, twin_id)
+    (terms, doc), _ = _terms(reg.chain, twin_id, **t)
+    deadline = reg.now() + valid_for
+    offer = reg.offer(account_, terms, doc, deadline)
     write_json_atomic(out_path, offer)
     emit(
         {"offer": str(out_path), "nonce": offer["nonce"], "deadline": deadline, "signer": offer["signer"]},
@@ -1275,7 +1277,7 @@ def license_offer_cancel(offer, as_, password_file):
     Example:
         consentry license offer cancel offer.json --as ana
     """
-    from . import licenses, offers
+    from . import offers
 
     if re.fullmatch(r"[0-9]{1,78}", offer):
         nonce = int(offer)
@@ -1284,12 +1286,8 @@ def license_offer_cancel(offer, as_, password_file):
     else:
         nonce = offers.load(offer)["nonce"]
     account_ = signer(as_, password_file)
-    ch = connect()
-    receipt = licenses.cancel_offer(ch, account_, nonce)
-    emit(
-        {"nonce": str(nonce), "cancelled": True, **tx_fields(receipt)},
-        f"offer cancelled (nonce {nonce}, tx {tx_fields(receipt)['tx']})",
-    )
+    tx = registry_().cancel_offer(account_, nonce)
+    emit({"nonce": str(nonce), "cancelled": True, **tx.to_dict()}, f"offer cancelled (nonce {nonce}, tx {tx.tx})")
 
 
 def _writable(out: str) -> Path:
@@ -1324,10 +1322,10 @@ def license_consent(twin_id, as_, password_file, agent_, out, valid_for, **t):
     out_path = _writable(out)
     agent_address = address_of(agent_)
     account_ = signer(as_, password_file)
-    ch = connect()
-    (terms, doc), _ = _terms(ch, twin_id, **t)
-    deadline = ch.now() + valid_for
-    c = licenses.make_consent(ch, account_, terms, doc, agent_address, deadline)
+    reg = registry_()
+    (terms, doc), _ = _terms(reg.chain, twin_id, **t)
+    deadline = reg.now() + valid_for
+    c = reg.consent(account_, terms, doc, agent_address, deadline)
     write_json_atomic(out_path, c)
     alterations = vocab.transform_names(terms["transforms"] & licenses.ALTERATIONS)
     emit(
@@ -1376,21 +1374,22 @@ def license_accept(file, as_, password_file, yes):
             click.echo("  " + line, err=True)
         click.confirm("accept these terms?", abort=True, err=True)
     account_ = signer(as_, password_file)
-    ch = ch or connect()
-    license_id, receipt = licenses.accept_offer(ch, account_, offer)
+    from .registry import Registry
+
+    g = (Registry(ch) if ch else registry_()).accept(account_, offer)
     emit(
         {
-            "license_id": license_id,
+            "license_id": g.license_id,
             "accepted": summary,
             "terms_document": doc,
             "fee_per_use": str(t["feePerUse"]),
             "fee_per_use_wei": t["feePerUse"] if not int(t["currency"], 16) else None,
-            **tx_fields(receipt),
+            **g.tx.to_dict(),
         },
         [
             summary,
             *["  " + w for w in words],
-            f"license {license_id} granted from the offer (tx {tx_fields(receipt)['tx']}, gas {receipt['gasUsed']:,})",
+            f"license {g.license_id} granted from the offer (tx {g.tx.tx}, gas {g.tx.gas_used:,})",
         ],
     )
 
@@ -1406,15 +1405,10 @@ def license_suspend(license_id, as_, password_file):
     Example:
         consentry license suspend 3 --as ana
     """
-    from . import licenses
 
     account_ = signer(as_, password_file)
-    ch = connect()
-    receipt = licenses.suspend(ch, account_, license_id)
-    emit(
-        {"license_id": license_id, "suspended": True, **tx_fields(receipt)},
-        f"license {license_id} suspended (tx {tx_fields(receipt)['tx']})",
-    )
+    tx = registry_().suspend(account_, license_id)
+    emit({"license_id": license_id, "suspended": True, **tx.to_dict()}, f"license {license_id} suspended (tx {tx.tx})")
 
 
 @license.command("resume")
@@ -1427,15 +1421,10 @@ def license_resume(license_id, as_, password_file):
     Example:
         consentry license resume 3 --as ana
     """
-    from . import licenses
 
     account_ = signer(as_, password_file)
-    ch = connect()
-    receipt = licenses.resume(ch, account_, license_id)
-    emit(
-        {"license_id": license_id, "suspended": False, **tx_fields(receipt)},
-        f"license {license_id} resumed (tx {tx_fields(receipt)['tx']})",
-    )
+    tx = registry_().resume(account_, license_id)
+    emit({"license_id": license_id, "suspended": False, **tx.to_dict()}, f"license {license_id} resumed (tx {tx.tx})")
 
 
 @license.command("revoke")
@@ -1452,13 +1441,12 @@ def license_revoke(license_id, as_, password_file, at):
     from . import licenses
 
     account_ = signer(as_, password_file)
-    ch = connect()
-    licenses.get(ch, license_id)
-    receipt = licenses.revoke(ch, account_, license_id, _at(at, ch))
-    lic = licenses.get(ch, license_id)
+    reg = registry_()
+    tx = reg.revoke(account_, license_id, _at(at, reg.chain))
+    ends = licenses.get(reg.chain, license_id)["valid_until"]
     emit(
-        {"license_id": license_id, "effective_at": lic["valid_until"], **tx_fields(receipt)},
-        f"license {license_id} revoked, effective {vocab.format_time(lic['valid_until'])}",
+        {"license_id": license_id, "effective_at": ends, **tx.to_dict()},
+        f"license {license_id} revoked, effective {vocab.format_time(ends)}",
     )
 
 
@@ -1494,9 +1482,7 @@ def license_show(license_id):
     Example:
         consentry license show 3
     """
-    from . import licenses
-
-    s = licenses.show(connect(), license_id)
+    s = registry_().license(license_id)
     emit(s, license_words(s))
 
 
@@ -1605,7 +1591,9 @@ def publish_cmd(
         consentry publish look-01.jpg --license 3 --channel social --territory FR --transform outfit \\
             --as brand --out published/ --c2pa-cert chain.pem --c2pa-key key.pem
     """
-    from . import disclosure, licenses, publications
+    from .registry import Registry
+
+    from . import disclosure, licenses
 
     if (c2pa_cert is None) != (c2pa_key is None):
         raise UsageError("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
@@ -1665,7 +1653,7 @@ def publish_cmd(
         rows, txs_, fee, gas, cur = [], [], 0, 0, None
         for bits, pairs in groups.items():  # one transaction per set of disclosures (usually one)
             fps = _fingerprints([str(f) for _, f in pairs], "hashing images")
-            r = publications.publish(ch, account_, license_id, fps, channel, territory, list(transforms), bits)
+            r = Registry(ch).publish(account_, license_id, fps, channel, territory, list(transforms), bits)
             txs_ += [t for t in (r.approve_tx, r.tx) if t]
             fee, gas, cur = fee + r.fee_paid, gas + r.gas_used, r.currency
             rows += [
@@ -1757,27 +1745,24 @@ def earnings_cmd(as_, password_file, withdraw, currencies_):
     Example:
         consentry earnings --as ana --withdraw
     """
-    from . import publications
-
-    ch = connect()
-    who = address_of(as_)
     for c in currencies_:
         if not re.fullmatch(r"0x[0-9a-fA-F]{40}", c):
             raise UsageError(f"--currency {c!r} is not an address")
-    held = publications.balances(ch, who, list(currencies_))
-    rows = [{**cur.to_dict(), "units": str(units)} for cur, units in held]
+    reg = registry_()
+    who = address_of(as_)
+    held = reg.balances(who, currencies_)
     withdrawn, lines = [], []
     if withdraw:
         account_ = signer(as_, password_file)
-        for cur, units in held:
-            if units:
-                receipt = publications.withdraw(ch, account_, cur)
-                withdrawn.append({**cur.to_dict(), "units": str(units), **tx_fields(receipt)})
-                lines.append(f"withdrew {cur.format(units)} to {_named(who)} (tx {tx_fields(receipt)['tx']})")
+        for b in held:
+            if b.units:
+                tx = reg.withdraw(account_, b.currency)
+                withdrawn.append({**b.to_dict(), **tx.to_dict()})
+                lines.append(f"withdrew {b.currency.format(b.units)} to {_named(who)} (tx {tx.tx})")
         if not withdrawn:
             raise Reverted(f"{who} has no fees to withdraw", "NothingToWithdraw", {})
-        held = publications.balances(ch, who, list(currencies_))
-        rows = [{**cur.to_dict(), "units": str(units)} for cur, units in held]
+        held = reg.balances(who, currencies_)
+    rows = [b.to_dict() for b in held]
     native = next(int(r["units"]) for r in rows if r["currency"] == "native")
     emit(
         {
@@ -1787,7 +1772,7 @@ def earnings_cmd(as_, password_file, withdraw, currencies_):
             "withdrawn": withdrawn,
             "withdrawn_wei": sum(int(w["units"]) for w in withdrawn if w["currency"] == "native"),
         },
-        lines or [f"{_named(who)}: " + ", ".join(cur.format(units) for cur, units in held) + " to withdraw"],
+        lines or [f"{_named(who)}: " + ", ".join(b.currency.format(b.units) for b in held) + " to withdraw"],
     )
 
 
