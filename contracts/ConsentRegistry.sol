@@ -72,8 +72,12 @@ contract ConsentRegistry is IConsentRegistry {
     // fees credited to a model per currency (0 = native coin), stored plus one once first credited, so
     // that withdrawing leaves the slot non-zero and the next credit costs a warm write, not a fresh one
     mapping(address model => mapping(address currency => uint256)) private _credits;
-    // the ERC-20 token of a license's fee (set only for TOKEN_FEE licenses)
-    mapping(uint256 licenseId => address currency) private _currencies;
+    // each model's fee tokens, numbered from 1 in the order first used (a license stores the 8-bit
+    // number, not the 20-byte address: no third storage slot per license). Only the model's own acts
+    // (a grant, a signed offer, a mandate) add to her list, so nobody else can fill it.
+    mapping(address model => mapping(uint256 number => address token)) private _currencyTokens;
+    mapping(address model => mapping(address token => uint256 number)) private _currencyNumbers;
+    mapping(address model => uint256 count) private _currencyCounts;
     mapping(address model => mapping(uint256 word => uint256 bits)) private _nonceBitmaps;
     // the agent that granted a license (only set for agents' grants; the owner's grants leave it 0)
     mapping(uint256 licenseId => address agent) private _agentGrants;
@@ -132,7 +136,7 @@ contract ConsentRegistry is IConsentRegistry {
         if (caps.expiry <= _time()) revert MandateExpiryInPast(caps.expiry);
         if (caps.channels == 0 || caps.channels & ~_ALL_CHANNELS != 0) revert InvalidChannels(caps.channels);
         if (!_validTerritories(caps.territories)) revert InvalidTerritories(caps.territories);
-        if (caps.currency != address(0) && caps.currency.code.length == 0) revert InvalidCurrency(caps.currency);
+        if (caps.currency != address(0)) _currencyNumber(msg.sender, caps.currency); // her token, numbered now
         _mandates[twinId][agent] = caps;
         ++_eventCount;
         emit AgentAppointed(
@@ -166,6 +170,7 @@ contract ConsentRegistry is IConsentRegistry {
         Twin memory twin = _existingTwin(terms.twinId);
         bool byAgent = twin.owner != msg.sender;
         if (byAgent) {
+            if (_mandates[terms.twinId][msg.sender].expiry <= _time()) revert NotAuthorisedForTwin(terms.twinId, msg.sender);
             uint8 alterations = terms.transforms & _ALTERATIONS;
             if (alterations != 0) revert ModelConsentRequired(terms.twinId, alterations);
             _checkMandate(terms, msg.sender);
@@ -293,8 +298,8 @@ contract ConsentRegistry is IConsentRegistry {
         lic.uses = uint32(used);
         address currency;
         if (fee != 0) {
-            if (byToken) currency = _currencies[licenseId];
             address model = _twins[l.twinId].owner;
+            if (byToken) currency = _currencyTokens[model][l.currencyId];
             uint256 credit = _credits[model][currency];
             _credits[model][currency] = (credit == 0 ? 1 : credit) + fee;
         }
@@ -408,8 +413,10 @@ contract ConsentRegistry is IConsentRegistry {
 
     /// @inheritdoc IConsentRegistry
     function currencyOf(uint256 licenseId) external view returns (address) {
-        if (_licenses[licenseId].twinId == 0) revert UnknownLicense(licenseId);
-        return _currencies[licenseId];
+        License memory l = _licenses[licenseId];
+        if (l.twinId == 0) revert UnknownLicense(licenseId);
+        if (l.currencyId == 0) return address(0);
+        return _currencyTokens[_twins[l.twinId].owner][l.currencyId];
     }
 
     /// @inheritdoc IConsentRegistry
@@ -546,8 +553,9 @@ contract ConsentRegistry is IConsentRegistry {
             revert LicenseTooLong(t.validFrom, t.validUntil, uint40(MAX_LICENSE_SECONDS));
         }
         uint8 flags = (t.trainingAllowed ? _F_TRAINING : 0) | (t.removeAfterEnd ? _F_REMOVE_AFTER_END : 0);
+        uint256 currencyId;
         if (t.currency != address(0)) {
-            if (t.currency.code.length == 0) revert InvalidCurrency(t.currency);
+            currencyId = _currencyNumber(twin.owner, t.currency);
             flags |= _F_TOKEN_FEE;
         }
         licenseId = ++_licenseCount;
@@ -556,7 +564,7 @@ contract ConsentRegistry is IConsentRegistry {
         // (first member in the lowest bits); uses = 0, revoked = false, not suspended.
         uint256 slotA = uint256(uint160(t.licensee)) | (uint256(uint32(t.twinId)) << 160)
             | (uint256(t.channels) << 192) | (uint256(t.transforms) << 200) | (uint256(t.maxUses) << 208)
-            | (uint256(flags) << 240);
+            | (uint256(flags) << 240) | (currencyId << 248);
         uint256 slotB = uint256(t.validFrom) | (uint256(t.validUntil) << 40) | (uint256(t.feePerUse) << 112)
             | (uint256(t.territories) << 192);
         License storage lic = _licenses[licenseId];
@@ -564,7 +572,6 @@ contract ConsentRegistry is IConsentRegistry {
             sstore(lic.slot, slotA)
             sstore(add(lic.slot, 1), slotB)
         }
-        if (t.currency != address(0)) _currencies[licenseId] = t.currency;
         emit LicenseGranted(
             licenseId,
             t.twinId,
@@ -621,6 +628,18 @@ contract ConsentRegistry is IConsentRegistry {
             )
         );
         return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
+    }
+
+    /// @dev The number of `token` in `model`'s fee tokens, adding it (a contract, at most 255 per model)
+    /// the first time she uses it.
+    function _currencyNumber(address model, address token) private returns (uint256 number) {
+        number = _currencyNumbers[model][token];
+        if (number != 0) return number;
+        number = _currencyCounts[model] + 1;
+        if (token.code.length == 0 || number > type(uint8).max) revert InvalidCurrency(token);
+        _currencyCounts[model] = number;
+        _currencyTokens[model][number] = token;
+        _currencyNumbers[model][token] = number;
     }
 
     /// @dev Pulls `amount` of `token` from `from` (transferFrom, allowance) and checks the registry's

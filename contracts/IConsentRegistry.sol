@@ -55,7 +55,8 @@ interface IConsentRegistry {
     }
 
     /// @notice A license as stored: two storage slots, the second holding all that revocation and
-    /// publication change. A token fee's currency is in `currencyOf`.
+    /// publication change. A token fee's currency is a number in the model's list of tokens (`currencyOf`
+    /// resolves it), so a license stays two slots.
     struct License {
         address licensee;
         uint32 twinId;
@@ -63,6 +64,7 @@ interface IConsentRegistry {
         uint8 transforms;
         uint32 maxUses; // 0 = unlimited
         uint8 flags; // TRAINING 1, REMOVE_AFTER_END 2, SUSPENDED 4, TOKEN_FEE 8
+        uint8 currencyId; // 0 = native coin; n = the twin owner's n-th fee token (see currencyOf)
         uint40 validFrom;
         uint40 validUntil; // on revocation: min(validUntil, effective time)
         uint32 uses;
@@ -244,7 +246,7 @@ interface IConsentRegistry {
     /// @notice Thrown when the value sent is not exactly fee per use times the number of images (native
     /// fee), or not zero (token fee, paid by allowance).
     error WrongFee(uint256 expected, uint256 sent);
-    /// @notice Thrown when a license's currency is not a contract.
+    /// @notice Thrown when a license's or mandate's currency is not a contract (or its model already uses 255 tokens).
     error InvalidCurrency(address currency);
     /// @notice Thrown when a token transfer reverts or returns false (no allowance, no balance).
     error TokenTransferFailed(address currency, address from, uint256 amount);
@@ -344,7 +346,8 @@ interface IConsentRegistry {
     /// LicenseIsSuspended when already suspended, LicenseAlreadyEnded when the license has ended.
     function suspendLicense(uint256 licenseId) external;
 
-    /// @notice Resumes a suspended license (twin owner only); LicenseNotSuspended otherwise.
+    /// @notice Resumes a suspended license (twin owner only; also one that has ended meanwhile, which changes
+    /// nothing else); LicenseNotSuspended otherwise.
     function resumeLicense(uint256 licenseId) external;
 
     // ------------------------------------------------------------------ publications and fees

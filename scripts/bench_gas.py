@@ -92,6 +92,8 @@ def main() -> int:
         c.send(usdc.functions.mint(brand.address, 10**15), model)
         c.send(usdc.functions.approve(address, 2**256 - 1), brand)  # one standing allowance, as a brand sets it
         token_terms = {**terms, "currency": usdc_address, "feePerUse": 2_500_000, "termsHash": os.urandom(32)}
+        # the model's first license in a token numbers it in her list (once per model and token)
+        gas["grant_license_token_fee_first"] = g(f.grantLicense(offers.terms_tuple(token_terms)), model)
         gas["grant_license_token_fee"] = g(f.grantLicense(offers.terms_tuple(token_terms)), model)
         token_lic = c.call(f.counts())[1]
 

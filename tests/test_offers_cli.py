@@ -128,6 +128,13 @@ def test_an_honest_offer_shows_purpose_fee_and_training_and_is_accepted(parties)
     assert (shown["training"], shown["after_end"], shown["purpose"]) == ("allowed", "remove", PURPOSE)
 
 
+@pytest.mark.parametrize("fee, shown", [("10ether", "10 ether"), ("100gwei", "100 gwei"), ("20000gwei", "20000 gwei")])
+def test_a_whole_fee_is_shown_as_it_was_offered(parties, fee, shown):
+    path = offer(parties, f"whole-{fee}.json", "--fee", fee)
+    r = parties["cli"].run("license", "accept", path, "--as", parties["brand"])
+    assert f"rate          {shown} per use" in r.stdout, r.stdout
+
+
 def _grant_cmd(p, *args):
     cmd = ["license", "grant", p["twin"], "--to", p["brand"], "--channels", "social", "--territories", "FR", *args]
     if "--until" not in args and "--for" not in args:

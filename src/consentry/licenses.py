@@ -96,12 +96,13 @@ def _license_id_from(chain, receipt) -> int:
 def grant(chain, account, terms: dict) -> tuple[int, dict]:
     if terms["transforms"] & ALTERATIONS:
         twin = chain.call(chain.registry.functions.getTwin(terms["twinId"]))
-        if twin[0] != account.address:
-            raise UsageError(
+        mandate = chain.call(chain.registry.functions.getMandate(terms["twinId"], account.address))
+        if twin[0] != account.address and mandate[0] > chain.now():  # an agent (a stranger: the chain says so)
+            raise Reverted(
                 f"an agent may allow {', '.join(vocab.transform_names(terms['transforms'] & ALTERATIONS))} only with the "
                 "model's own consent: ask her to sign it (`consentry license consent ... --agent YOU --out consent.json`) "
                 "and grant with `license grant --consent consent.json`",
-                code="ModelConsentRequired",
+                "ModelConsentRequired",
             )
     receipt = chain.send(chain.registry.functions.grantLicense(offers.terms_tuple(terms)), account)
     return _license_id_from(chain, receipt), receipt
@@ -168,7 +169,9 @@ def grant_with_consent(chain, account, consent_file: dict) -> tuple[int, dict]:
     _check_target(chain, consent_file)
     c = consent_file["consent"]
     if c["agent"].lower() != account.address.lower():
-        raise UsageError(f"the model consented for agent {c['agent']}, not {account.address}", code="ConsentMismatch")
+        raise Reverted(
+            f"the model consented for agent {c['agent']}, not {account.address}", "ConsentMismatch", {"field": "agent"}
+        )
     sig = bytes.fromhex(consent_file["signature"].removeprefix("0x"))
     fn = chain.registry.functions.grantLicenseWithConsent(offers.terms_tuple(consent_file["terms"]), offers.consent_tuple(c), sig)
     receipt = chain.send(fn, account)
@@ -218,6 +221,7 @@ def get(chain, license_id: int) -> dict:
         "transforms",
         "max_uses",
         "flags",
+        "currency_id",
         "valid_from",
         "valid_until",
         "uses",

@@ -199,7 +199,8 @@ def check(spec: Check, obj_: Any, source, exact: bool = False) -> Any:
     if exact:
         unknown = _unknown_keys(obj_, out, "")
         if unknown:
-            raise FileProblem(f"{name}: {unknown} is not a field this version of Consentry knows: upgrade or ask for a new file")
+            shown = safe(unknown)[:80] + ("…" if len(unknown) > 80 else "")
+            raise FileProblem(f"{name}: {shown} is not a field this version of Consentry knows: upgrade or ask for a new file")
     return out
 
 

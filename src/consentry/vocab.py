@@ -182,10 +182,16 @@ def format_wei(wei: int) -> str:
     if wei == 0:
         return "0"
     if wei >= 10**15:
-        return f"{Decimal(wei) / 10**18:f}".rstrip("0").rstrip(".") + " ether"
+        return _decimal_text(Decimal(wei) / 10**18) + " ether"
     if wei >= 10**6:
-        return f"{Decimal(wei) / 10**9:f}".rstrip("0").rstrip(".") + " gwei"
+        return _decimal_text(Decimal(wei) / 10**9) + " gwei"
     return f"{wei} wei"
+
+
+def _decimal_text(d: Decimal) -> str:
+    """10 -> '10', 2.50 -> '2.5': trailing zeros go only after a decimal point."""
+    text = f"{d:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _AMOUNT = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z][A-Za-z0-9]{0,15})?$")
@@ -213,7 +219,4 @@ def format_units(units: int, decimals: int, symbol: str) -> str:
         return format_wei(units)
     if units == 0:
         return f"0 {symbol}"
-    text = f"{Decimal(units) / (Decimal(10) ** decimals):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text} {symbol}"
+    return f"{_decimal_text(Decimal(units) / (Decimal(10) ** decimals))} {symbol}"
