@@ -85,6 +85,12 @@ def local_node(session_home):
     os.environ["CONSENTRY_HOME"] = str(session_home)
     c = Cli()
     info = json.loads(c.run("--json", "node", "start", "--port", node.free_port()).stdout)
+    # the suite funds a few hundred accounts with 100 ether each: more than anvil's 10,000 for the dev key
+    from eth_account import Account
+
+    from consentry import rpc
+
+    rpc.request(info["rpc_url"], "anvil_setBalance", [Account.from_key(node.DEV_KEY).address, hex(10**24)])
     yield info
     os.environ["CONSENTRY_HOME"] = str(session_home)
     c.run("node", "stop")
