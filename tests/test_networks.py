@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from conftest import _names
 from consentry import node, networks
 from rpcproxy import RpcProxy
 
@@ -314,3 +315,24 @@ def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, mon
         rpc.request(url, "anvil_setCode", [old, "0x" + runtime])
         out = cli.json("--network", url, "--registry", old, "license", "show", "1", code=1)
     assert out["error_code"] == "registry_version" and "'2.0.0'" in out["error"] and "2.2.x" in out["error"]
+
+
+def test_a_light_keystore_signing_on_a_public_chain_is_warned_about(cli, tmp_path, photos, monkeypatch, local_node, session_home):
+    """CONSENTRY_LIGHT_KDF makes cheap keystores for tests; one that signs on a chain that is not a development
+    chain gets a warning (once), a strong one does not, nor a light one on the embedded chain."""
+    monkeypatch.setenv("CONSENTRY_HOME", str(tmp_path / "h"))
+    with node.EphemeralAnvil(chain_id=778) as url:
+        cli.json("--network", url, "account", "create", "light", "--fund")
+        cli.json("--network", url, "deploy", "--as", "light", "--name", "p", "--confirmations", "0")
+        r = cli.run("--network", "p", "twin", "register", photos["camera"], "--as", "light")
+        assert r.stderr.count("has a light keystore") == 1 and "CONSENTRY_LIGHT_KDF" in r.stderr
+        monkeypatch.delenv("CONSENTRY_LIGHT_KDF")
+        cli.json("--network", url, "account", "create", "strong", "--fund")
+        r = cli.run("--network", "p", "twin", "register", photos["horse"], "--as", "strong")
+        assert "light keystore" not in r.stderr
+    monkeypatch.setenv("CONSENTRY_LIGHT_KDF", "1")
+    monkeypatch.setenv("CONSENTRY_HOME", str(session_home))
+    name = f"light-local{next(_names)}"
+    cli.json("account", "create", name, "--fund")
+    r = cli.run("twin", "register", photos["rocket"], "--as", name)
+    assert "light keystore" not in r.stderr

@@ -105,8 +105,10 @@ class ConsentryGroup(click.Group):
 
     def main(self, args=None, *rest, **kwargs):
         kwargs["standalone_mode"] = False
-        global _NAMES
+        global _NAMES, _ON_DEV_CHAIN
         _NAMES = None  # names are read again for each command (a CliRunner test runs many in one process)
+        _ON_DEV_CHAIN = None
+        _LIGHT_SIGNERS.clear()
         endpoint = sys.modules.get("consentry.endpoint")  # imported only by commands that reach a chain
         if endpoint is not None:
             endpoint.reset()  # one chain id per endpoint and process: a CliRunner test is many "processes"
@@ -205,11 +207,31 @@ def _read_password(password_file: str | None, confirm: bool = False) -> str:
     return click.prompt("Keystore password", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
+_LIGHT_SIGNERS: list[str] = []  # light keystores unlocked by this command
+_ON_DEV_CHAIN: bool | None = None  # what the command connected to (None: nothing yet)
+
+
 def signer(as_: str, password_file: str | None):
     from . import keys
 
     info = keys.find(as_)
-    return keys.unlock(info, _read_password(password_file))
+    account_ = keys.unlock(info, _read_password(password_file))
+    if keys.is_light(info):
+        _LIGHT_SIGNERS.append(info.name)
+        _warn_light_keys()
+    return account_
+
+
+def _warn_light_keys() -> None:
+    """A light keystore (CONSENTRY_LIGHT_KDF) signing on a chain that is not a development chain: say so once."""
+    if _LIGHT_SIGNERS and _ON_DEV_CHAIN is False:
+        names = ", ".join(sorted(set(_LIGHT_SIGNERS)))
+        click.echo(
+            f"warning: account {names} has a light keystore (cheap scrypt, made with CONSENTRY_LIGHT_KDF) and signs on a "
+            "public chain: create or import it again without CONSENTRY_LIGHT_KDF",
+            err=True,
+        )
+        _LIGHT_SIGNERS.clear()
 
 
 def address_of(name_or_address: str) -> str:
@@ -242,7 +264,11 @@ def connect():
 
     root = _root()
     registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
-    return chain.connect(root.get("network") or "local", registry, root.get("chain_id"), fee_options())
+    global _ON_DEV_CHAIN
+    ch = chain.connect(root.get("network") or "local", registry, root.get("chain_id"), fee_options())
+    _ON_DEV_CHAIN = bool(ch.dev)
+    _warn_light_keys()
+    return ch
 
 
 def target(need_registry: bool = False):

@@ -107,6 +107,15 @@ def import_key(name: str, private_key_hex: str, password: str) -> AccountInfo:
     return _encrypt_and_write(name, key, password)
 
 
+def is_light(info: AccountInfo) -> bool:
+    """Whether a keystore was made with the light scrypt cost (CONSENTRY_LIGHT_KDF): fine for tests, weak for value."""
+    try:
+        crypto = json.loads(info.path.read_text()).get("crypto", {})
+        return int(crypto.get("kdfparams", {}).get("n", 2**18)) < 2**18
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+
+
 def unlock(info: AccountInfo, password: str):
     """Decrypt a keystore into a signing account (eth_account LocalAccount)."""
     from eth_account import Account

@@ -4,7 +4,7 @@ transformations, dates and fees. See contracts/IConsentRegistry.sol for the bit 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from .errors import UsageError
@@ -151,10 +151,6 @@ def format_time(ts: int) -> str:
     if ts >= 2**40 - 1:
         return "never"
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def format_duration(seconds: int) -> str:
-    return str(timedelta(seconds=seconds))
 
 
 # ---------------------------------------------------------------- fees
