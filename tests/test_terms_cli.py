@@ -482,3 +482,39 @@ def test_verify_after_end_says_remove_or_may_remain_once_the_license_ended(cli, 
     ]
     words = cli.run("--index", index_path, "verify", a, b, code=3, env=verifier).stdout
     assert "this image must be REMOVED (the license says so)" in words and "this image may remain published" in words
+
+
+def test_sync_keeps_terms_documents_and_verify_shows_the_purpose(cli, new_account, tmp_path, photos, local_node):
+    """The index keeps the terms documents this user made, and those given with `sync --terms FILE` (only
+    under the hash a license commits to); `verify` then shows the license's purpose."""
+    import json as json_
+
+    model, _ = new_account("docmodel")
+    brand, _ = new_account("docbrand")
+    twin = cli.json("twin", "register", photos["horse"], "--as", model)["twin_id"]
+    purpose = "Autumn 2027 outdoor posters for the Maison coat line"
+    g = cli.json("license", "grant", twin, "--to", brand, "--channels", "outdoor", "--for", "30d", "--as", model,
+                 "--purpose", purpose)  # fmt: skip
+    look = tmp_path / "poster.jpg"
+    Image.open(photos["chelsea"]).convert("RGB").resize((640, 800)).save(look, quality=90)
+    cli.json("publish", look, "--license", g["license_id"], "--channel", "outdoor", "--territory", "FR", "--as", brand)
+
+    # a verifier on another machine: no document until someone gives it one
+    other = {"CONSENTRY_HOME": str(tmp_path / "verifier")}
+    index = tmp_path / "v.db"
+    net = ["--network", local_node["rpc_url"], "--registry", local_node["registry"]]
+    cli.run("--json", *net, "--index", index, "sync", env=other)
+    (r,) = json_.loads(cli.run("--json", "--index", index, "verify", look, env=other, code=3).stdout)["results"]
+    assert r["license"]["purpose"] is None
+    doc = tmp_path / "terms.json"
+    doc.write_text(json_.dumps(g["terms_document"]))
+    out = json_.loads(cli.run("--json", *net, "--index", index, "sync", "--terms", doc, env=other).stdout)
+    assert out["terms_documents_kept"] == 1
+    (r,) = json_.loads(cli.run("--json", "--index", index, "verify", look, env=other, code=3).stdout)["results"]
+    assert r["license"]["purpose"] == purpose
+
+    # a document no license commits to (its purpose changed) is not kept, and said so
+    forged = dict(g["terms_document"], purpose="Anything at all, anywhere, forever")
+    doc.write_text(json_.dumps(forged))
+    res = cli.run(*net, "--index", tmp_path / "v2.db", "sync", "--terms", doc, env=other)
+    assert "no license in the index commits to the terms document" in res.stdout

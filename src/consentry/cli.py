@@ -1843,7 +1843,14 @@ def _index_path() -> Path:
     is_flag=True,
     help="Re-verify the existing index against the registry's state instead of syncing (exit 1 on mismatch).",
 )
-def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
+@click.option(
+    "--terms",
+    "terms_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Keep a license's terms document someone gave you (checked against the hash on chain). Repeatable.",
+)
+def sync_cmd(manifests, confirmations, range_size, from_block, check_only, terms_files):
     """Bring the local index up to date from the registry's events (and twin manifests).
 
     \b
@@ -1857,6 +1864,9 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
         from .twins import load_manifest
 
         load_manifest(m)
+    from .files import read_json
+
+    given = [termsdoc.validate(read_json(f, "terms document"), f) for f in terms_files]
     root = click.get_current_context().find_root().params
     ep = resolve(
         root.get("network") or "local", root.get("registry") or os.environ.get("CONSENTRY_REGISTRY"), root.get("chain_id")
@@ -1906,9 +1916,8 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
     r = syncer.run([Path(m) for m in manifests])
     if bar_state["bar"] is not None:
         bar_state["bar"].__exit__(None, None, None)
-    counts = {
-        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("twins", "licenses", "publications", "twin_assets")
-    }
+    kept, orphans = index.keep_terms_documents(db, given)
+    counts = index.counts(db)
     emit(
         {
             "index": str(path),
@@ -1921,15 +1930,22 @@ def sync_cmd(manifests, confirmations, range_size, from_block, check_only):
             "seconds": round(r.seconds, 3),
             "counts": counts,
             "problems": [safe(p) for p in r.problems],
+            "terms_documents_kept": kept,
         },
         ([f"reorganisation detected: re-indexed from block {r.reorg_from}"] if r.reorg_from is not None else [])
         + [
             f"synced blocks {r.from_block}..{r.to_block}: {r.events} events"
             + (f", {r.manifests} manifest(s) with {r.assets} assets" if r.manifests else ""),
             f"index {path}: {counts['twins']} twins, {counts['licenses']} licenses, "
-            f"{counts['publications']} publications, {counts['twin_assets']} twin assets",
+            f"{counts['publications']} publications, {counts['twin_assets']} twin assets, "
+            f"{counts['terms_documents']} terms documents",
         ]
-        + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems],
+        + [f"warning: skipped a log that does not fit the registry's ABI: {safe(p)}" for p in r.problems]
+        + [
+            f"warning: no license in the index commits to the terms document for twin {d['twin_id']} "
+            f"({safe(d['purpose'][:60])}): not kept"
+            for d in orphans
+        ],
     )
 
 
@@ -1991,6 +2007,8 @@ def _verdict_lines(r: dict) -> list[str]:
             f"{', '.join(lic['channels'])} in {', '.join(lic['territories'])}; AI changes: "
             f"{', '.join(lic['transforms']) or 'none'}; {lic['valid_from']} → {lic['valid_until']}"
         )
+        if lic.get("purpose"):
+            lines.append(f"  purpose: {safe(lic['purpose'])}")
         if lic.get("training"):
             lines.append(f"  AI training: {lic['training']}")
         if r.get("grantor") and r["grantor"].lower() != str(r.get("model", "")).lower():

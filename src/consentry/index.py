@@ -69,7 +69,8 @@ _SCHEMA_V22 = """
         ALTER TABLE fee_withdrawals ADD COLUMN currency TEXT;
         CREATE TABLE license_suspensions (license_id INTEGER NOT NULL, kind TEXT NOT NULL, by TEXT NOT NULL,
             block INTEGER NOT NULL, block_time INTEGER NOT NULL, tx TEXT NOT NULL, log_index INTEGER NOT NULL);
-        CREATE INDEX license_suspensions_license ON license_suspensions(license_id)
+        CREATE INDEX license_suspensions_license ON license_suspensions(license_id);
+        CREATE TABLE terms_documents (terms_hash TEXT PRIMARY KEY, document TEXT NOT NULL)
 """
 
 
@@ -211,6 +212,36 @@ def set_meta(db, key: str, value) -> None:
         "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [key, json.dumps(value)],
     )
+
+
+def counts(db) -> dict[str, int]:
+    """What the index holds, table by table (for `sync`'s summary)."""
+    tables = ("twins", "licenses", "publications", "twin_assets", "terms_documents")
+    return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def keep_terms_documents(db, given: list[dict] = ()) -> tuple[int, list[dict]]:
+    """Store the terms documents of indexed licenses that are available: those given (e.g. by `sync --terms`)
+    and those this user keeps (termsdoc's store). A document is kept only under the hash it hashes to, and only
+    when a license commits to that hash. Returns (documents newly stored, given documents no license commits to)."""
+    from . import termsdoc
+
+    by_hash = {"0x" + termsdoc.terms_hash(d).hex(): d for d in given}
+    missing = [
+        h
+        for (h,) in db.execute(
+            "SELECT DISTINCT terms_hash FROM licenses WHERE terms_hash NOT IN (SELECT terms_hash FROM terms_documents)"
+        )
+    ]
+    stored = 0
+    with db.atomic():
+        for h in missing:
+            doc = by_hash.get(h.lower()) or termsdoc.load(bytes.fromhex(h[2:]))
+            if doc is not None:
+                db.execute("INSERT INTO terms_documents VALUES (?, ?)", [h, termsdoc.canonical(doc).decode()])
+                stored += 1
+    committed = {h for (h,) in db.execute("SELECT DISTINCT lower(terms_hash) FROM licenses")}
+    return stored, [d for h, d in by_hash.items() if h not in committed]
 
 
 # ---------------------------------------------------------------- event decoding

@@ -117,7 +117,8 @@ def _best_perceptual(idx: PerceptualIndex, variants, threshold: int) -> dict[int
 PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.use_number, p.block, p.block_time,
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
-       p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0)
+       p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0),
+       (SELECT document FROM terms_documents d WHERE d.terms_hash = l.terms_hash)
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = [
@@ -150,6 +151,7 @@ PUB_KEYS = [
     "disclosures",
     "phash",
     "lic_flags",
+    "terms_document",
 ]
 
 
@@ -260,7 +262,18 @@ def _terms_words(p: dict) -> dict:
         "terms_hash": p["terms_hash"],
         "training": "allowed" if p["lic_flags"] & 1 else "not-allowed",
         "after_end_rule": "remove" if p["lic_flags"] & 2 else "remain",
+        "purpose": _purpose(p),
     }
+
+
+def _purpose(p: dict) -> str | None:
+    """The license's purpose, from its terms document when the index keeps it (`sync --terms`)."""
+    import json
+
+    try:
+        return str(json.loads(p["terms_document"])["purpose"]) if p["terms_document"] else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def after_end(p: dict, at: int) -> str | None:
