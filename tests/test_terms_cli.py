@@ -495,8 +495,13 @@ def test_sync_keeps_terms_documents_and_verify_shows_the_purpose(cli, new_accoun
     purpose = "Autumn 2027 outdoor posters for the Maison coat line"
     g = cli.json("license", "grant", twin, "--to", brand, "--channels", "outdoor", "--for", "30d", "--as", model,
                  "--purpose", purpose)  # fmt: skip
-    look = tmp_path / "poster.jpg"
-    Image.open(photos["chelsea"]).convert("RGB").resize((640, 800)).save(look, quality=90)
+    look = tmp_path / "poster.jpg"  # a picture no other test publishes: two photographs side by side
+    left = Image.open(photos["chelsea"]).convert("RGB").resize((320, 800))
+    right = Image.open(photos["coffee"]).convert("RGB").resize((320, 800))
+    poster = Image.new("RGB", (640, 800))
+    poster.paste(left, (0, 0))
+    poster.paste(right, (320, 0))
+    poster.save(look, quality=90)
     cli.json("publish", look, "--license", g["license_id"], "--channel", "outdoor", "--territory", "FR", "--as", brand)
 
     # a verifier on another machine: no document until someone gives it one

@@ -1617,9 +1617,7 @@ def publish_cmd(
         consentry publish look-01.jpg --license 3 --channel social --territory FR --transform outfit \\
             --as brand --out published/ --c2pa-cert chain.pem --c2pa-key key.pem
     """
-    from .registry import Registry
-
-    from . import disclosure, licenses
+    from . import disclosure, publications
 
     if (c2pa_cert is None) != (c2pa_key is None):
         raise UsageError("--c2pa-cert and --c2pa-key go together (the certificate chain and its private key)")
@@ -1637,97 +1635,54 @@ def publish_cmd(
         raise UsageError(f"{embeds[0]} is written into disclosed copies: add --out DIR")
     if out_dir is not None and no_embed:
         raise UsageError("--out writes disclosed copies and --no-embed records files as they are: choose one")
-    c2pa_signer = disclosure.Signer.from_files(c2pa_cert, c2pa_key) if c2pa_cert else None  # before any gas
-    dests, made_dir = [], False
+    options = None
     if out_dir is not None:
-        dests = [Path(out_dir) / Path(p).name for p in images]
-        clash = next((d for d in dests if d.exists()), None) or (len(set(dests)) < len(dests) and dests[0])
-        if clash:
-            raise UsageError(f"{clash} exists already (or two images share a name): choose an empty --out folder")
+        kind = {"trained": "trainedAlgorithmicMedia", "composite": "compositeWithTrainedAlgorithmicMedia"}
+        options = publications.DisclosureOptions(
+            Path(out_dir),
+            kind[source_type],
+            label,
+            disclosure.Signer.from_files(c2pa_cert, c2pa_key) if c2pa_cert else None,  # before any gas
+            verifier_url,
+        )
+    publications.check_destinations(list(images), options)
     account_ = signer(as_, password_file)
-    ch = connect()
-    written: list[Path] = []
-    try:
-        if dests:
-            lic = licenses.show(ch, license_id)
-            pointer = disclosure.Pointer(
-                ch.chain_id,
-                ch.registry.address,
-                lic["twin_id"],
-                license_id,
-                bytes.fromhex((lic["terms_hash"] or "0x" + "00" * 32)[2:]),
-                training="allowed" if lic["training"] == "allowed" else "notAllowed",
-                transforms=tuple(transforms),
-            )
-            made_dir = not Path(out_dir).exists()
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
-            kind = {"trained": "trainedAlgorithmicMedia", "composite": "compositeWithTrainedAlgorithmicMedia"}
-            bits = 0
-            for src, dest in zip(images, dests):
-                d = disclosure.embed(
-                    src, dest, pointer, source_type=kind[source_type], label=label, signer=c2pa_signer, verifier_url=verifier_url
-                )
-                written.append(d.path)
-                bits = d.applied
-                for w in d.warnings:
-                    click.echo(f"warning: {src}: {safe(w)}", err=True)
-            groups = {bits: list(zip(images, written))}
-        else:
-            groups: dict[int, list] = {}
-            for src in images:
-                groups.setdefault(disclosure.read(src).carried, []).append((src, Path(src)))
-        rows, txs_, fee, gas, cur = [], [], 0, 0, None
-        for bits, pairs in groups.items():  # one transaction per set of disclosures (usually one)
-            fps = _fingerprints([str(f) for _, f in pairs], "hashing images")
-            r = Registry(ch).publish(account_, license_id, fps, channel, territory, list(transforms), bits)
-            txs_ += [t for t in (r.approve_tx, r.tx) if t]
-            fee, gas, cur = fee + r.fee_paid, gas + r.gas_used, r.currency
-            rows += [
-                {
-                    "path": src,
-                    "file": str(f),
-                    "content_hash": "0x" + fp.content_hash.hex(),
-                    "pixel_hash": "0x" + fp.pixel_hash.hex(),
-                    "phash": f"{fp.phash:016x}",
-                    "recorded_phash": f"{fp.central_phash:016x}",
-                    "disclosures": disclosure.disclosure_names(bits),
-                    "tx": r.tx,
-                }
-                for (src, f), fp in zip(pairs, fps)
-            ]
-    except BaseException:
-        for w in written:  # nothing half-done: copies of a publication that was not recorded are removed
-            w.unlink(missing_ok=True)
-        if made_dir:
-            try:
-                Path(out_dir).rmdir()  # the folder this command made, if nothing else was put in it
-            except OSError:
-                pass
-        raise
+    p = publications.publish_files(
+        connect(),
+        account_,
+        license_id,
+        list(images),
+        channel,
+        territory,
+        list(transforms),
+        options,
+        fingerprint_all=lambda paths: _fingerprints(paths, "hashing images"),
+        warn=lambda w: click.echo(f"warning: {safe(w)}", err=True),
+    )
     emit(
         {
-            "images": rows,
-            "fee_paid": str(fee),
-            "fee_paid_wei": fee if cur.native else 0,
-            **cur.to_dict(),
-            "tx": txs_[-1],
-            "txs": txs_,
-            "gas_used": gas,
+            "images": p.rows,
+            "fee_paid": str(p.fee_paid),
+            "fee_paid_wei": p.fee_paid if p.currency.native else 0,
+            **p.currency.to_dict(),
+            "tx": p.txs[-1],
+            "txs": p.txs,
+            "gas_used": p.gas_used,
             "license_id": license_id,
         },
         [
             f"{x['file']}  file {x['content_hash'][:18]}…  pixels {x['pixel_hash'][:18]}…  phash {x['phash']}  "
             f"disclosed: {', '.join(x['disclosures']) or 'nothing'}"
-            for x in rows
+            for x in p.rows
         ]
         + [
-            f"{len(rows)} image(s) recorded under license {license_id}, fee {cur.format(fee)}",
-            *[f"tx {t}" for t in txs_],
-            f"gas {gas:,}",
+            f"{len(p.rows)} image(s) recorded under license {license_id}, fee {p.currency.format(p.fee_paid)}",
+            *[f"tx {t}" for t in p.txs],
+            f"gas {p.gas_used:,}",
         ]
         + (
             []
-            if dests or any(x["disclosures"] for x in rows)
+            if p.disclosed or any(x["disclosures"] for x in p.rows)
             else ["note: nothing in these files says they are AI-generated; `--out DIR` writes disclosed copies"]
         ),
     )
