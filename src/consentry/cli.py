@@ -481,6 +481,7 @@ def deploy_cmd(as_, password_file, save_as, rpc_env, confirmations, log_range):
             deploy_block=d.block,
             confirmations=confirmations,
             log_range=log_range or (keep.log_range if keep else None),
+            tokens=keep.tokens if keep else None,
         )
         networks.save(net)
     emit(
@@ -1482,6 +1483,11 @@ def license_words(s: dict) -> list[str]:
         f"license {s['license_id']}: {s['status']}",
         f"  twin          {s['twin_id']} (model {_named(s['model'])})",
         f"  licensee      {_named(s['licensee'])}",
+        *(
+            [f"  granted by    agent {_named(s['grantor'])}"]
+            if s.get("grantor") and s["grantor"].lower() != s["model"].lower()
+            else []
+        ),
         f"  channels      {', '.join(s['channels'])}",
         f"  territories   {', '.join(s['territories'])}",
         f"  AI changes    {', '.join(s['transforms']) or 'none allowed'}",
