@@ -336,3 +336,23 @@ def test_a_light_keystore_signing_on_a_public_chain_is_warned_about(cli, tmp_pat
     cli.json("account", "create", name, "--fund")
     r = cli.run("twin", "register", photos["rocket"], "--as", name)
     assert "light keystore" not in r.stderr
+
+
+def test_a_profile_names_its_fee_tokens_and_fee_amounts_use_them(cli, tmp_path, local_node, new_account, photos):
+    """`network add --token USDC=0x…` lets `--fee 2.5USDC` resolve on that network (the embedded chain's test USDC
+    here, reached through a saved profile); a malformed token entry is a usage error."""
+    model, _ = new_account("tokmodel")
+    brand, _ = new_account("tokbrand")
+    usdc = local_node["tokens"]["USDC"]
+    home = str(tmp_path / "h")
+    r = cli.json("--registry", local_node["registry"], "network", "add", "bad", "--rpc", local_node["rpc_url"],
+                 "--token", "USDC=0x12", env={"CONSENTRY_HOME": home}, code=2)  # fmt: skip
+    assert "bad token" in r["error"]
+    cli.json("--registry", local_node["registry"], "network", "add", "viaprofile", "--rpc", local_node["rpc_url"],
+             "--token", f"usdc={usdc}")  # fmt: skip
+    assert cli.json("network", "show", "viaprofile")["network"]["tokens"] == f"USDC={usdc}"
+    twin = cli.json("--network", "viaprofile", "twin", "register", photos["astronaut"], "--as", model)["twin_id"]
+    g = cli.json("--network", "viaprofile", "license", "grant", twin, "--to", brand, "--channels", "social",
+                 "--fee", "2.5USDC", "--for", "30d", "--as", model)  # fmt: skip
+    shown = cli.json("--network", "viaprofile", "license", "show", g["license_id"])
+    assert shown["currency"] == {"currency": usdc, "symbol": "USDC", "decimals": 6} and shown["fee_per_use"] == "2500000"

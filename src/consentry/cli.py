@@ -359,12 +359,22 @@ def node_start(port):
         [
             ("started" if started else "already running") + f" local chain at {info['rpc_url']}",
             f"registry {info['registry']} (chain id {info['chain_id']})",
+            *[
+                f"test {symbol} {address} (fees in it: --fee 2.5{symbol})"
+                for symbol, address in (info.get("tokens") or {}).items()
+            ],
         ],
     )
 
 
 def _node_fields(info):
-    return {"rpc_url": info["rpc_url"], "chain_id": info["chain_id"], "registry": info["registry"], "pid": info.get("pid")}
+    return {
+        "rpc_url": info["rpc_url"],
+        "chain_id": info["chain_id"],
+        "registry": info["registry"],
+        "tokens": info.get("tokens") or {},
+        "pid": info.get("pid"),
+    }
 
 
 @node.command("stop")
