@@ -287,10 +287,6 @@ def registry_():
     return Registry(connect())
 
 
-def tx_fields(receipt) -> dict:
-    return {"tx": "0x" + bytes(receipt["transactionHash"]).hex(), "gas_used": receipt["gasUsed"], "block": receipt["blockNumber"]}
-
-
 # ---------------------------------------------------------------- root
 
 
@@ -775,13 +771,9 @@ def twin_register(paths, as_, password_file, name, agency, notes, metadata_uri, 
     Example:
         consentry twin register captures/*.jpg --as ana --name "Ana M." --manifest ana-twin.json
     """
-    from . import twins
-
     fps = _fingerprints(list(paths), "hashing assets")
     account_ = signer(as_, password_file)
-    ch = connect()
-    r = twins.register(
-        ch,
+    r = registry_().register_twin(
         account_,
         list(paths),
         fps,
@@ -825,16 +817,13 @@ def twin_withdraw(twin_id, as_, password_file, at):
     Example:
         consentry twin withdraw 1 --as ana --at 30d
     """
-    from . import twins
-
     account_ = signer(as_, password_file)
-    ch = connect()
-    twins.require_exists(ch, twin_id)
-    receipt = twins.withdraw(ch, account_, twin_id, _at(at, ch))
-    t = twins.get(ch, twin_id)
+    reg = registry_()
+    tx = reg.withdraw_twin(account_, twin_id, _at(at, reg.chain))
+    t = reg.twin(twin_id)
     emit(
-        {"twin_id": twin_id, "withdraw_at": t["withdraw_at"], **tx_fields(receipt)},
-        f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx_fields(receipt)['tx']})",
+        {"twin_id": twin_id, "withdraw_at": t["withdraw_at"], **tx.to_dict()},
+        f"twin {twin_id} withdrawn from {vocab.format_time(t['withdraw_at'])} (tx {tx.tx})",
     )
 
 
@@ -853,23 +842,21 @@ def twin_attest(twin_id, as_, password_file, statement, revoke):
         consentry twin attest 1 --as agency --statement "Ana Silva, met in person, ID checked 2026-11-02"
         consentry twin attest 1 --as agency --revoke
     """
-    from . import twins
-
     account_ = signer(as_, password_file)
-    ch = connect()
-    t = twins.require_exists(ch, twin_id)
+    reg = registry_()
+    t = reg.twin(twin_id)
     if revoke:
-        receipt = twins.revoke_attestation(ch, account_, twin_id)
+        tx = reg.revoke_attestation(account_, twin_id)
         emit(
-            {"twin_id": twin_id, "attester": account_.address, "attested": False, **tx_fields(receipt)},
-            f"{_named(account_.address)} no longer attests twin {twin_id} (tx {tx_fields(receipt)['tx']})",
+            {"twin_id": twin_id, "attester": account_.address, "attested": False, **tx.to_dict()},
+            f"{_named(account_.address)} no longer attests twin {twin_id} (tx {tx.tx})",
         )
         return
-    receipt = twins.attest(ch, account_, twin_id, statement)
+    tx = reg.attest(account_, twin_id, statement)
     emit(
-        {"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True, **tx_fields(receipt)},
+        {"twin_id": twin_id, "attester": account_.address, "owner": t["owner"], "attested": True, **tx.to_dict()},
         f"{_named(account_.address)} attests that twin {twin_id}'s owner {_named(t['owner'])} is the person it depicts "
-        f"(tx {tx_fields(receipt)['tx']})",
+        f"(tx {tx.tx})",
     )
 
 
@@ -1011,42 +998,38 @@ def agent_appoint(
     Example:
         consentry agent appoint 1 agency --as ana --for 180d --channels social,ecommerce --min-fee 0.001ether
     """
+    from . import currency as currencies
     from . import licenses
 
-    from . import currency as currencies
-
     who = address_of(address)
-    caps_ch, caps_tr, caps_terr = channels, transforms, territories
-    if vocab.transform_mask(caps_tr) & licenses.ALTERATIONS:
+    if vocab.transform_mask(transforms) & licenses.ALTERATIONS:
         click.echo(
             "note: age, body and face are never within a mandate alone: each grant of them needs your own consent "
             "(`consentry license consent`)",
             err=True,
         )
-    dur = max_duration
     account_ = signer(as_, password_file)
-    ch = connect()
-    fee, cur = currencies.parse_fee(ch, min_fee, currency)
-    now = ch.now()
+    reg = registry_()
+    fee, cur = currencies.parse_fee(reg.chain, min_fee, currency)
+    now = reg.now()
     expiry = vocab.parse_time(until, now=now) if until else now + (for_ or 365 * 86400)
-    receipt = licenses.appoint_agent(
-        ch,
+    tx = reg.appoint_agent(
         account_,
         twin_id,
         who,
         expiry=expiry,
-        max_duration=dur,
-        channels=caps_ch,
-        transforms=caps_tr,
+        max_duration=max_duration,
+        channels=channels,
+        transforms=transforms,
         min_fee=fee,
-        territories=caps_terr,
+        territories=territories,
         max_uses=max_uses,
         currency=cur.address,
         training=training == "allowed",
     )
     emit(
-        {"twin_id": twin_id, "agent": who, "expiry": expiry, **tx_fields(receipt)},
-        f"{_named(who)} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx_fields(receipt)['tx']})",
+        {"twin_id": twin_id, "agent": who, "expiry": expiry, **tx.to_dict()},
+        f"{_named(who)} may license twin {twin_id} until {vocab.format_time(expiry)} (tx {tx.tx})",
     )
 
 
@@ -1061,12 +1044,10 @@ def agent_revoke(twin_id, address, as_, password_file):
     Example:
         consentry agent revoke 1 agency --as ana
     """
-    from . import licenses
-
     who = address_of(address)
     account_ = signer(as_, password_file)
-    receipt = licenses.revoke_agent(connect(), account_, twin_id, who)
-    emit({"twin_id": twin_id, "agent": who, **tx_fields(receipt)}, f"mandate of {_named(who)} for twin {twin_id} ended")
+    tx = registry_().revoke_agent(account_, twin_id, who)
+    emit({"twin_id": twin_id, "agent": who, **tx.to_dict()}, f"mandate of {_named(who)} for twin {twin_id} ended")
 
 
 # ---------------------------------------------------------------- licenses

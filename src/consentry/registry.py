@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import licenses, publications, termsdoc
+from . import licenses, publications, termsdoc, twins
 from .currency import Currency
 from .hashing import Fingerprint
 
@@ -79,6 +79,35 @@ class Registry:
 
     def now(self) -> int:
         return self.chain.now()
+
+    # ------------------------------------------------------------ twins and agents
+
+    def register_twin(self, account, paths: list[str], fps: list[Fingerprint], **metadata) -> twins.Registered:
+        """Anchor the Merkle root of a twin's capture assets; `metadata`: name, agency, notes, metadata_uri,
+        manifest_out."""
+        return twins.register(self.chain, account, paths, fps, **metadata)
+
+    def twin(self, twin_id: int) -> dict:
+        """A twin's owner and withdrawal time; NotFound for an unknown id."""
+        return twins.require_exists(self.chain, twin_id)
+
+    def withdraw_twin(self, account, twin_id: int, at: int) -> Tx:
+        twins.require_exists(self.chain, twin_id)
+        return Tx.of(twins.withdraw(self.chain, account, twin_id, at))
+
+    def attest(self, account, twin_id: int, statement: str | None) -> Tx:
+        return Tx.of(twins.attest(self.chain, account, twin_id, statement))
+
+    def revoke_attestation(self, account, twin_id: int) -> Tx:
+        return Tx.of(twins.revoke_attestation(self.chain, account, twin_id))
+
+    def appoint_agent(self, account, twin_id: int, agent: str, **caps) -> Tx:
+        """A mandate: caps expiry, max_duration, channels, transforms, min_fee, territories, max_uses, currency,
+        training (see licenses.appoint_agent)."""
+        return Tx.of(licenses.appoint_agent(self.chain, account, twin_id, agent, **caps))
+
+    def revoke_agent(self, account, twin_id: int, agent: str) -> Tx:
+        return Tx.of(licenses.revoke_agent(self.chain, account, twin_id, agent))
 
     # ------------------------------------------------------------ licenses
 
