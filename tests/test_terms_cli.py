@@ -523,3 +523,29 @@ def test_sync_keeps_terms_documents_and_verify_shows_the_purpose(cli, new_accoun
     doc.write_text(json_.dumps(forged))
     res = cli.run(*net, "--index", tmp_path / "v2.db", "sync", "--terms", doc, env=other)
     assert "no license in the index commits to the terms document" in res.stdout
+
+
+def test_verify_and_the_page_show_a_token_fee_in_its_currency_and_the_after_end_rule(cli, story, tmp_path):
+    """A USDC fee is not shown as wei: verify names the token (and its symbol from the kept terms document); the
+    verifier page says the fee, the training rule and what happens after the end."""
+    from consentry.serve_page import result_html
+
+    usdc = usdc_address(cli, story["model"])
+    lic = grant(cli, story, "--fee", "2.5USDC", "--after-end", "remove", "--training", "allowed")
+    image = photo(story["d"], "token-fee-look")
+    publish(cli, story, lic["license_id"], image)
+    index = tmp_path / "tok.db"
+    cli.json("--index", index, "sync")
+    (r,) = json.loads(cli.run("--json", "--index", index, "verify", image, code=None).stdout)["results"]
+    fee = {k: r["license"][k] for k in ("fee_per_use", "fee_per_use_wei", "currency", "fee_shown")}
+    assert fee == {"fee_per_use": "2500000", "fee_per_use_wei": None, "currency": usdc, "fee_shown": f"2.5 USDC (token {usdc})"}
+    assert r["license"]["purpose"] == STOCK_PURPOSE and r["license"]["after_end_rule"] == "remove"
+    page = result_html(r)
+    assert "2.5 USDC" in page and "wei" not in page and "must be removed when it ends" in page and "AI training allowed" in page
+
+    cli.run("license", "revoke", lic["license_id"], "--as", story["model"])
+    (r,) = json.loads(cli.run("--json", "--index", index, "verify", image, code=None).stdout)["results"]
+    assert r["after_end"] is None  # the index has not seen the revocation yet
+    cli.json("--index", index, "sync")
+    (r,) = json.loads(cli.run("--json", "--index", index, "verify", image, code=None).stdout)["results"]
+    assert r["after_end"] == "remove" and "<strong>must be removed</strong>" in result_html(r)

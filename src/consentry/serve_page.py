@@ -99,15 +99,20 @@ def _license_words(r: dict) -> str:
     if not lic:
         return ""
     uses = lic.get("max_uses")
-    fee = lic.get("fee_per_use_wei")
+    fee = lic.get("fee_shown")
     parts = [
         f"for <strong>{_list(lic.get('channels', []))}</strong>",
         f"in <strong>{_list(lic.get('territories', []))}</strong>",
         f"AI changes allowed: <strong>{_list(lic.get('transforms', []))}</strong>",
         f"valid from {_e(lic.get('valid_from'))} until {_e(lic.get('valid_until'))}",
         f"{'unlimited uses' if uses == 'unlimited' else f'at most {_e(uses)} uses'}",
-        f"fee per use {_e(vocab.format_wei(int(fee))) if fee is not None else 'unknown'}",
+        f"fee per use {_e(fee) if fee is not None else 'unknown'}",
+        f"AI training {_e(lic.get('training', 'not stated'))}",
+        "published images "
+        + ("must be removed when it ends" if lic.get("after_end_rule") == "remove" else "may remain after it ends"),
     ]
+    if lic.get("purpose"):
+        parts.insert(0, f"purpose “{_e(lic['purpose'])}”")
     lid = r.get("license_id")
     return (
         f'License <a href="/v1/licenses/{_e(lid)}">#{_e(lid)}</a>: '
@@ -155,6 +160,18 @@ def result_html(r: dict, disclosure: dict | None = None, thumbnail: str | None =
         rows.append(_row("Brand", _who(r.get("brand"), r.get("brand_name"))))
     if r.get("license"):
         rows.append(_row("License terms", _license_words(r)))
+    if r.get("after_end"):
+        rows.append(
+            _row(
+                "After the end",
+                "The license has ended: this image "
+                + (
+                    "<strong>must be removed</strong> (its terms say so)."
+                    if r["after_end"] == "remove"
+                    else "may remain published."
+                ),
+            )
+        )
     pub = r.get("published")
     if pub:
         rows.append(

@@ -118,7 +118,7 @@ PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
        p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0),
-       (SELECT document FROM terms_documents d WHERE d.terms_hash = l.terms_hash)
+       (SELECT document FROM terms_documents d WHERE d.terms_hash = l.terms_hash), l.currency
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = [
@@ -152,6 +152,7 @@ PUB_KEYS = [
     "phash",
     "lic_flags",
     "terms_document",
+    "lic_currency",
 ]
 
 
@@ -258,12 +259,31 @@ def _terms_words(p: dict) -> dict:
         "valid_from": vocab.format_time(p["valid_from"]),
         "valid_until": vocab.format_time(p["ends_at"]),
         "max_uses": p["max_uses"] or "unlimited",
-        "fee_per_use_wei": int(p["fee_per_use"]),
+        **_fee_words(p),
         "terms_hash": p["terms_hash"],
         "training": "allowed" if p["lic_flags"] & 1 else "not-allowed",
         "after_end_rule": "remove" if p["lic_flags"] & 2 else "remain",
         "purpose": _purpose(p),
     }
+
+
+def _fee_words(p: dict) -> dict:
+    """The fee in its currency: wei for the native coin; for a token, its units, and its symbol when the
+    index keeps the terms document (which names it)."""
+    import json
+
+    units = int(p["fee_per_use"])
+    token = p["lic_currency"] if p["lic_currency"] and int(p["lic_currency"], 16) else None
+    if token is None:
+        return {"fee_per_use_wei": units, "fee_per_use": str(units), "currency": "native", "fee_shown": vocab.format_wei(units)}
+    shown = f"{units} units of token {token}"
+    try:
+        rate = json.loads(p["terms_document"])["rate"] if p["terms_document"] else None
+        if rate and str(rate["currency"]).lower() == token.lower():
+            shown = vocab.format_units(units, int(rate["decimals"]), str(rate["symbol"])) + f" (token {token})"
+    except (ValueError, KeyError, TypeError):
+        pass
+    return {"fee_per_use_wei": None, "fee_per_use": str(units), "currency": token, "fee_shown": shown}
 
 
 def _purpose(p: dict) -> str | None:
