@@ -27,7 +27,12 @@ contract ConsentRegistry is IConsentRegistry {
     );
     /// @notice The EIP-712 type hash of a model's consent to alterations.
     bytes32 public constant CONSENT_TYPEHASH = keccak256(
-        "AlterationConsent(uint256 twinId,address agent,address licensee,uint8 alterations,bytes32 termsHash,uint256 nonce,uint256 deadline)"
+        "AlterationConsent(address agent,Terms terms,uint256 nonce,uint256 deadline)"
+        "Terms(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,address currency,bool trainingAllowed,bool removeAfterEnd,bytes32 termsHash)"
+    );
+    /// @notice The EIP-712 type hash of the Terms a consent signs.
+    bytes32 public constant TERMS_TYPEHASH = keccak256(
+        "Terms(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,address currency,bool trainingAllowed,bool removeAfterEnd,bytes32 termsHash)"
     );
 
     uint8 private constant _ALL_CHANNELS = 0x3f;
@@ -187,15 +192,9 @@ contract ConsentRegistry is IConsentRegistry {
         uint40 nowTime = _time();
         if (consent.deadline < nowTime) revert OfferExpired(consent.deadline, nowTime);
         Twin memory twin = _existingTwin(terms.twinId);
-        if (consent.twinId != terms.twinId) revert ConsentMismatch(terms.twinId, "twin");
         if (consent.agent != msg.sender) revert ConsentMismatch(terms.twinId, "agent");
-        if (consent.licensee != terms.licensee) revert ConsentMismatch(terms.twinId, "licensee");
-        if (consent.termsHash != terms.termsHash) revert ConsentMismatch(terms.twinId, "termsHash");
-        if (terms.transforms & _ALTERATIONS & ~consent.alterations != 0) {
-            revert ConsentMismatch(terms.twinId, "alterations");
-        }
         _checkMandate(terms, msg.sender);
-        address signer = _recover(_consentDigest(consent), signature);
+        address signer = _recover(_consentDigest(terms, consent), signature);
         if (signer != twin.owner) revert InvalidSignature(signer, twin.owner);
         _useNonce(twin.owner, consent.nonce);
         licenseId = _grant(terms, twin, msg.sender);
@@ -412,6 +411,15 @@ contract ConsentRegistry is IConsentRegistry {
     }
 
     /// @inheritdoc IConsentRegistry
+    function currenciesOf(address model) external view returns (address[] memory tokens) {
+        uint256 n = _currencyCounts[model];
+        tokens = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            tokens[i] = _currencyTokens[model][i + 1];
+        }
+    }
+
+    /// @inheritdoc IConsentRegistry
     function currencyOf(uint256 licenseId) external view returns (address) {
         License memory l = _licenses[licenseId];
         if (l.twinId == 0) revert UnknownLicense(licenseId);
@@ -621,12 +629,28 @@ contract ConsentRegistry is IConsentRegistry {
         return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
     }
 
-    function _consentDigest(AlterationConsent calldata c) private view returns (bytes32) {
-        bytes32 structHash = keccak256(
+    /// @dev The consent's EIP-712 digest over the grant's own terms: a consent to other terms recovers to
+    /// someone else.
+    function _consentDigest(Terms calldata t, AlterationConsent calldata c) private view returns (bytes32) {
+        bytes32 termsStruct = keccak256(
             abi.encode(
-                CONSENT_TYPEHASH, c.twinId, c.agent, c.licensee, c.alterations, c.termsHash, c.nonce, c.deadline
+                TERMS_TYPEHASH,
+                t.twinId,
+                t.licensee,
+                t.channels,
+                t.transforms,
+                t.territories,
+                t.validFrom,
+                t.validUntil,
+                t.maxUses,
+                t.feePerUse,
+                t.currency,
+                t.trainingAllowed,
+                t.removeAfterEnd,
+                t.termsHash
             )
         );
+        bytes32 structHash = keccak256(abi.encode(CONSENT_TYPEHASH, c.agent, termsStruct, c.nonce, c.deadline));
         return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
     }
 

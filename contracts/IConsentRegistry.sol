@@ -90,13 +90,11 @@ interface IConsentRegistry {
         bytes32 termsHash; // keccak256 of the terms document (purpose, scope, rate, duration, ...)
     }
 
-    /// @notice A model's own consent, signed (EIP-712) once, to the alterations an agent's grant allows.
+    /// @notice A model's own consent, signed (EIP-712) once, to an agent's grant of exactly these terms
+    /// (every field of {Terms}, so the alterations cannot be stretched to other channels, places, dates,
+    /// uses or fees under the same terms document).
     struct AlterationConsent {
-        uint256 twinId;
-        address agent; // the agent that may grant them
-        address licensee; // to this licensee
-        uint8 alterations; // the alteration bits consented to (within 0xE0)
-        bytes32 termsHash; // under this terms document
+        address agent; // the agent that may grant the terms
         uint256 nonce; // the model's, shared with offers: used once
         uint256 deadline; // the grant must happen by then
     }
@@ -257,8 +255,8 @@ interface IConsentRegistry {
     /// @notice Thrown when an agent's grant allows alterations (age, body, face; `alterations`) without
     /// the model's own consent for them ({grantLicenseWithConsent}).
     error ModelConsentRequired(uint256 twinId, uint8 alterations);
-    /// @notice Thrown when the model's consent does not cover the grant: another agent, licensee or terms
-    /// hash, or alterations beyond those consented to.
+    /// @notice Thrown when the model's consent is for another agent (`field` "agent"); a consent to other
+    /// terms does not recover to the model (InvalidSignature).
     error ConsentMismatch(uint256 twinId, string field);
     /// @notice Thrown when a publication batch is empty or its arrays differ in length.
     error InvalidBatch(uint256 contentHashes, uint256 imprintBytes);
@@ -312,13 +310,13 @@ interface IConsentRegistry {
     function grantLicense(Terms calldata terms) external returns (uint256 licenseId);
 
     /// @notice An agent grants a license that allows alterations (age, body, face) with the model's own
-    /// EIP-712 consent: the other terms stay within the agent's mandate; the alterations must be among
-    /// those consented to, for this agent, licensee and terms hash. The nonce is the model's (shared
-    /// with offers), so a consent is used once.
-    /// @dev Typed data: AlterationConsent(uint256 twinId,address agent,address licensee,uint8 alterations,
-    /// bytes32 termsHash,uint256 nonce,uint256 deadline), domain ("Consentry", "2", chainid, this).
-    /// `consent` holds the signed fields; each must match the grant (ConsentMismatch names the first that
-    /// does not: "twin", "agent", "licensee", "termsHash" or "alterations").
+    /// EIP-712 consent to exactly these terms, granted by this agent; the terms stay within the agent's
+    /// mandate too (except the alterations, which only her consent covers). The nonce is the model's
+    /// (shared with offers), so a consent is used once.
+    /// @dev Typed data: AlterationConsent(address agent,Terms terms,uint256 nonce,uint256 deadline) with
+    /// Terms(uint256 twinId,address licensee,uint8 channels,uint8 transforms,uint56 territories,
+    /// uint40 validFrom,uint40 validUntil,uint32 maxUses,uint80 feePerUse,address currency,
+    /// bool trainingAllowed,bool removeAfterEnd,bytes32 termsHash), domain ("Consentry", "2", chainid, this).
     function grantLicenseWithConsent(Terms calldata terms, AlterationConsent calldata consent, bytes calldata signature)
         external
         returns (uint256 licenseId);
@@ -418,6 +416,9 @@ interface IConsentRegistry {
         uint32 count,
         uint40 time
     ) external view returns (uint256 reasons);
+
+    /// @notice The fee tokens `model` has used, in the order first used (a license's currencyId n is the n-th).
+    function currenciesOf(address model) external view returns (address[] memory);
 
     /// @notice Fees credited to `model` in `currency` (0 = native coin) and not yet withdrawn, in its
     /// smallest unit.

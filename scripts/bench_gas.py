@@ -115,16 +115,8 @@ def main() -> int:
         gas["revoke_license_by_agent"] = g(f.revokeLicense(agent_lic, 0), agent)
         # an alteration (face) granted by the agent with the model's own EIP-712 consent
         altered = {**by_agent, "transforms": 0b1000_0011, "termsHash": os.urandom(32)}
-        consent = {
-            "twinId": 1,
-            "agent": agent.address,
-            "licensee": brand.address,
-            "alterations": 0b1000_0000,
-            "termsHash": altered["termsHash"],
-            "nonce": offers.random_nonce(),
-            "deadline": deadline,
-        }
-        sig = offers.sign_consent(model, consent, c.chain_id, address)
+        consent = {"agent": agent.address, "nonce": offers.random_nonce(), "deadline": deadline}
+        sig = offers.sign_consent(model, consent, altered, c.chain_id, address)
         gas["grant_license_with_consent"] = g(
             f.grantLicenseWithConsent(offers.terms_tuple(altered), offers.consent_tuple(consent), sig), agent
         )

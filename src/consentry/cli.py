@@ -17,7 +17,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click  # noqa: E402
 
 from . import __version__, config, params, termsdoc, vocab
-from .errors import ConsentryError, FileProblem, KeystoreError, Reverted, UsageError
+from .errors import ConsentryError, KeystoreError, Reverted, UsageError
 from .text import safe
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AUTHORISED = 0, 1, 2, 3
@@ -1145,10 +1145,12 @@ def _terms(
         from .files import read_bounded
 
         try:
-            text = read_bounded(terms_file, "terms document", 1_000_000).decode()
+            text = read_bounded(terms_file, "terms document", termsdoc.MAX_ADDITIONAL).decode().removeprefix("\ufeff")
         except UnicodeDecodeError:
             raise UsageError(f"the terms document {terms_file} is not UTF-8 text") from None
+        termsdoc.check_additional(text, terms_file)
     units, cur = currencies.parse_fee(ch, fee, currency)
+    _warn_unlisted(cur)
     now = ch.now()
     start = vocab.parse_time(from_, now=now) if from_ else now
     end = vocab.parse_time(until, now=now) if until else start + (for_ or 365 * 86400)
@@ -1172,6 +1174,16 @@ def _terms(
             additional_terms=text,
         )
     ), cur
+
+
+def _warn_unlisted(cur) -> None:
+    """A fee token this network profile does not list: its symbol is whatever its author chose."""
+    if not cur.native and not cur.known:
+        click.echo(
+            f"warning: fee token {cur.address} calls itself {safe(cur.symbol)} but is not one this network profile "
+            "lists: check the address (`consentry network add NAME --token SYMBOL=ADDRESS` to list it)",
+            err=True,
+        )
 
 
 def _validate_terms_offline(t: dict):
@@ -1215,8 +1227,8 @@ def license_grant(twin_id, as_, password_file, consent_file, **t):
 
     if consent_file:
         c = offers.load_consent(consent_file)
-        if c["consent"]["twinId"] != twin_id:
-            raise UsageError(f"the consent is for twin {c['consent']['twinId']}, not {twin_id}")
+        if c["terms"]["twinId"] != twin_id:
+            raise UsageError(f"the consent is for twin {c['terms']['twinId']}, not {twin_id}")
         licenses.check_document(c)
         account_ = signer(as_, password_file)
         g = registry_().grant_with_consent(account_, c)
@@ -1374,18 +1386,8 @@ def license_accept(file, as_, password_file, yes):
     words = termsdoc.words(doc)
     ch = None
     if int(t["currency"], 16):
-        from . import currency as currencies
-
         ch = connect()
-        cur = currencies.token(ch, t["currency"])
-        if (cur.symbol, cur.decimals) != (doc["rate"]["symbol"], doc["rate"]["decimals"]):
-            raise FileProblem(
-                f"the offer names its fee token {doc['rate']['symbol']} ({doc['rate']['decimals']} decimals) but "
-                f"{cur.address} is {cur.symbol} ({cur.decimals} decimals): refuse it",
-                code="terms_inconsistent",
-            )
-        if not cur.known:
-            click.echo(f"warning: fee token {cur.address} ({cur.symbol}) is not one this network profile lists", err=True)
+        _warn_unlisted(licenses.check_fee_token(ch, offer))
     if not yes and sys.stdin.isatty() and not _root().get("json_output"):  # a person at a terminal: ask
         click.echo(safe(summary), err=True)
         for line in words:
@@ -2027,12 +2029,21 @@ def _explain(folder: str, image: str, n: int, ss) -> str:
 
 
 def _live_checker(when: int | None):
-    """For --live: license ids -> whether each is valid at `when` (default the chain's now)."""
+    """For --live: license ids -> whether each is in force at `when` (default the chain's now), read from the
+    chain: its window, revocation and the twin's withdrawal. A suspension is not an end: publications made
+    before it keep their verdict (the registry refused any during it)."""
+    from . import licenses, status
+
     ch = connect()
     at = ch.now() if when is None else when
 
+    def in_force(i):
+        lic = licenses.get(ch, i)
+        twin = ch.call(ch.registry.functions.getTwin(lic["twin_id"]))
+        return status.is_valid(status.LicenseTimes(lic["valid_from"], lic["valid_until"], bool(lic["revoked"]), twin[1]), at)
+
     def check(ids):
-        return {i: ch.call(ch.registry.functions.isLicenseValid(i, at)) for i in set(ids)}
+        return {i: in_force(i) for i in set(ids)}
 
     check.when = at
     return check

@@ -70,7 +70,7 @@ _SCHEMA_V22 = """
         CREATE TABLE license_suspensions (license_id INTEGER NOT NULL, kind TEXT NOT NULL, by TEXT NOT NULL,
             block INTEGER NOT NULL, block_time INTEGER NOT NULL, tx TEXT NOT NULL, log_index INTEGER NOT NULL);
         CREATE INDEX license_suspensions_license ON license_suspensions(license_id);
-        CREATE TABLE terms_documents (terms_hash TEXT PRIMARY KEY, document TEXT NOT NULL)
+        CREATE TABLE terms_documents (license_id INTEGER PRIMARY KEY, terms_hash TEXT NOT NULL, document TEXT NOT NULL)
 """
 
 
@@ -222,26 +222,30 @@ def counts(db) -> dict[str, int]:
 
 def keep_terms_documents(db, given: list[dict] = ()) -> tuple[int, list[dict]]:
     """Store the terms documents of indexed licenses that are available: those given (e.g. by `sync --terms`)
-    and those this user keeps (termsdoc's store). A document is kept only under the hash it hashes to, and only
-    when a license commits to that hash. Returns (documents newly stored, given documents no license commits to)."""
+    and those this user keeps (termsdoc's store). A document is kept for a license only when it hashes to the
+    license's terms hash AND says what the license's terms say (another license reusing the hash over other
+    terms gets nothing). Returns (documents newly stored, given documents no license takes)."""
     from . import termsdoc
 
     by_hash = {"0x" + termsdoc.terms_hash(d).hex(): d for d in given}
-    missing = [
-        h
-        for (h,) in db.execute(
-            "SELECT DISTINCT terms_hash FROM licenses WHERE terms_hash NOT IN (SELECT terms_hash FROM terms_documents)"
-        )
-    ]
-    stored = 0
+    rows = db.execute(
+        """SELECT license_id, twin_id, licensee, channels, transforms, territories, valid_from, valid_until, max_uses,
+                  fee_per_use, currency, flags, terms_hash
+           FROM licenses WHERE license_id NOT IN (SELECT license_id FROM terms_documents)"""
+    ).fetchall()
+    keys = ["twinId", "licensee", "channels", "transforms", "territories", "validFrom", "validUntil", "maxUses", "feePerUse"]
+    stored, used = 0, set()
     with db.atomic():
-        for h in missing:
-            doc = by_hash.get(h.lower()) or termsdoc.load(bytes.fromhex(h[2:]))
-            if doc is not None:
-                db.execute("INSERT INTO terms_documents VALUES (?, ?)", [h, termsdoc.canonical(doc).decode()])
+        for row in rows:
+            h = row[12].lower()
+            doc = by_hash.get(h) or termsdoc.load(bytes.fromhex(h[2:]))
+            fields = dict(zip(keys, row[1:10]), currency=row[10], flags=row[11], termsHash=h)
+            if doc is not None and termsdoc.consistent(doc, termsdoc.granted_terms(fields)):
+                db.execute("INSERT INTO terms_documents VALUES (?, ?, ?)", [row[0], h, termsdoc.canonical(doc).decode()])
                 stored += 1
-    committed = {h for (h,) in db.execute("SELECT DISTINCT lower(terms_hash) FROM licenses")}
-    return stored, [d for h, d in by_hash.items() if h not in committed]
+                used.add(h)
+    taken = used | {h for (h,) in db.execute("SELECT DISTINCT lower(terms_hash) FROM terms_documents")}
+    return stored, [d for h, d in by_hash.items() if h not in taken]
 
 
 # ---------------------------------------------------------------- event decoding

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from . import offers, termsdoc, vocab
 from .currency import NATIVE, Currency
-from .errors import ChainError, NotFound, Reverted, UsageError
+from .errors import ChainError, FileProblem, NotFound, Reverted, UsageError
+from .text import safe
 
 # bit -> (name, sentence) of checkPublication's reasons
 REASONS = [
@@ -131,16 +132,8 @@ def make_consent(chain, account, terms: dict, doc: dict, agent: str, deadline: i
     if not alterations:
         raise UsageError("these terms allow no alteration (age, body, face): the agent's mandate covers them, no consent needed")
     _require_owner(chain, account, terms["twinId"], "consents")
-    consent = {
-        "twinId": terms["twinId"],
-        "agent": agent,
-        "licensee": terms["licensee"],
-        "alterations": alterations,
-        "termsHash": terms["termsHash"],
-        "nonce": offers.random_nonce(),
-        "deadline": deadline,
-    }
-    sig = offers.sign_consent(account, consent, chain.chain_id, chain.address)
+    consent = {"agent": agent, "nonce": offers.random_nonce(), "deadline": deadline}
+    sig = offers.sign_consent(account, consent, terms, chain.chain_id, chain.address)
     termsdoc.save(doc)
     return offers.consent_file_dict(terms, consent, chain.chain_id, chain.address, sig, account.address, doc)
 
@@ -151,6 +144,25 @@ def check_document(signed: dict) -> dict:
     terms = signed["terms"]
     termsdoc.check(signed["terms_document"], terms, bytes.fromhex(terms["termsHash"].removeprefix("0x")))
     return signed["terms_document"]
+
+
+def check_fee_token(chain, signed: dict) -> Currency:
+    """For a token fee: the token's own symbol() and decimals() must be what the signed document names (a
+    document that shows "2.5 USDC" over another token's units is refused). Returns the currency; its `known`
+    says whether this network profile lists it."""
+    from . import currency as currencies
+
+    terms, doc = signed["terms"], signed["terms_document"]
+    if not int(terms["currency"], 16):
+        return NATIVE
+    cur = currencies.token(chain, terms["currency"])
+    if (cur.symbol, cur.decimals) != (doc["rate"]["symbol"], doc["rate"]["decimals"]):
+        raise FileProblem(
+            f"the terms name their fee token {safe(doc['rate']['symbol'])} ({doc['rate']['decimals']} decimals) but "
+            f"{cur.address} is {cur.symbol} ({cur.decimals} decimals): refuse them",
+            code="terms_inconsistent",
+        )
+    return cur
 
 
 def _check_target(chain, signed: dict) -> None:
@@ -167,6 +179,7 @@ def grant_with_consent(chain, account, consent_file: dict) -> tuple[int, dict]:
     """The agent's grant of the consent file's terms, with the model's signed consent."""
     check_document(consent_file)
     _check_target(chain, consent_file)
+    check_fee_token(chain, consent_file)
     c = consent_file["consent"]
     if c["agent"].lower() != account.address.lower():
         raise Reverted(
@@ -254,6 +267,8 @@ def show(chain, license_id: int) -> dict:
     cur = currencies.of(chain, chain.call(chain.registry.functions.currencyOf(license_id)) if flags & TOKEN_FEE else None)
     terms_hash = "0x" + bytes(granted["termsHash"]).hex() if granted else None
     doc = termsdoc.load(bytes.fromhex(terms_hash[2:])) if terms_hash else None
+    if doc is not None and not termsdoc.consistent(doc, termsdoc.granted_terms(granted)):
+        doc = None  # a document with this hash, but not this license's terms (another license reused the hash)
     return {
         "license_id": license_id,
         "twin_id": lic["twin_id"],

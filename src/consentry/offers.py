@@ -11,7 +11,8 @@ An offer file is JSON (`docs/OFFERS.md` documents it field by field):
 Every integer except chain_id is a decimal string (JavaScript loses integers above 2^53). Nonces are
 random 256-bit numbers: no local counter, so two machines signing for one model never collide.
 A consent file (`kind` "consentry-consent") carries the same terms and document plus the signed
-`consent` {twinId, agent, licensee, alterations, termsHash, nonce, deadline}."""
+`consent` {agent, nonce, deadline}: the model signs AlterationConsent(agent, Terms terms, nonce, deadline) over
+the very terms the agent grants, so they cannot be stretched under the same terms document."""
 
 from __future__ import annotations
 
@@ -40,16 +41,8 @@ OFFER_FIELDS = [
     ("deadline", "uint256"),
 ]
 TERMS_KEYS = [name for name, _ in OFFER_FIELDS[:13]]
-CONSENT_FIELDS = [
-    ("twinId", "uint256"),
-    ("agent", "address"),
-    ("licensee", "address"),
-    ("alterations", "uint8"),
-    ("termsHash", "bytes32"),
-    ("nonce", "uint256"),
-    ("deadline", "uint256"),
-]
-CONSENT_KEYS = [name for name, _ in CONSENT_FIELDS]
+CONSENT_FIELDS = [("agent", "address"), ("terms", "Terms"), ("nonce", "uint256"), ("deadline", "uint256")]
+CONSENT_KEYS = ["agent", "nonce", "deadline"]  # the AlterationConsent struct; the terms travel beside it
 _INT_TYPES = ("uint", "int")
 
 
@@ -61,10 +54,15 @@ def _domain(chain_id: int, registry: str) -> dict:
     return {"name": "Consentry", "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": registry}
 
 
-def _typed(primary: str, fields: list, message: dict, chain_id: int, registry: str) -> dict:
-    msg = dict(message)
+def _with_hash_bytes(values: dict) -> dict:
+    msg = dict(values)
     if isinstance(msg.get("termsHash"), str):
         msg["termsHash"] = bytes.fromhex(msg["termsHash"].removeprefix("0x"))
+    return msg
+
+
+def _typed(primary: str, fields: list, message: dict, chain_id: int, registry: str, extra_types: dict | None = None) -> dict:
+    msg = _with_hash_bytes(message)
     return {
         "types": {
             "EIP712Domain": [
@@ -74,6 +72,7 @@ def _typed(primary: str, fields: list, message: dict, chain_id: int, registry: s
                 {"name": "verifyingContract", "type": "address"},
             ],
             primary: [{"name": n, "type": t} for n, t in fields],
+            **(extra_types or {}),
         },
         "primaryType": primary,
         "domain": _domain(chain_id, registry),
@@ -86,8 +85,12 @@ def typed_data(terms: dict, nonce: int, deadline: int, chain_id: int, registry: 
     return _typed("Offer", OFFER_FIELDS, message, chain_id, registry)
 
 
-def consent_typed_data(consent: dict, chain_id: int, registry: str) -> dict:
-    return _typed("AlterationConsent", CONSENT_FIELDS, {k: consent[k] for k in CONSENT_KEYS}, chain_id, registry)
+def consent_typed_data(consent: dict, terms: dict, chain_id: int, registry: str) -> dict:
+    """AlterationConsent(address agent,Terms terms,uint256 nonce,uint256 deadline), Terms as in an offer."""
+    message = {"agent": consent["agent"], "terms": _with_hash_bytes({k: terms[k] for k in TERMS_KEYS})}
+    message |= {"nonce": consent["nonce"], "deadline": consent["deadline"]}
+    terms_type = {"Terms": [{"name": n, "type": t} for n, t in OFFER_FIELDS[:13]]}
+    return _typed("AlterationConsent", CONSENT_FIELDS, message, chain_id, registry, terms_type)
 
 
 def _sign(account, typed: dict) -> bytes:
@@ -107,14 +110,15 @@ def sign(account, terms: dict, nonce: int, deadline: int, chain_id: int, registr
     return _sign(account, typed_data(terms, nonce, deadline, chain_id, registry))
 
 
-def sign_consent(account, consent: dict, chain_id: int, registry: str) -> bytes:
-    return _sign(account, consent_typed_data(consent, chain_id, registry))
+def sign_consent(account, consent: dict, terms: dict, chain_id: int, registry: str) -> bytes:
+    return _sign(account, consent_typed_data(consent, terms, chain_id, registry))
 
 
 def recover(offer: dict) -> str:
     """Who signed a loaded offer (or consent) file."""
     if offer["kind"] == schema.CONSENT_KIND:
-        return _recover(consent_typed_data(offer["consent"], offer["chain_id"], offer["registry"]), offer["signature"])
+        t = consent_typed_data(offer["consent"], offer["terms"], offer["chain_id"], offer["registry"])
+        return _recover(t, offer["signature"])
     t = typed_data(offer["terms"], offer["nonce"], offer["deadline"], offer["chain_id"], offer["registry"])
     return _recover(t, offer["signature"])
 
@@ -128,10 +132,7 @@ def terms_tuple(terms: dict) -> tuple:
 
 
 def consent_tuple(consent: dict) -> tuple:
-    c = dict(consent)
-    if isinstance(c["termsHash"], str):
-        c["termsHash"] = bytes.fromhex(c["termsHash"].removeprefix("0x"))
-    return tuple(c[k] for k in CONSENT_KEYS)
+    return tuple(consent[k] for k in CONSENT_KEYS)
 
 
 def _as_strings(values: dict, fields: list) -> dict:
@@ -181,7 +182,7 @@ def consent_file_dict(
         "kind": schema.CONSENT_KIND,
         "chain_id": chain_id,
         "registry": registry,
-        "consent": _as_strings(consent, CONSENT_FIELDS),
+        "consent": _as_strings({k: consent[k] for k in CONSENT_KEYS}, CONSENT_FIELDS),
         "terms": _as_strings({k: terms[k] for k in TERMS_KEYS}, OFFER_FIELDS),
         "terms_document": terms_document,
         "signature": "0x" + signature.hex(),

@@ -66,10 +66,12 @@ def publish(
 
 
 def balances(chain, address: str, extra: list[str] = ()) -> list[tuple[Currency, int]]:
-    """Fees credited to `address` per currency: the native coin, every token this network knows, and `extra`."""
+    """Fees credited to `address` per currency: the native coin, every token this network knows, every token
+    her licenses have named (the registry's list of her tokens), and `extra`."""
     seen = {currencies.NATIVE_ADDRESS.lower()}
     out = [(NATIVE, chain.call(chain.registry.functions.feeBalance(address, currencies.NATIVE_ADDRESS)))]
-    for token in [*currencies.known_tokens(chain).values(), *extra]:
+    hers = list(chain.call(chain.registry.functions.currenciesOf(address)))
+    for token in [*currencies.known_tokens(chain).values(), *hers, *extra]:
         if token.lower() in seen:
             continue
         seen.add(token.lower())

@@ -313,17 +313,7 @@ CONSENT = obj(
         "kind": const(CONSENT_KIND),
         "chain_id": CHAIN_ID,
         "registry": address,
-        "consent": obj(
-            {
-                "twinId": uint_str(32, low=1),
-                "agent": address,
-                "licensee": address,
-                "alterations": uint_str(8),
-                "termsHash": BYTES32,
-                "nonce": uint_str(256),
-                "deadline": uint_str(256),
-            }
-        ),
+        "consent": obj({"agent": address, "nonce": uint_str(256), "deadline": uint_str(256)}),
         "terms": TERMS,
         "terms_document": _terms_document,
         "signature": hex_bytes(65),

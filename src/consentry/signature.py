@@ -11,9 +11,10 @@ SIGNATURE v3 (32 bytes), from the image as published (Pillow decode, no EXIF rot
     16 px a side: that side first enlarged to 16 by nearest neighbour). R, G, B = the cell's mean values.
     Y = 0.299R + 0.587G + 0.114B;  Cb = -0.168736R - 0.331264G + 0.5B;  Cr = 0.5R - 0.418688G - 0.081312B.
     Grid(8)'s cell (i, j) is Grid(16)'s cells (2i..2i+1, 2j..2j+1) exactly (the same pixel boundaries).
-    round() = to 3 decimals, so that float noise cannot flip a flat image's bits.
+    round(v) = v rounded to 3 decimals, so that float noise cannot flip a flat image's bits.
+    Bits are numbered from the most significant bit of byte 0.
   Bits 0-191 (bytes 0-23), brightness: Y on Grid(8); Ymin, Ymax over its 64 cells; per cell, row-major,
-    3 bits MSB first: level = floor(round(8 (Y - Ymin) / (Ymax - Ymin))) capped at 7 (0 if equal).
+    3 bits MSB first: level = floor(round(8 (Y - Ymin) / (Ymax - Ymin), 3)) capped at 7 (0 if equal).
   Bit 192, neutral: 1 iff every Grid(8) cell has |round(Cb)| <= 2 and |round(Cr)| <= 2 (a greyscale picture).
   Bits 193-255, one extra bit for each Grid(8) cell k = 8i + j, k = 0..62, in that order (cell 63 has none),
     bit = 1 iff round(D) >= 0, where, with "even" meaning i + j even:
@@ -257,21 +258,18 @@ def _bcast(f, ndim, axis):
 
 
 def _box_means(table: np.ndarray, py: np.ndarray, px: np.ndarray, n: int):
-    """Mean of a plane (summed-area `table`, 65x65) over the original's n x n cells for every (y, x)
-    hypothesis pair: (Ky, Kx, n, n) means, and visibility (Ky, Kx, n, n)."""
+    """Mean of a plane (summed-area `table`, 129x129; or planes, P x 129 x 129) over the original's n x n
+    cells for every (y, x) hypothesis pair: ([P,] Ky, Kx, n, n) means, and visibility (Ky, Kx, n, n)."""
     ay, by, vy = _edges(n, py)
     ax, bx, vx = _edges(n, px)
-    # columns: interpolate the table at x edges -> (65, Kx, n) for a and b
-    ta = _interp(table, ax, axis=1)
-    tb = _interp(table, bx, axis=1)
-    colsum = tb - ta  # (65, Kx, n): integral over x of rows 0..r
-    ra = _interp(colsum, ay, axis=0)  # (Ky, n, Kx, n)
-    rb = _interp(colsum, by, axis=0)
-    s = rb - ra
+    # columns: interpolate the table at x edges -> ([P,] 129, Kx, n) for a and b
+    c = table.ndim - 1
+    colsum = _interp(table, bx, axis=c) - _interp(table, ax, axis=c)  # integral over x of rows 0..r
+    s = _interp(colsum, by, axis=c - 1) - _interp(colsum, ay, axis=c - 1)  # ([P,] Ky, n, Kx, n)
     area = (by - ay)[:, :, None, None] * (bx - ax)[None, None, :, :]
     means = s / np.maximum(area, 1e-9)
     vis = vy[:, :, None, None] * vx[None, None, :, :]
-    return means.transpose(0, 2, 1, 3), vis.transpose(0, 2, 1, 3)
+    return np.swapaxes(means, -3, -2), vis.transpose(0, 2, 1, 3)
 
 
 def _luma_excess(y, vis, yq):
@@ -298,14 +296,14 @@ def _luma_excess(y, vis, yq):
 def _raw(probe, mirror, py, px, rec):
     lv, eb, neutral = rec
     t = probe.tables[mirror]
-    y, vis = _box_means(t[0], py, px, GRID)
+    cb = cr = y16 = None
+    if probe.grey:
+        y, vis = _box_means(t[0], py, px, GRID)
+    else:  # the three planes at once
+        (y, cb, cr), vis = _box_means(t, py, px, GRID)
     el = _luma_excess(y, vis, lv)
     ex = 0.0
     if neutral or not probe.grey:
-        cb = cr = y16 = None
-        if not probe.grey:
-            cb, _ = _box_means(t[1], py, px, GRID)
-            cr, _ = _box_means(t[2], py, px, GRID)
         if neutral:
             y16, _ = _box_means(t[0], py, px, FINE)
         ex = _extra_excess(eb, neutral, probe.grey, cb, cr, y16)
@@ -315,6 +313,8 @@ def _raw(probe, mirror, py, px, rec):
 
 
 def _rel(el, ex, vis):
+    """Per cell, the worst excess as a multiple of its tolerance (extra bits: already divided; their share of
+    the partial-cell allowance is PARTIAL_ALLOWANCE / CHROMA_THRESHOLD tolerances)."""
     r = np.maximum(0, el - (1 - vis) * PARTIAL_ALLOWANCE) / LUMA_THRESHOLD
     r = np.maximum(r, np.maximum(0, ex - (1 - vis) * PARTIAL_ALLOWANCE / CHROMA_THRESHOLD))
     return r * (vis >= MIN_VISIBLE)

@@ -33,6 +33,7 @@ from typing import Any
 
 from . import vocab
 from .errors import FileProblem, UsageError
+from .text import safe
 
 KIND = "consentry-terms"
 SCHEMA_VERSION = 1
@@ -67,6 +68,18 @@ def check_purpose(purpose: str | None) -> str:
         )
     if not is_text(text, MAX_PURPOSE):
         raise UsageError(f"--purpose must be one line of printable text of at most {MAX_PURPOSE} characters")
+    return text
+
+
+def check_additional(text: str, source: str) -> str:
+    """Additional terms in words: text that every reader accepts (lines of printable text, tabs), or UsageError."""
+    from .schema import is_text
+
+    if not is_text(text, MAX_ADDITIONAL, multiline=True):
+        raise UsageError(
+            f"{safe(str(source))}: additional terms must be UTF-8 text of printable lines (no control characters "
+            f"such as form feeds), at most {MAX_ADDITIONAL:,} characters"
+        )
     return text
 
 
@@ -171,18 +184,53 @@ def check(doc: dict, terms: dict, signed_hash: bytes) -> None:
         "training": doc["training"],
         "after_end": doc["after_end"],
     }
+    if said["currency"] == NATIVE:  # the chain's coin in wei: a document may not relabel it
+        said["native_unit"] = (doc["rate"]["symbol"], doc["rate"]["decimals"])
+        expected["native_unit"] = ("ETH", 18)
+    labels = {"native_unit": "native coin's symbol and decimals"}
     for key, value in expected.items():
         if said.get(key) != value:
             raise FileProblem(
-                f"the terms document says {key.replace('_', ' ')} {said.get(key)!r} but the signed terms say "
-                f"{value!r}: refuse it and ask for a consistent offer",
+                f"the terms document says {labels.get(key, key.replace('_', ' '))} {safe(repr(said.get(key)))[:120]} but "
+                f"the signed terms say {value!r}: refuse it and ask for a consistent offer",
                 code="terms_inconsistent",
             )
 
 
+def granted_terms(g: dict) -> dict:
+    """The Terms a license was granted with, from its LicenseGranted event's fields (or the index's row of them)."""
+    currency = g.get("currency") or "0x" + "00" * 20
+    flags = int(g.get("flags") or 0)
+    h = g["termsHash"]
+    return {
+        "twinId": int(g["twinId"]),
+        "licensee": g["licensee"],
+        "channels": int(g["channels"]),
+        "transforms": int(g["transforms"]),
+        "territories": int(g["territories"]),
+        "validFrom": int(g["validFrom"]),
+        "validUntil": int(g["validUntil"]),
+        "maxUses": int(g["maxUses"]),
+        "feePerUse": int(g["feePerUse"]),
+        "currency": currency,
+        "trainingAllowed": bool(flags & 1),
+        "removeAfterEnd": bool(flags & 2),
+        "termsHash": h if isinstance(h, str) else "0x" + bytes(h).hex(),
+    }
+
+
+def consistent(doc: dict, terms: dict) -> bool:
+    """Whether `doc` hashes to the terms' hash and says what they say (see `check`)."""
+    h = terms["termsHash"]
+    try:
+        check(doc, terms, h if isinstance(h, bytes) else bytes.fromhex(str(h).removeprefix("0x")))
+        return True
+    except FileProblem:
+        return False
+
+
 def words(doc: dict) -> list[str]:
     """The document as a person reads it."""
-    from .text import safe
 
     rate = doc["rate"]
     fee = vocab.format_units(int(rate["fee_per_use"]), rate["decimals"], rate["symbol"])

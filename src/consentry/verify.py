@@ -118,7 +118,7 @@ PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
        p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0),
-       (SELECT document FROM terms_documents d WHERE d.terms_hash = l.terms_hash), l.currency
+       (SELECT document FROM terms_documents d WHERE d.license_id = l.license_id), l.currency
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = [
@@ -296,10 +296,11 @@ def _purpose(p: dict) -> str | None:
         return None
 
 
-def after_end(p: dict, at: int) -> str | None:
-    """For a record whose license has ended at `at` (expired, revoked, or its twin withdrawn): whether the
-    published image may stay up ("may-remain") or must come down ("remove"); None while the license runs."""
-    ended = at >= p["ends_at"] or bool(p["twin_withdrawn_at"] and at >= p["twin_withdrawn_at"])
+def after_end(p: dict, at: int, ended_live: bool = False) -> str | None:
+    """For a record whose license has ended at `at` (expired, revoked, or its twin withdrawn; per the index, or
+    per the chain with --live): whether the published image may stay up ("may-remain") or must come down
+    ("remove"); None while the license runs."""
+    ended = ended_live or at >= p["ends_at"] or bool(p["twin_withdrawn_at"] and at >= p["twin_withdrawn_at"])
     if not ended:
         return None
     return "remove" if p["lic_flags"] & 2 else "may-remain"
@@ -600,7 +601,7 @@ class Verifier:
             },
             **_disclosed_at_publication(p),
             "license": _terms_words(p),
-            "after_end": after_end(p, self.at),
+            "after_end": after_end(p, self.at, ended_live=live is not None and live.get(p["license_id"]) is False),
             "reasons": reasons,
             "records": len(matches),
             "conflicts": conflicts,
