@@ -161,3 +161,54 @@ def test_bad_signatures_are_refused(photos):
     probe = signature.prepare(Image.open(photos["coffee"]))
     with pytest.raises(ValueError, match="32 bytes"):
         signature.confirm(probe, b"\0" * 31)
+
+
+def _jpeg(im: Image.Image, quality: int = 85) -> Image.Image:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=quality)
+    return _load(buf.getvalue())
+
+
+def _quadrant(im: Image.Image, k: int) -> Image.Image:
+    w, h = im.size
+    x, y = [(0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2)][k]
+    return _jpeg(im.crop((x, y, x + w // 2, y + h // 2)))
+
+
+# (photo, quadrant or None for the whole photo, seed, edit): derivatives that signature v2 (4x4 colour codes)
+# confirmed as the same picture. Edits as in imaging.derivatives, drawn from default_rng(seed).
+V2_CONFIRMED = [
+    ("camera", None, 0, "recolour"),  # a greyscale picture's outfit given colour: the neutral flag sees it
+    ("horse", 0, 1, "recolour"),
+    ("horse", 1, 1, "recolour"),
+    ("astronaut", 3, 3, "recolour"),
+    ("coffee", 3, 3, "paste"),  # a patch of another photo, of a similar brightness: its colour gradient differs
+]
+
+
+@pytest.mark.parametrize("name,quadrant,seed,edit", V2_CONFIRMED)
+def test_derivatives_v2_confirmed_do_not_confirm(photos, name, quadrant, seed, edit):
+    base = _load(photos[name].read_bytes()) if quadrant is None else _quadrant(Image.open(photos[name]), quadrant)
+    rng = np.random.default_rng(seed)
+    if edit == "recolour":
+        fake = imaging.recolour(base, imaging.torso_mask(base.size, rng), rng.uniform(60, 300))
+    elif edit == "darken":
+        fake = imaging.darken(base, imaging.torso_mask(base.size, rng), rng.uniform(0.6, 0.7))
+    else:
+        fake = imaging.paste_patch(base, Image.open(photos["rocket"]), rng.uniform(0.03, 0.06), rng)
+    sig = signature.signature_of(base)
+    assert signature.confirm(signature.prepare(_jpeg(base, 90)), sig).confirmed  # a plain copy still confirms
+    r = signature.confirm(signature.prepare(_jpeg(fake)), sig)
+    assert not r.confirmed and r.cells_differing > 0 and r.regions, r.summary
+
+
+@pytest.mark.parametrize(
+    "name,crop", [("astronaut", "crop-5%-uneven-a"), ("astronaut", "crop-5%-uneven-c"), ("rocket", "crop-5%-uneven-c")]
+)
+def test_uneven_crops_v2_missed_confirm(photos, name, crop):
+    """v2 reported these as derivatives (its 4x4 colour cells straddle the cut); v3's cells are the 8x8 ones."""
+    im = Image.open(photos[name]).convert("RGB")
+    q = _jpeg(imaging.crop_sides(im, imaging.UNEVEN_CROPS[crop]))
+    r = signature.confirm(signature.prepare(q), signature.signature_of(Image.open(photos[name])))
+    assert r.confirmed, r.summary
+    assert "cropped" in r.alignment

@@ -46,7 +46,7 @@ SCHEMA_VERSION = 1
 # the registry's soft-binding algorithms (C2PA alg names; not on the C2PA list, which needs its TWG)
 ALG_FILE = "org.consentry.file-sha256.1"
 ALG_PIXELS = "org.consentry.pixel-sha256.1"
-ALG_PHASH = "org.consentry.central-phash-signature.3"
+ALG_PHASH = "org.consentry.central-phash-signature.4"
 ALGORITHMS = (ALG_FILE, ALG_PIXELS, ALG_PHASH)
 SAME_PICTURE = 50  # similarityScore >= this: the same picture (file, pixels, or confirmed); below: resembles only
 
