@@ -271,15 +271,6 @@ def connect():
     return ch
 
 
-def target(need_registry: bool = False):
-    """--network/--registry/--chain-id as a networks.Target (no network call)."""
-    from . import networks
-
-    root = _root()
-    registry = root.get("registry") or os.environ.get("CONSENTRY_REGISTRY")
-    return networks.resolve(root.get("network") or "local", registry, root.get("chain_id"))
-
-
 def registry_():
     """The typed facade over the chosen network and registry (`registry.Registry`)."""
     from .registry import Registry
@@ -1194,13 +1185,6 @@ def _validate_terms_offline(t: dict):
     termsdoc.check_purpose(t.get("purpose"))
     if t["max_uses"] < 0:
         raise UsageError("--max-uses cannot be negative")
-
-
-def _terms_summary(terms: dict, doc: dict) -> list[str]:
-    return [
-        f"twin {terms['twinId']} to {_named(terms['licensee'])}",
-        *["  " + line for line in termsdoc.words(doc)],
-    ]
 
 
 @license.command("grant")

@@ -30,10 +30,6 @@ def _neighbour_masks() -> np.ndarray:
     return np.array(masks, dtype=np.int64)
 
 
-def as_unsigned(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64).view(np.uint64)
-
-
 class PerceptualIndex:
     def __init__(self, hashes: np.ndarray, ids: np.ndarray, orders: list[np.ndarray], starts: list[np.ndarray]):
         self.hashes, self.ids, self.orders, self.starts = hashes, ids, orders, starts

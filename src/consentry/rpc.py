@@ -28,11 +28,6 @@ def request(url: str, method: str, params: list | None = None, timeout: float = 
     return Endpoint.for_url(url).call(method, params)
 
 
-def request_batch(url: str, calls: list[tuple[str, list]], timeout: float = 60) -> list:
-    """Several JSON-RPC calls in batched HTTP requests; results in the order of `calls`."""
-    return Endpoint.for_url(url).batch(calls) if calls else []
-
-
 def block_number(url: str) -> int:
     return Endpoint.for_url(url).block_number()
 
