@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import STOCK_PURPOSE, Cli, _names
-from consentry import termsdoc
+from consentry import termsdoc, vocab
 from consentry.currency import ERC20_ABI
 
 PURPOSE = "Autumn 2027 knitwear launch: Instagram and TikTok posts in France"
@@ -384,8 +384,8 @@ def test_an_agency_grants_an_alteration_only_with_the_models_consent(cli, story,
     made = consent(cli, story, name, c, "--purpose", PURPOSE)
     assert made["alterations"] == ["face"] and made["agent"] == addr
     signed = json.loads(c.read_text())
-    assert signed["kind"] == "consentry-consent" and signed["consent"]["alterations"] == "128"
-    assert signed["consent"]["termsHash"] == signed["terms"]["termsHash"]
+    assert signed["kind"] == "consentry-consent" and set(signed["consent"]) == {"agent", "nonce", "deadline"}
+    assert signed["consent"]["agent"] == addr and signed["terms"]["transforms"] == "128"  # she signs the terms themselves
 
     granted = cli.json("license", "grant", story["twin"], "--consent", c, "--as", name)
     shown = cli.json("license", "show", granted["license_id"])
@@ -406,30 +406,55 @@ def test_a_consent_is_for_its_agent_only(cli, story, agency, accounts):
     assert err["error_code"] == "ConsentMismatch" and addr in err["error"], err
 
 
-def test_a_consent_edited_to_another_licensee_is_refused(cli, story, agency, accounts):
-    name, _ = agency
-    _, other_brand = accounts["brand2"]
+def test_a_consent_edited_to_another_agent_is_refused(cli, story, agency, accounts):
+    name, addr = agency
+    other, other_addr = accounts["agency2"]
+    cli.run("agent", "appoint", story["twin"], other, "--as", story["model"], "--transforms", "outfit")
     c = story["d"] / "c.json"
     consent(cli, story, name, c)
     original = json.loads(c.read_text())
-
-    # only the consent's licensee: the registry sees it differs from the terms' licensee
     edited = json.loads(json.dumps(original))
-    edited["consent"]["licensee"] = other_brand
+    edited["consent"]["agent"] = other_addr
     c.write_text(json.dumps(edited))
+    # the agent it was given to now holds a consent naming another agent
     err = cli.json("license", "grant", story["twin"], "--consent", c, "--as", name, code=1)
-    assert err["error_code"] == "ConsentMismatch" and "licensee" in err["error"], err
+    assert err["error_code"] == "ConsentMismatch" and other_addr in err["error"], err
+    # the other agent, named by the edit: the model's signature names the first
+    err = cli.json("license", "grant", story["twin"], "--consent", c, "--as", other, code=1)
+    assert err["error_code"] == "InvalidSignature", err
+    c.write_text(json.dumps(original))
+    granted = cli.json("license", "grant", story["twin"], "--consent", c, "--as", name)
+    assert cli.json("license", "show", granted["license_id"])["grantor"] == addr
 
-    # the terms' licensee too: the document still names the brand
-    edited["terms"]["licensee"] = other_brand
-    c.write_text(json.dumps(edited))
+
+@pytest.mark.parametrize("field", ["licensee", "territories", "max_uses"])
+def test_a_consent_edited_to_other_terms_is_refused(cli, story, agency, accounts, field):
+    """The model signs the whole terms: an agent (or anyone holding the file) cannot stretch them, to another
+    brand, more territories or unlimited uses, even with the terms document rewritten to match."""
+    name, _ = agency
+    _, other_brand = accounts["brand2"]
+    c = story["d"] / "c.json"
+    consent(cli, story, name, c, "--max-uses", "10")
+    original = json.loads(c.read_text())
+    edited = json.loads(json.dumps(original))
+    terms, doc = edited["terms"], edited["terms_document"]
+    if field == "licensee":
+        terms["licensee"] = doc["licensee"] = other_brand
+    elif field == "territories":  # she consented to France only
+        terms["territories"] = str(vocab.pack_territories(["FR", "DE", "US"]))
+        doc["scope"]["territories"] = ["FR", "DE", "US"]
+    else:  # she consented to 10 uses
+        terms["maxUses"], doc["scope"]["max_uses"] = "0", 0
+
+    # only the terms, the terms hash kept as she signed it (the red-team's attack): the document still says what she signed
+    only_terms = json.loads(json.dumps(edited))
+    only_terms["terms_document"] = original["terms_document"]
+    c.write_text(json.dumps(only_terms))
     err = cli.json("license", "grant", story["twin"], "--consent", c, "--as", name, code=1)
-    assert err["error_code"] == "terms_inconsistent" and "licensee" in err["error"], err
+    assert err["error_code"] == "terms_inconsistent" and field.replace("_", " ") in err["error"], err
 
-    # everything, rehashed: only the model's signature is left to refuse it
-    edited["terms_document"]["licensee"] = other_brand
-    new_hash = "0x" + termsdoc.terms_hash(edited["terms_document"]).hex()
-    edited["terms"]["termsHash"] = edited["consent"]["termsHash"] = new_hash
+    # the document too, rehashed: only the model's signature is left to refuse it
+    terms["termsHash"] = "0x" + termsdoc.terms_hash(doc).hex()
     c.write_text(json.dumps(edited))
     err = cli.json("license", "grant", story["twin"], "--consent", c, "--as", name, code=1)
     assert err["error_code"] == "InvalidSignature", err

@@ -37,15 +37,8 @@ TERMS_FIELDS = [
     ("termsHash", "bytes32"),
 ]
 OFFER_FIELDS = TERMS_FIELDS + [("nonce", "uint256"), ("deadline", "uint256")]
-CONSENT_FIELDS = [
-    ("twinId", "uint256"),
-    ("agent", "address"),
-    ("licensee", "address"),
-    ("alterations", "uint8"),
-    ("termsHash", "bytes32"),
-    ("nonce", "uint256"),
-    ("deadline", "uint256"),
-]
+# AlterationConsent signs the grant's whole Terms (a nested EIP-712 struct) beside agent, nonce and deadline.
+CONSENT_FIELDS = [("agent", "address"), ("terms", "Terms"), ("nonce", "uint256"), ("deadline", "uint256")]
 DOMAIN_NAME, DOMAIN_VERSION = "Consentry", "2"
 
 
@@ -167,7 +160,7 @@ def make_caps(
     )
 
 
-def _typed_data(primary, fields, message, chain_id, registry, version=DOMAIN_VERSION):
+def _typed_data(primary, fields, message, chain_id, registry, version=DOMAIN_VERSION, extra_types=None):
     return {
         "types": {
             "EIP712Domain": [
@@ -177,6 +170,7 @@ def _typed_data(primary, fields, message, chain_id, registry, version=DOMAIN_VER
                 {"name": "verifyingContract", "type": "address"},
             ],
             primary: [{"name": n, "type": t} for n, t in fields],
+            **(extra_types or {}),
         },
         "primaryType": primary,
         "domain": {"name": DOMAIN_NAME, "version": version, "chainId": chain_id, "verifyingContract": _address(registry)},
@@ -198,17 +192,44 @@ def sign_offer(signer, terms, nonce, deadline, chain_id, registry, version=DOMAI
     return _sign(signer, _typed_data("Offer", OFFER_FIELDS, message, chain_id, registry, version))
 
 
-def make_consent(terms, agent, *, nonce=0, deadline, alterations=None):
-    """An AlterationConsent tuple (twinId, agent, licensee, alterations, termsHash, nonce, deadline) for the
-    terms' twin, licensee and terms hash; alterations default to the terms' own."""
-    altered = terms[3] & ALTERATIONS if alterations is None else alterations
-    return (terms[0], _address(agent), terms[1], altered, terms[12], nonce, deadline)
+class Consent(tuple):
+    """An AlterationConsent tuple (agent, nonce, deadline) that remembers the Terms tuple it consents to
+    (`.terms`), so sign_consent knows what the model signs; the contract takes it as a plain tuple."""
+
+    terms: tuple
+
+    def __new__(cls, values, terms):
+        consent = super().__new__(cls, values)
+        consent.terms = tuple(terms)
+        return consent
+
+    def replace(self, *, agent=None, nonce=None, deadline=None, terms=None):
+        """The same consent with some fields changed (what a tamperer submits)."""
+        agent_, nonce_, deadline_ = self
+        return Consent(
+            (
+                agent_ if agent is None else _address(agent),
+                nonce_ if nonce is None else nonce,
+                deadline_ if deadline is None else deadline,
+            ),
+            self.terms if terms is None else terms,
+        )
 
 
-def sign_consent(signer, consent, chain_id, registry, version=DOMAIN_VERSION) -> bytes:
-    """The model's EIP-712 signature over an AlterationConsent tuple."""
-    message = dict(zip([n for n, _ in CONSENT_FIELDS], consent))
-    return _sign(signer, _typed_data("AlterationConsent", CONSENT_FIELDS, message, chain_id, registry, version))
+def make_consent(terms, agent, *, nonce=0, deadline):
+    """The model's AlterationConsent to `agent` granting exactly `terms` (a Terms tuple): (agent, nonce,
+    deadline), carrying the terms as `.terms`."""
+    return Consent((_address(agent), nonce, deadline), terms)
+
+
+def sign_consent(signer, consent, chain_id, registry, version=DOMAIN_VERSION, *, terms=None) -> bytes:
+    """The model's EIP-712 signature over AlterationConsent(agent, Terms terms, nonce, deadline); the terms
+    are the consent's own (`.terms`) unless given."""
+    terms = consent.terms if terms is None else terms
+    agent, nonce, deadline = consent
+    message = dict(agent=agent, terms=dict(zip([n for n, _ in TERMS_FIELDS], terms)), nonce=nonce, deadline=deadline)
+    terms_type = {"Terms": [{"name": n, "type": t} for n, t in TERMS_FIELDS]}
+    return _sign(signer, _typed_data("AlterationConsent", CONSENT_FIELDS, message, chain_id, registry, version, terms_type))
 
 
 @pytest.fixture

@@ -373,7 +373,10 @@ class Registry(RuleBasedStateMachine):
         elif sender != owner and transforms & ALTERATIONS and how != "random" and m is not None:
             # an agent with the model's signed consent to the alteration (nonces shared with offers)
             nonce = data.draw(st.integers(0, 3), label="consent_nonce")
-            consent = make_consent(terms, self.people[sender], nonce=nonce, deadline=t + DAY)
+            # sometimes she consented to other terms (removeAfterEnd flipped): the consent signs the whole Terms
+            stretched = data.draw(st.sampled_from([False, False, False, True]), label="consent_for_other_terms")
+            consented = terms[:11] + (not terms[11],) + terms[12:] if stretched else terms
+            consent = make_consent(consented, self.people[sender], nonce=nonce, deadline=t + DAY)
             sig = sign_consent(self.people[owner], consent, chain.chain_id, self.reg)
 
             def call():
@@ -386,6 +389,9 @@ class Registry(RuleBasedStateMachine):
                 failures.append(ape.reverts(self.reg.NotAuthorisedForTwin, twinId=twin, account=account))
             elif cap := self.exceeded(m, lic):
                 failures.append(ape.reverts(self.reg.MandateExceeded, twinId=twin, agent=account, cap=cap))
+            if stretched:
+                failures.append(ape.reverts(self.reg.InvalidSignature, expected=self.people[owner].address))
+                event("agent grant with a consent to other terms, refused")
             if nonce in self.nonces[owner]:
                 failures.append(ape.reverts(self.reg.OfferNonceUsed, model=self.people[owner].address, nonce=nonce))
             ok = not failures and not withdrawn and not ended

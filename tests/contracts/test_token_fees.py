@@ -279,3 +279,35 @@ def test_a_token_that_turns_hostile_after_the_grant_credits_nothing_it_did_not_d
     hostile.setMode(HOSTILE["Honest"], sender=brand)
     publish(registry, brand, 1, 1)
     assert registry.feeBalance(model, hostile) == PRICE == hostile.balanceOf(registry)
+
+
+def test_currencies_of_lists_a_models_fee_tokens_in_the_order_first_used(
+    project, registry, model, agent, brand, other, twin, usdc, chain, accounts
+):
+    """currenciesOf(model)[n - 1] is the token of every license of hers with currencyId n (currencyOf agrees); the
+    native coin is no entry; a token is numbered once, by a grant or a mandate, for all her twins."""
+    euro = project.TestUSDC.deploy(sender=accounts[8])
+    assert registry.currenciesOf(model) == [] and registry.currenciesOf(other) == []
+    now = chain.pending_timestamp
+    registry.grantLicense(make_terms(twin, brand, now), sender=model)  # native coin: no token
+    assert registry.currenciesOf(model) == []
+    registry.grantLicense(make_terms(twin, brand, now, fee=PRICE, currency=usdc), sender=model)
+    registry.grantLicense(make_terms(twin, brand, now, fee=PRICE, currency=usdc), sender=model)
+    assert registry.currenciesOf(model) == [usdc.address]
+    registry.appointAgent(twin, agent, make_caps(now, fee=PRICE, currency=euro), sender=model)  # numbered by the mandate
+    assert registry.currenciesOf(model) == [usdc.address, euro.address]
+    # an agent's grant numbers the token in the model's list, not the agent's
+    registry.grantLicense(make_terms(twin, brand, now, fee=PRICE, currency=euro), sender=agent)
+    registry.registerTwin(b"\x55" * 32, 1, b"\x66" * 32, "ipfs://second", sender=model)
+    registry.grantLicense(make_terms(2, brand, now, fee=PRICE, currency=usdc), sender=model)
+    assert registry.currenciesOf(model) == [usdc.address, euro.address]
+    assert registry.currenciesOf(agent) == [] and registry.currenciesOf(brand) == []
+    tokens = registry.currenciesOf(model)
+    for lid, expected in ((1, NATIVE), (2, usdc.address), (3, usdc.address), (4, euro.address), (5, usdc.address)):
+        lic = registry.getLicense(lid)
+        assert registry.currencyOf(lid) == expected
+        assert (tokens[lic.currencyId - 1] if lic.currencyId else NATIVE) == expected
+    # another model's tokens are numbered on their own
+    registry.registerTwin(b"\x77" * 32, 1, b"\x88" * 32, "ipfs://hers", sender=other)
+    registry.grantLicense(make_terms(3, brand, now, fee=PRICE, currency=euro), sender=other)
+    assert registry.currenciesOf(other) == [euro.address] and registry.getLicense(6).currencyId == 1
