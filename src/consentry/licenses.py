@@ -267,7 +267,7 @@ def show(chain, license_id: int) -> dict:
     cur = currencies.of(chain, chain.call(chain.registry.functions.currencyOf(license_id)) if flags & TOKEN_FEE else None)
     terms_hash = "0x" + bytes(granted["termsHash"]).hex() if granted else None
     doc = termsdoc.load(bytes.fromhex(terms_hash[2:])) if terms_hash else None
-    if doc is not None and not termsdoc.consistent(doc, termsdoc.granted_terms(granted)):
+    if doc is not None and not (granted and termsdoc.consistent(doc, termsdoc.granted_terms(granted))):
         doc = None  # a document with this hash, but not this license's terms (another license reused the hash)
     return {
         "license_id": license_id,
