@@ -47,7 +47,7 @@ interface IConsentRegistry {
         uint40 maxDuration; // longest license (validUntil - validFrom) the agent may grant, seconds
         uint8 channels; // channels the agent may grant
         uint8 transforms; // transformations the agent may allow
-        uint80 minFee; // lowest fee per use the agent may grant, wei
+        uint80 minFee; // lowest fee per use the agent may grant, in the mandate's currency's smallest unit
         uint56 territories; // territories the agent may grant (packed like a license's)
         uint32 maxUses; // most uses a license granted by the agent may allow; 0 = no cap
         address currency; // the currency of the agent's licenses' fees (0 = native coin); minFee is in it

@@ -146,7 +146,7 @@ def _grant_cmd(p, *args):
     "args, words",
     [
         (("--fee", "2000000ether"), "--fee must be below 2^80 of the currency's smallest unit"),
-        (("--fee", "1208925819614629174706176"), "--fee must be below 2^80"),
+        (("--fee", "1208925819614629174706176wei"), "--fee must be below 2^80"),
         (("--fee", "1208925.819614629174706176ether"), "--fee must be below 2^80"),
         (("--fee", "0.5wei"), "smaller than one wei"),
         (("--fee", "-1ether"), "bad fee '-1ether'"),
@@ -169,10 +169,12 @@ def test_out_of_range_terms_are_usage_errors_of_one_line(parties, args, words):
 
 @pytest.mark.parametrize("verb", ["grant", "offer"])
 def test_a_license_of_exactly_ten_years_is_allowed_and_a_day_more_is_not(parties, verb):
-    extra = ["--out", parties["d"] / f"ten-{verb}.json"] if verb == "offer" else []
+    def extra(n):
+        return ["--out", parties["d"] / f"ten-{verb}-{n}.json"] if verb == "offer" else []
+
     cmd = ["license", verb, parties["twin"], "--to", parties["brand"], "--channels", "social", "--as", parties["model"]]
-    parties["cli"].run(*cmd, "--for", "3653d", *extra)
-    err = parties["cli"].json(*cmd, "--for", "3654d", *extra, code=2)
+    parties["cli"].run(*cmd, "--for", "3653d", *extra(1))
+    err = parties["cli"].json(*cmd, "--for", "3654d", *extra(2), code=2)
     assert "at most ten years" in err["error"]
 
 

@@ -153,7 +153,7 @@ def test_a_refused_publication_leaves_no_disclosed_copies(brand_world, photos, t
     err = w["cli"].json(
         "publish", src, "--out", out, "--license", w["lic"], "--channel", "print", "--territory", "FR", "--as", w["brand"], code=1
     )
-    assert err["error_code"] == "checkPublication" or "print" in err["error"]
+    assert err["error_code"] == "ChannelNotAllowed" and "print" in err["error"]
     assert not out.exists()  # the folder it made is removed with the copies
 
 

@@ -124,7 +124,7 @@ def test_accept_shows_the_native_fee_the_brand_will_really_pay(cli, party):
 
 
 def test_accept_refuses_a_native_fee_document_naming_another_symbol(cli, party):
-    path = make_offer(cli, party, "native-usdc.json", "--fee", "2500000")
+    path = make_offer(cli, party, "native-usdc.json", "--fee", "2500000wei")
 
     def lie(doc):
         doc["rate"].update(symbol="USDC", decimals=6)

@@ -103,7 +103,7 @@ def _terms_cmd(verb, s):
 @pytest.mark.parametrize(
     "purpose, words",
     [
-        (None, "--purpose is required: describe the intended uses in words"),
+        (None, "--purpose is required (at least 10 characters): describe the intended uses in words"),
         ("", "--purpose is required"),
         ("Campaign", "--purpose is required"),  # 8 characters: not a description
         ("  Campaign ", "--purpose is required"),  # padding does not count
@@ -281,7 +281,7 @@ def test_suspend_refuses_publications_until_resumed(cli, story):
     assert shown["suspended"] is True and shown["valid_now"] is False and shown["revoked"] is False and shown["uses"] == 1
 
     err = publish(cli, story, lic, photo(story["d"], "during"), code=1)
-    assert err["error_code"] == "checkPublication" and [r["code"] for r in err["details"]["reasons"]] == ["suspended"]
+    assert err["error_code"] == "LicenseIsSuspended" and [r["code"] for r in err["details"]["reasons"]] == ["suspended"]
     cmd = ["publish", photo(story["d"], "during"), "--license", lic, "--channel", "social", "--territory", "FR"]
     assert f"license {lic} is suspended by the model" in one_line(cli.run(*cmd, "--as", story["brand"], code=1))
     no = cli.json("check", photo(story["d"], "during"), "--license", lic, "--channel", "social", "--territory", "FR", code=3)

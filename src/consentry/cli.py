@@ -575,6 +575,12 @@ def network_add(name, rpc, rpc_env, deploy_block, confirmations, log_range, no_c
         raise UsageError("--no-check needs --chain-id")
     if net.confirmations is None:
         net = networks.Network(**{**net.__dict__, "confirmations": 0 if net.chain_id in DEV_CHAIN_IDS else PUBLIC_CONFIRMATIONS})
+    if not net.registry:
+        click.echo(
+            f"warning: network '{name}' has no registry address: commands on it need --registry ADDRESS, or save it "
+            "again with `consentry --registry ADDRESS network add ...`",
+            err=True,
+        )
     networks.save(net)
     emit({"network": net.public()}, f"saved network '{name}' (chain {net.chain_id}) in {networks.path()}")
 
@@ -798,7 +804,7 @@ def _at(value: str | None, ch) -> int:
 
 
 @twin.command("withdraw")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @signer_options
 @click.option("--at", "at", help="When it takes effect: now (default), a date or a notice period like 30d.")
 def twin_withdraw(twin_id, as_, password_file, at):
@@ -819,7 +825,7 @@ def twin_withdraw(twin_id, as_, password_file, at):
 
 
 @twin.command("attest")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @signer_options
 @click.option("--statement", help="What you vouch for, in words (its keccak256 goes on chain).")
 @click.option("--revoke", is_flag=True, help="Withdraw your attestation of this twin instead.")
@@ -928,7 +934,7 @@ def agent():
 
 
 @agent.command("appoint")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @click.argument("address")
 @signer_options
 @click.option("--until", "until", help="Mandate end (date); default 365 days.")
@@ -1001,7 +1007,7 @@ def agent_appoint(
         )
     account_ = signer(as_, password_file)
     reg = registry_()
-    fee, cur = currencies.parse_fee(reg.chain, min_fee, currency)
+    fee, cur = currencies.parse_fee(reg.chain, min_fee, currency, flag="--min-fee")
     now = reg.now()
     expiry = vocab.parse_time(until, now=now) if until else now + (for_ or 365 * 86400)
     tx = reg.appoint_agent(
@@ -1025,7 +1031,7 @@ def agent_appoint(
 
 
 @agent.command("revoke")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @click.argument("address")
 @signer_options
 def agent_revoke(twin_id, address, as_, password_file):
@@ -1188,7 +1194,7 @@ def _validate_terms_offline(t: dict):
 
 
 @license.command("grant")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @terms_options
 @signer_options
 @click.option(
@@ -1210,6 +1216,13 @@ def license_grant(twin_id, as_, password_file, consent_file, **t):
     from . import licenses, offers
 
     if consent_file:
+        from click.core import ParameterSource
+
+        ctx = click.get_current_context()
+        given = [k for k in t if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE]
+        if given:
+            flag = "--" + given[0].rstrip("_").replace("_", "-").replace("terms-file", "terms")
+            raise UsageError(f"{flag}: with --consent the terms are the ones the model signed, in the consent file")
         c = offers.load_consent(consent_file)
         if c["terms"]["twinId"] != twin_id:
             raise UsageError(f"the consent is for twin {c['terms']['twinId']}, not {twin_id}")
@@ -1245,11 +1258,12 @@ class _DefaultCommandGroup(click.Group):
 
 @license.group("offer", cls=_DefaultCommandGroup)
 def license_offer():
-    """Sign a license offer (`license offer TWIN ...`), or cancel one (`license offer cancel FILE`)."""
+    """Sign a license offer (`license offer TWIN --to BRAND --purpose TEXT [terms] --as MODEL --out FILE`,
+    the same as `license offer create ...`), or cancel one (`license offer cancel FILE --as MODEL`)."""
 
 
 @license_offer.command("create")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @terms_options
 @signer_options
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Offer file to write.")
@@ -1293,13 +1307,20 @@ def license_offer_cancel(offer, as_, password_file):
     """
     from . import offers
 
+    signed_by = None
     if re.fullmatch(r"[0-9]{1,78}", offer):
         nonce = int(offer)
         if nonce >= 2**256:
             raise UsageError("a nonce is below 2^256")
     else:
-        nonce = offers.load(offer)["nonce"]
+        loaded = offers.load(offer)
+        nonce, signed_by = loaded["nonce"], offers.recover(loaded)
     account_ = signer(as_, password_file)
+    if signed_by is not None and signed_by.lower() != account_.address.lower():
+        raise UsageError(
+            f"only {_named(signed_by)}, who signed this offer, can cancel it: {_named(account_.address)} would only "
+            "burn a nonce of its own"
+        )
     tx = registry_().cancel_offer(account_, nonce)
     emit({"nonce": str(nonce), "cancelled": True, **tx.to_dict()}, f"offer cancelled (nonce {nonce}, tx {tx.tx})")
 
@@ -1308,11 +1329,13 @@ def _writable(out: str) -> Path:
     out_path = Path(out)
     if not (out_path.parent if str(out_path.parent) else Path(".")).is_dir():
         raise UsageError(f"cannot write {out}: its folder does not exist")
+    if out_path.exists():
+        raise UsageError(f"{out} exists already: choose another --out (a signed file is never overwritten)")
     return out_path
 
 
 @license.command("consent")
-@click.argument("twin_id", type=int)
+@click.argument("twin_id", type=params.ID)
 @terms_options
 @signer_options
 @click.option("--agent", "agent_", required=True, metavar="ADDRESS|NAME", help="The agent that will grant these terms.")
@@ -1366,7 +1389,7 @@ def license_accept(file, as_, password_file, yes):
     offer = offers.load(file)
     doc = licenses.check_document(offer)
     t = offer["terms"]
-    summary = f"offer from {_named(offer.get('signer') or '?')} for twin {t['twinId']}"
+    summary = f"offer signed by {_named(offers.recover(offer))} for twin {t['twinId']} to {_named(t['licensee'])}"
     words = termsdoc.words(doc)
     ch = None
     if int(t["currency"], 16):
@@ -1399,7 +1422,7 @@ def license_accept(file, as_, password_file, yes):
 
 
 @license.command("suspend")
-@click.argument("license_id", type=int)
+@click.argument("license_id", type=params.ID)
 @signer_options
 def license_suspend(license_id, as_, password_file):
     """As the model: suspend a license (a strike, a dispute). Publications are refused until you resume it;
@@ -1416,7 +1439,7 @@ def license_suspend(license_id, as_, password_file):
 
 
 @license.command("resume")
-@click.argument("license_id", type=int)
+@click.argument("license_id", type=params.ID)
 @signer_options
 def license_resume(license_id, as_, password_file):
     """As the model: resume a suspended license.
@@ -1432,7 +1455,7 @@ def license_resume(license_id, as_, password_file):
 
 
 @license.command("revoke")
-@click.argument("license_id", type=int)
+@click.argument("license_id", type=params.ID)
 @signer_options
 @click.option("--at", "at", help="When it takes effect: now (default), a date, or a notice period like 14d.")
 def license_revoke(license_id, as_, password_file, at):
@@ -1483,7 +1506,7 @@ def license_words(s: dict) -> list[str]:
 
 
 @license.command("show")
-@click.argument("license_id", type=int)
+@click.argument("license_id", type=params.ID)
 def license_show(license_id):
     """Show a license's terms in words, its use count and whether it is valid now.
 
@@ -1501,7 +1524,7 @@ def license_show(license_id):
 def use_options(fn):
     for opt in reversed(
         [
-            click.option("--license", "license_id", type=int, required=True, help="License id."),
+            click.option("--license", "license_id", type=params.ID, required=True, help="License id."),
             click.option("--channel", type=params.CHANNEL, required=True, help=f"One of: {' '.join(vocab.CHANNELS)}."),
             click.option(
                 "--territory", type=params.TERRITORY, required=True, help="Country (ISO code), or EU or WW, of publication."
@@ -1660,8 +1683,8 @@ def publish_cmd(
         ]
         + [
             f"{len(p.rows)} image(s) recorded under license {license_id}, fee {p.currency.format(p.fee_paid)}",
-            *[f"tx {t}" for t in p.txs],
-            f"gas {p.gas_used:,}",
+            *[f"tx {t}" + (" (the fee's token allowance)" if t in p.approvals else " (the publication)") for t in p.txs],
+            f"gas {p.gas_used:,} (the publication{'s' if len(p.txs) - len(p.approvals) > 1 else ''})",
         ]
         + (
             []

@@ -62,6 +62,8 @@ class Currency:
         return int(self.address, 16) == 0
 
     def format(self, units: int) -> str:
+        if self.native and units == 0:
+            return "0 ether"
         return vocab.format_units(units, self.decimals, self.symbol)
 
     def to_dict(self) -> dict:
@@ -99,28 +101,38 @@ def token(ch, address: str) -> Currency:
     return Currency(address, symbol, decimals, known)
 
 
-def parse_fee(ch, value: str, currency: str | None) -> tuple[int, Currency]:
+def parse_fee(ch, value: str, currency: str | None, flag: str = "--fee") -> tuple[int, Currency]:
     """`--fee` (and `--currency`) as (units, currency)."""
     amount, unit = vocab.split_amount(value)
     if currency:
         if unit and unit.lower() not in _NATIVE_UNITS:
             tok = token(ch, _address(currency))
             if unit.upper() != tok.symbol.upper():
-                raise UsageError(f"--fee says {unit} but --currency {tok.address} is {tok.symbol}")
+                raise UsageError(f"{flag} says {unit} but --currency {tok.address} is {tok.symbol}")
         elif unit:
-            raise UsageError(f"--fee {value!r} is in the native coin; with --currency give the amount only (e.g. 2.5)")
+            raise UsageError(f"{flag} {value!r} is in the native coin; with --currency give the amount only (e.g. 2.5)")
         tok = token(ch, _address(currency))
         return vocab.to_units(amount, tok.decimals, value), tok
+    if unit is None and amount != 0:
+        raise UsageError(
+            f"{flag} {value!r} needs its unit: e.g. {value}wei, 0.001ether, 10gwei or 2.5USDC (a bare amount is in "
+            "tokens only with --currency ADDRESS)"
+        )
     if unit is None or unit.lower() in _NATIVE_UNITS:
         return vocab.parse_fee(value), NATIVE
     tokens = known_tokens(ch)
     if unit.upper() not in tokens:
         names = ", ".join(sorted(tokens)) or "none"
         raise UsageError(
-            f"--fee {value!r}: this network knows no token {unit!r} (known: {names}); give --currency ADDRESS "
+            f"{flag} {value!r}: this network knows no token {unit!r} (known: {names}); give --currency ADDRESS "
             "or add it to the network profile (`consentry network add NAME --token SYMBOL=ADDRESS`)"
         )
     tok = token(ch, tokens[unit.upper()])
+    if tok.symbol.upper() != unit.upper():
+        raise UsageError(
+            f"{flag} {value!r}: the network profile lists {tokens[unit.upper()]} as {unit.upper()}, but that contract calls "
+            f"itself {tok.symbol}: fix the profile (`consentry network add NAME --token SYMBOL=ADDRESS`)"
+        )
     return vocab.to_units(amount, tok.decimals, value), tok
 
 

@@ -707,6 +707,8 @@ class Syncer:
             # assets proven only by roots that are gone, and their manifests, go too (re-imported later)
             self.db.execute("""DELETE FROM twin_assets WHERE twin_id NOT IN (SELECT twin_id FROM twins)""")
             self.db.execute("""DELETE FROM manifests WHERE twin_id NOT IN (SELECT twin_id FROM twins)""")
+            # a document follows its license: one the reorganisation removed takes its document along
+            self.db.execute("""DELETE FROM terms_documents WHERE license_id NOT IN (SELECT license_id FROM licenses)""")
             set_meta(self.db, "synced_block", good)
             seen = self._event_counter(hex(good)) if good >= 0 else 0
             set_meta(self.db, "events_seen", seen)

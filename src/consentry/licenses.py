@@ -24,6 +24,21 @@ REASONS = [
     (512, "uses-exhausted", "license {lic} has no uses left ({uses} of {max_uses} used)"),
     (1024, "suspended", "license {lic} is suspended by the model"),
 ]
+# the registry's custom error for each refusal, and the order its publish() checks them in (_revertFor)
+ERROR_OF = {
+    "unknown-license": "UnknownLicense",
+    "not-licensee": "NotLicensee",
+    "not-yet-valid": "LicenseNotYetValid",
+    "revoked": "LicenseRevokedAt",
+    "expired": "LicenseExpired",
+    "twin-withdrawn": "TwinWithdrawnAt",
+    "suspended": "LicenseIsSuspended",
+    "channel": "ChannelNotAllowed",
+    "territory": "TerritoryNotAllowed",
+    "transformation": "TransformationNotAllowed",
+    "uses-exhausted": "UsesExhausted",
+}
+REFUSAL_ORDER = list(ERROR_OF)
 ALTERATIONS = 0xE0  # age, body, face: an agent needs the model's own consent
 TRAINING, REMOVE_AFTER_END, SUSPENDED, TOKEN_FEE = 1, 2, 4, 8  # a license's flags
 MAX_LICENSE_SECONDS = 3653 * 86400  # the registry's MAX_LICENSE_SECONDS: ten years, leap days included
@@ -199,6 +214,7 @@ def cancel_offer(chain, account, nonce: int) -> dict:
 def accept_offer(chain, account, offer: dict) -> tuple[int, dict]:
     check_document(offer)
     _check_target(chain, offer)
+    check_fee_token(chain, offer)
     sig = bytes.fromhex(offer["signature"].removeprefix("0x"))
     fn = chain.registry.functions.grantLicenseWithSignature(
         offers.terms_tuple(offer["terms"]), offer["nonce"], offer["deadline"], sig
@@ -342,6 +358,9 @@ def appoint_agent(
     currency: str = "0x" + "00" * 20,
     training: bool = False,
 ) -> dict:
+    for flag, value, bits in (("--until/--for", expiry, 40), ("--max-duration", max_duration, 40), ("--min-fee", min_fee, 80)):
+        if not 0 <= value < 2**bits:  # the registry's uint40 seconds and uint80 fee
+            raise UsageError(f"{flag} is out of range (the registry keeps it in uint{bits}): choose a smaller value")
     caps = (
         expiry,
         max_duration,

@@ -78,6 +78,21 @@ class Transform(_Checked):
         return value.strip().lower()
 
 
+class Id(click.ParamType):
+    """A twin or license id: 1 .. 2^32-1 (the registry counts them in uint32)."""
+
+    name = "id"
+
+    def convert(self, value, param, ctx):
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an id (a whole number)", param, ctx)
+        if not 1 <= n < 2**32:
+            self.fail(f"{value} is not an id: ids run from 1 to 4294967295", param, ctx)
+        return n
+
+
 class Duration(_Checked):
     """90d, 12w, 1y, 6h -> seconds."""
 
@@ -104,4 +119,5 @@ CHANNEL = Channel()
 TERRITORY = Territory()
 TRANSFORM = Transform()
 DURATION = Duration()
+ID = Id()
 AMOUNT = Amount()

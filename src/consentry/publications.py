@@ -38,7 +38,8 @@ def publish(
     (disclosure.METADATA | C2PA | LABEL) every image of the batch carries."""
     ok, reasons = licenses.check(chain, license_id, account.address, channel, territory, transforms, len(fps))
     if not ok:
-        raise Reverted("; ".join(r["message"] for r in reasons), "checkPublication", {"reasons": reasons})
+        first = next(name for name in licenses.REFUSAL_ORDER if any(r["code"] == name for r in reasons))
+        raise Reverted("; ".join(r["message"] for r in reasons), licenses.ERROR_OF[first], {"reasons": reasons})
     lic = licenses.get(chain, license_id)
     fee = lic["fee_per_use"] * len(fps)
     cur = NATIVE
@@ -103,6 +104,7 @@ class PublishedFiles:
     gas_used: int
     currency: Currency
     disclosed: bool  # copies were written with their disclosure
+    approvals: tuple = ()  # which of `txs` were token approvals (the allowance for the fee)
 
 
 def _destinations(images: list[str], out_dir: Path) -> list[Path]:
@@ -176,11 +178,12 @@ def publish_files(
             groups: dict[int, list] = {}
             for src in images:
                 groups.setdefault(disclosure.read(src).carried, []).append((src, Path(src)))
-        rows, txs, fee, gas, cur = [], [], 0, 0, NATIVE
+        rows, txs, fee, gas, cur, approvals = [], [], 0, 0, NATIVE, []
         for bits, pairs in groups.items():
             fps = fingerprint_all([str(f) for _, f in pairs])
             r = publish(chain, account, license_id, fps, channel, territory, transforms, bits)
             txs += [t for t in (r.approve_tx, r.tx) if t]
+            approvals += [r.approve_tx] if r.approve_tx else []
             fee, gas, cur = fee + r.fee_paid, gas + r.gas_used, r.currency
             rows += [
                 {
@@ -204,4 +207,4 @@ def publish_files(
             except OSError:
                 pass
         raise
-    return PublishedFiles(rows, txs, fee, gas, cur, options is not None)
+    return PublishedFiles(rows, txs, fee, gas, cur, options is not None, tuple(approvals))

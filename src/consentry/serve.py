@@ -259,11 +259,17 @@ class Service:
         return {k: get_meta(db, k) for k in ("chain_id", "registry", "synced_block", "generation", "partial")}
 
     def license(self, license_id: int) -> dict:
+        from .verify import terms_words as verify_terms_words
+
         db = self.db()
         row = db.execute(
             """SELECT l.license_id, l.twin_id, l.licensee, l.grantor, l.channels, l.transforms, l.territories,
                       l.valid_from, l.valid_until, l.max_uses, l.fee_per_use, l.terms_hash, l.block, l.block_time,
-                      l.tx, s.ends_at, s.revoked, s.twin_withdrawn_at, t.owner
+                      l.tx, s.ends_at, s.revoked, s.twin_withdrawn_at, t.owner, coalesce(l.flags, 0), l.currency,
+                      (SELECT document FROM terms_documents d
+                       WHERE d.license_id = l.license_id AND d.terms_hash = lower(l.terms_hash)),
+                      (SELECT kind FROM license_suspensions x WHERE x.license_id = l.license_id
+                       ORDER BY block DESC, log_index DESC LIMIT 1)
                FROM licenses l JOIN license_status s USING (license_id) JOIN twins t ON t.twin_id = l.twin_id
                WHERE l.license_id = ?""",
             [license_id],
@@ -290,10 +296,15 @@ class Service:
             revoked,
             withdrawn_at,
             owner,
+            flags,
+            currency,
+            document,
+            suspension,
         ) = row
         at = self.now(db)
+        suspended = suspension == "suspended"
         word, why = status.describe(
-            status.LicenseTimes(valid_from, ends_at, bool(revoked), withdrawn_at or 0), at, vocab.format_time
+            status.LicenseTimes(valid_from, ends_at, bool(revoked), withdrawn_at or 0, suspended), at, vocab.format_time
         )
         uses = db.execute(
             "SELECT count(*), min(block_time), max(block_time) FROM publications WHERE license_id = ?", [lid]
@@ -317,7 +328,22 @@ class Service:
             "valid_now": why is None,
             "status_reason": why,
             "at": at,
-            "terms": terms_words(channels, territories, transforms, valid_from, ends_at, max_uses, fee, terms_hash),
+            "suspended": suspended,
+            "terms": verify_terms_words(
+                {
+                    "lic_channels": channels,
+                    "lic_territories": territories,
+                    "lic_transforms": transforms,
+                    "valid_from": valid_from,
+                    "ends_at": ends_at,
+                    "max_uses": max_uses,
+                    "fee_per_use": fee,
+                    "lic_currency": currency,
+                    "lic_flags": flags,
+                    "terms_hash": terms_hash,
+                    "terms_document": document,
+                }
+            ),
             "granted_until": vocab.format_time(valid_until),
             "revocations": revocations,
             "uses_recorded": uses[0],
@@ -626,20 +652,6 @@ def similarity(how: str | None, distance: int, confirmed: bool) -> int:
     if how in ("exact-file", "same-pixels"):
         return 100
     return min(99, max(SAME_PICTURE, 100 - distance)) if confirmed else max(0, SAME_PICTURE - 1 - distance)
-
-
-def terms_words(channels, territories, transforms, valid_from, ends_at, max_uses, fee, terms_hash) -> dict:
-    return {
-        "channels": vocab.channel_names(channels),
-        "territories": vocab.unpack_territories(territories),
-        "transforms": vocab.transform_names(transforms),
-        "valid_from": vocab.format_time(valid_from),
-        "valid_until": vocab.format_time(ends_at),
-        "max_uses": max_uses or "unlimited",
-        "fee_per_use_wei": int(fee),
-        "fee_per_use": vocab.format_wei(int(fee)),
-        "terms_hash": terms_hash,
-    }
 
 
 def explain_data_url(data: bytes, ss) -> str:

@@ -63,8 +63,8 @@ def check_purpose(purpose: str | None) -> str:
     text = (purpose or "").strip()
     if len(text) < 10:
         raise UsageError(
-            '--purpose is required: describe the intended uses in words, e.g. --purpose "Spring 2027 '
-            'e-commerce product pages for the Lumière dress line" (digital-replica laws need it)'
+            "--purpose is required (at least 10 characters): describe the intended uses in words, e.g. "
+            '--purpose "Spring 2027 e-commerce product pages for the Lumière dress line" (digital-replica laws need it)'
         )
     if not is_text(text, MAX_PURPOSE):
         raise UsageError(f"--purpose must be one line of printable text of at most {MAX_PURPOSE} characters")
@@ -148,7 +148,8 @@ def validate(obj: Any, source: str) -> dict:
         },
         optional={"additional_terms": schema.text(MAX_ADDITIONAL, multiline=True)},
     )
-    return schema.check(spec, obj, source, exact=True)
+    schema.check(spec, obj, source, exact=True)
+    return obj  # hashed as written: normalising (checksumming an address) would change its hash
 
 
 def check(doc: dict, terms: dict, signed_hash: bytes) -> None:

@@ -118,7 +118,8 @@ PUB_SQL = """SELECT p.id, p.license_id, p.channel, p.territory, p.transforms, p.
        p.tx, l.twin_id, l.licensee, l.channels, l.territories, l.transforms, l.valid_from, s.ends_at, s.revoked,
        s.twin_withdrawn_at, t.owner, l.max_uses, l.fee_per_use, l.terms_hash, l.valid_until, p.log_index,
        p.signature, l.grantor, p.disclosures, p.phash, coalesce(l.flags, 0),
-       (SELECT document FROM terms_documents d WHERE d.license_id = l.license_id), l.currency
+       (SELECT document FROM terms_documents d WHERE d.license_id = l.license_id AND d.terms_hash = lower(l.terms_hash)),
+       l.currency
 FROM publications p JOIN licenses l USING (license_id) JOIN license_status s USING (license_id)
 JOIN twins t ON t.twin_id = l.twin_id WHERE p.{col} = ? AND p.block_time <= ?"""
 PUB_KEYS = [
@@ -249,6 +250,13 @@ def _covers(p: dict, ctx: UseContext | None) -> list[str]:
     if extra:
         problems.append(f"license {p['license_id']} does not allow {', '.join(vocab.transform_names(extra))}")
     return problems
+
+
+def terms_words(p: dict) -> dict:
+    """A license's terms in words, from an index row (keys lic_channels, lic_territories, lic_transforms,
+    valid_from, ends_at, max_uses, fee_per_use, lic_currency, lic_flags, terms_hash, terms_document): the one
+    place verify, the HTTP API and the page take them from."""
+    return _terms_words(p)
 
 
 def _terms_words(p: dict) -> dict:
