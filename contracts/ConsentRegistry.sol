@@ -605,52 +605,19 @@ contract ConsentRegistry is IConsentRegistry {
         _nonceBitmaps[model][nonce >> 8] = bits | bit;
     }
 
+    /// @dev EIP-712 digests. `Terms` holds only static types, so `abi.encode(typehash, t)` lays its fields out
+    /// one word each, in order: the encoding of the typed data's members.
     function _offerDigest(Terms calldata t, uint256 nonce, uint256 deadline) private view returns (bytes32) {
-        bytes32 structHash = keccak256(
-            abi.encode(
-                OFFER_TYPEHASH,
-                t.twinId,
-                t.licensee,
-                t.channels,
-                t.transforms,
-                t.territories,
-                t.validFrom,
-                t.validUntil,
-                t.maxUses,
-                t.feePerUse,
-                t.currency,
-                t.trainingAllowed,
-                t.removeAfterEnd,
-                t.termsHash,
-                nonce,
-                deadline
-            )
-        );
-        return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
+        return _typedDigest(keccak256(abi.encode(OFFER_TYPEHASH, t, nonce, deadline)));
     }
 
-    /// @dev The consent's EIP-712 digest over the grant's own terms: a consent to other terms recovers to
-    /// someone else.
+    /// @dev The consent's digest over the grant's own terms: a consent to other terms recovers to someone else.
     function _consentDigest(Terms calldata t, AlterationConsent calldata c) private view returns (bytes32) {
-        bytes32 termsStruct = keccak256(
-            abi.encode(
-                TERMS_TYPEHASH,
-                t.twinId,
-                t.licensee,
-                t.channels,
-                t.transforms,
-                t.territories,
-                t.validFrom,
-                t.validUntil,
-                t.maxUses,
-                t.feePerUse,
-                t.currency,
-                t.trainingAllowed,
-                t.removeAfterEnd,
-                t.termsHash
-            )
-        );
-        bytes32 structHash = keccak256(abi.encode(CONSENT_TYPEHASH, c.agent, termsStruct, c.nonce, c.deadline));
+        bytes32 termsStruct = keccak256(abi.encode(TERMS_TYPEHASH, t));
+        return _typedDigest(keccak256(abi.encode(CONSENT_TYPEHASH, c.agent, termsStruct, c.nonce, c.deadline)));
+    }
+
+    function _typedDigest(bytes32 structHash) private view returns (bytes32) {
         return keccak256(abi.encodePacked("\x19\x01", getDomainSeparator(), structHash));
     }
 
