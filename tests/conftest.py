@@ -27,6 +27,14 @@ def _needs_purpose(args: list[str]) -> bool:
     return bool(verb) and (verb[0] in ("grant", "consent") or (verb[0] == "offer" and verb[1:2] != ["cancel"]))
 
 
+def one_line(result) -> str:
+    """The one `Error: ...` line a failing command prints (never a traceback or an internal error)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "internal error" not in lines[0] and "Traceback" not in result.stderr + result.stdout
+    return lines[0]
+
+
 class Cli:
     """Runs the real command group; `run(...)` asserts the exit code and returns the result."""
 

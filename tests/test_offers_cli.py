@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import Cli, _names
+from conftest import Cli, _names, one_line
 from consentry import termsdoc
 
 PURPOSE = "Instagram posts for the autumn 2027 knitwear launch, France only"
@@ -58,13 +58,6 @@ def edit(path, change):
     change(o)
     path.write_text(json.dumps(o))
     return o
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "internal error" not in lines[0] and "Traceback" not in result.stderr
-    return lines[0]
 
 
 def test_an_offer_whose_document_says_free_over_a_signed_fee_is_refused_before_any_transaction(parties):

@@ -8,15 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import Cli, _names
+from conftest import Cli, _names, one_line
 from consentry import config, termsdoc
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "internal error" not in lines[0] and "Traceback" not in result.stderr + result.stdout
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import STOCK_PURPOSE, Cli, _names
+from conftest import STOCK_PURPOSE, Cli, _names, one_line
 from consentry import termsdoc, vocab
 from consentry.currency import ERC20_ABI
 
@@ -24,13 +24,6 @@ def photo(tmp_path, name, salt=0):
     path = tmp_path / f"{name}.png"
     Image.fromarray(np.random.default_rng(seed).integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(path)
     return path
-
-
-def one_line(result) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "internal error" not in lines[0] and "Traceback" not in result.stderr + result.stdout
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
