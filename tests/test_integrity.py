@@ -207,3 +207,27 @@ def test_sync_check_catches_a_substituted_twin_owner_and_license_terms(cli, chai
         cli.json("--network", proxy.url, "--registry", registry, "--index", idx, "sync")
     bad = cli.json("--network", url, "--registry", registry, "--index", idx, "sync", "--check", code=1)
     assert "twin 1: owned by" in bad["error"] and "license 1: its terms" in bad["error"]
+
+
+def test_sync_check_catches_a_substituted_fee_token(cli, chain_env, tmp_path):
+    """An endpoint that rewrites a license's fee token in its LicenseGranted log (so the index would say the fee
+    is in the brand's own token) is caught by --check, which asks the registry's currencyOf."""
+    url, registry, ch, model, brand, lic = chain_env
+    granted = _topic("LicenseGranted")
+
+    def substitute(params, logs):
+        out = []
+        for x in logs:
+            if x["topics"][0] == granted:
+                data = bytearray.fromhex(x["data"][2:])
+                data[8 * 32 + 12 : 9 * 32] = bytes.fromhex("33" * 20)  # word 8: currency
+                x = {**x, "data": "0x" + data.hex()}
+            out.append(x)
+        return out
+
+    idx = tmp_path / "t.db"
+    with RpcProxy(url) as proxy:
+        proxy.rewrite["eth_getLogs"] = substitute
+        cli.json("--network", proxy.url, "--registry", registry, "--index", idx, "sync")
+    bad = cli.json("--network", url, "--registry", registry, "--index", idx, "sync", "--check", code=1)
+    assert "fee token" in bad["error"]

@@ -150,3 +150,17 @@ def test_a_reorganisation_takes_a_licenses_terms_document_along(cli, people, tmp
     syncer.rollback_to(-1)  # as if every block were reorganised away
     assert db.execute("SELECT count(*) FROM licenses").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM terms_documents").fetchone()[0] == 0
+
+
+def test_errors_name_the_addresses_this_user_has_names_for(cli, people):
+    g = cli.json("license", "grant", people["twin"], "--to", people["brand"], "--channels", "social", "--as", people["model"])
+    line = one_line(cli.run("license", "suspend", g["license_id"], "--as", people["eve"], code=1))
+    assert f"{people['eve_addr']} ({people['eve']})" in line
+    err = cli.json("license", "suspend", g["license_id"], "--as", people["eve"], code=1)
+    assert err["error_code"] == "NotTwinOwner" and f"({people['eve']})" in err["error"]
+
+
+def test_a_token_that_does_not_answer_does_not_hide_the_other_fees(cli, people, local_node):
+    out = cli.json("earnings", "--as", people["model"], "--currency", local_node["registry"])  # a contract, not a token
+    rows = {b["currency"]: b for b in out["balances"]}
+    assert rows["native"]["symbol"] == "ETH" and rows[local_node["registry"]]["symbol"] == "units of an unreadable token"

@@ -131,10 +131,10 @@ class ConsentryGroup(click.Group):
                 usage=e if usage else None,
             )
         except UsageError as e:
-            _fail(str(e), EXIT_USAGE, args, e.code)
+            _fail(_name_addresses(str(e)), EXIT_USAGE, args, e.code)
         except ConsentryError as e:
             details = {k: str(v) if isinstance(v, int) and abs(v) > 2**53 else v for k, v in getattr(e, "error_args", {}).items()}
-            _fail(str(e), EXIT_ERROR, args, e.code, details)
+            _fail(_name_addresses(str(e)), EXIT_ERROR, args, e.code, details)
         except KeyboardInterrupt:
             _fail("interrupted", EXIT_ERROR, args, "interrupted")
         except Exception as e:  # a bug: still one line, the traceback only on request
@@ -1926,6 +1926,16 @@ def _named(address, name=None) -> str:
 
 
 _NAMES: dict[str, str] | None = None
+_ADDRESS_IN_TEXT = re.compile(r"0x[0-9a-fA-F]{40}(?![0-9a-fA-F])(?! \()")
+
+
+def _name_addresses(message: str) -> str:
+    """An error's addresses with the names this user has for them: `0x49f0… (maison) is not the licensee`."""
+    try:
+        known = _known_names()
+    except Exception:  # an unreadable keystore folder must not hide the error being reported
+        return message
+    return _ADDRESS_IN_TEXT.sub(lambda m: _named(m.group(0)) if m.group(0).lower() in known else m.group(0), message)
 
 
 def _known_names() -> dict[str, str]:

@@ -878,21 +878,24 @@ class Syncer:
         lic_rows = self.db.execute(
             """SELECT l.license_id, s.ends_at, s.revoked, (SELECT count(*) FROM publications p
                WHERE p.license_id = l.license_id), l.licensee, l.twin_id, l.channels, l.transforms, l.max_uses,
-               l.valid_from, l.fee_per_use, l.territories, l.grantor, coalesce(l.flags, 0),
+               l.valid_from, l.fee_per_use, l.territories, l.grantor, coalesce(l.flags, 0), l.currency,
                (SELECT kind FROM license_suspensions x WHERE x.license_id = l.license_id
                 ORDER BY block DESC, log_index DESC LIMIT 1)
                FROM licenses l JOIN license_status s USING (license_id) ORDER BY l.license_id"""
         ).fetchall()
         lic_type = "(address,uint32,uint8,uint8,uint32,uint8,uint8,uint40,uint40,uint32,uint80,uint56,bool)"
         got = run([call("getLicense(uint256)", ["uint256"], [r[0]], [lic_type]) for r in lic_rows])
+        tokens = run([call("currencyOf(uint256)", ["uint256"], [r[0]], ["address"]) for r in lic_rows])
         grantors = run([call("grantorOf(uint256)", ["uint256"], [r[0]], ["address"]) for r in lic_rows])
-        for row, (chain_l,), (grantor,) in zip(lic_rows, got, grantors):
+        for row, (chain_l,), (grantor,), (token,) in zip(lic_rows, got, grantors, tokens):
             lid, ends, revoked, pubs = row[:4]
             mine = (row[4].lower(), row[5], row[6], row[7], row[8], row[9], int(row[10]), row[11])
             theirs = (chain_l[0].lower(), chain_l[1], chain_l[2], chain_l[3], chain_l[4], chain_l[7], chain_l[10], chain_l[11])
             if mine != theirs or (chain_l[5] & 0x0B) != (row[13] & 0x0B):
                 out.append(f"license {lid}: its terms on chain differ from the index's")
-            if bool(chain_l[5] & 4) != (row[14] == "suspended"):
+            if (row[14] or "0x" + "00" * 20).lower() != str(token).lower():
+                out.append(f"license {lid}: fee token {token} on chain, {row[14]} in the index")
+            if bool(chain_l[5] & 4) != (row[15] == "suspended"):
                 out.append(f"license {lid}: suspended={bool(chain_l[5] & 4)} on chain, not in the index")
             if grantor.lower() != row[12].lower() and grantor.lower() != self._owner_of(row[5]).lower():
                 out.append(f"license {lid}: granted by {grantor} on chain, {row[12]} in the index")

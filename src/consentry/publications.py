@@ -9,7 +9,7 @@ from pathlib import Path
 from . import currency as currencies
 from . import licenses, vocab
 from .currency import NATIVE, Currency
-from .errors import Reverted, UsageError
+from .errors import ChainError, Reverted, UsageError
 from .hashing import Fingerprint
 
 
@@ -76,7 +76,10 @@ def balances(chain, address: str, extra: list[str] = ()) -> list[tuple[Currency,
         if token.lower() in seen:
             continue
         seen.add(token.lower())
-        cur = currencies.token(chain, token)
+        try:
+            cur = currencies.token(chain, token)
+        except (UsageError, ChainError):  # one token that does not answer must not hide the others' fees
+            cur = Currency(token, "units of an unreadable token", 0, known=False)
         out.append((cur, chain.call(chain.registry.functions.feeBalance(address, cur.address))))
     return out
 
