@@ -2138,15 +2138,7 @@ def verify_cmd(images, live, at, channel, territory, transforms, threshold, expl
                 r["explain"] = _explain(explain_dir, p, len(results), ss)
             results.append(r)
             bar.update(1)
-    skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
-    warnings = (
-        [
-            f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
-            "check it with `consentry sync --check` against another endpoint"
-        ]
-        if skipped
-        else []
-    )
+    warnings = index.skipped_log_warnings(db)
     emit(
         {"results": results, "at": v.at, "index": str(path), "warnings": warnings},
         [line for r in results for line in _verdict_lines(r)] + [f"warning: {w}" for w in warnings],

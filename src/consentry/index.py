@@ -214,6 +214,17 @@ def set_meta(db, key: str, value) -> None:
     )
 
 
+def skipped_log_warnings(db) -> list[str]:
+    """What a verdict from this index should carry when sync skipped logs it could not decode."""
+    skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
+    if not skipped:
+        return []
+    return [
+        f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
+        "check it with `consentry sync --check` against another endpoint"
+    ]
+
+
 def counts(db) -> dict[str, int]:
     """What the index holds, table by table (for `sync`'s summary)."""
     tables = ("twins", "licenses", "publications", "twin_assets", "terms_documents")
@@ -234,11 +245,12 @@ def keep_terms_documents(db, given: list[dict] = ()) -> tuple[int, list[dict]]:
            FROM licenses WHERE license_id NOT IN (SELECT license_id FROM terms_documents)"""
     ).fetchall()
     keys = ["twinId", "licensee", "channels", "transforms", "territories", "validFrom", "validUntil", "maxUses", "feePerUse"]
+    kept_here = termsdoc.kept_hashes()  # one listing of the user's store, not a file lookup per license
     stored, used = 0, set()
     with db.atomic():
         for row in rows:
             h = row[12].lower()
-            doc = by_hash.get(h) or termsdoc.load(bytes.fromhex(h[2:]))
+            doc = by_hash.get(h) or (termsdoc.load(bytes.fromhex(h[2:])) if h[2:] in kept_here else None)
             fields = dict(zip(keys, row[1:10]), currency=row[10], flags=row[11], termsHash=h)
             if doc is not None and termsdoc.consistent(doc, termsdoc.granted_terms(fields)):
                 db.execute("INSERT INTO terms_documents VALUES (?, ?, ?)", [row[0], h, termsdoc.canonical(doc).decode()])

@@ -234,15 +234,9 @@ class Service:
                 if explain and ss is not None:
                     r["explain"] = explain_data_url(data, ss)
                 results.append(r)
-        skipped = db.execute("SELECT count(*) FROM sync_problems").fetchone()[0]
-        warnings = (
-            [
-                f"the index skipped {skipped} registry log(s) it could not decode when it synced: "
-                "check it with `consentry sync --check` against another endpoint"
-            ]
-            if skipped
-            else []
-        )
+        from .index import skipped_log_warnings
+
+        warnings = skipped_log_warnings(db)
         return {
             "schema_version": config.SCHEMA_VERSION,
             "results": results,

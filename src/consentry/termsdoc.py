@@ -265,6 +265,14 @@ def save(doc: dict) -> None:
     write_bytes_atomic(d / f"{terms_hash(doc).hex()}.json", canonical(doc))
 
 
+def kept_hashes() -> set[str]:
+    """The hex terms hashes of the documents this user keeps."""
+    try:
+        return {p.stem for p in _store().glob("*.json")}
+    except OSError:
+        return set()
+
+
 def load(hash_: bytes) -> dict | None:
     """The document with this terms hash, if this user keeps it (checked against the hash), else None."""
     p = _store() / f"{hash_.hex()}.json"

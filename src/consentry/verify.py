@@ -544,7 +544,7 @@ class Verifier:
         judged.sort(key=lambda j: j[0])
         _, verdict, reasons, (p, how, dist, ss) = judged[0]
         others = [{**self._record_json(m[0], v), "match": m[1]} for _, v, _, m in judged[1:]]
-        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
+        trusted, why, _ = self.twin_trust(p["twin_id"], p["owner"])
         conflicts = []
         for t in twins[1:]:
             for m in sorted(by_twin[t], key=lambda m: (m[0]["block"], m[0]["log_index"])):
@@ -586,20 +586,8 @@ class Verifier:
             "verdict": verdict,
             "match": how,
             "distance": dist,
-            "twin_id": p["twin_id"],
-            "license_id": p["license_id"],
-            "model": p["owner"],
-            "model_name": self.trust.name_of(p["owner"]),
-            "brand": p["licensee"],
-            "brand_name": self.trust.name_of(p["licensee"]),
+            **self._publication_fields(p),
             "grantor": p["grantor"],
-            "tx": p["tx"],
-            "block": p["block"],
-            "block_time": p["block_time"],
-            "recorded_at": vocab.format_time(p["block_time"]),
-            "trusted": trusted,
-            "trust": why,
-            "attesters": attesters,
             "second_stage": _second_stage_json(ss),
             "published": {
                 "channel": vocab.CHANNELS[p["channel"]] if p["channel"] < 6 else p["channel"],
@@ -617,6 +605,25 @@ class Verifier:
             "_second_stage_obj": ss,
         }
 
+    def _publication_fields(self, p: dict) -> dict:
+        """Who and where of a publication record, as both an authorising record and a resembled one report it."""
+        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
+        return {
+            "twin_id": p["twin_id"],
+            "license_id": p["license_id"],
+            "model": p["owner"],
+            "model_name": self.trust.name_of(p["owner"]),
+            "brand": p["licensee"],
+            "brand_name": self.trust.name_of(p["licensee"]),
+            "tx": p["tx"],
+            "block": p["block"],
+            "block_time": p["block_time"],
+            "recorded_at": vocab.format_time(p["block_time"]),
+            "trusted": trusted,
+            "trust": why,
+            "attesters": attesters,
+        }
+
     def _derivative(self, base: dict, derivatives) -> dict:
         def order(d):
             p, dist, ss = d
@@ -624,7 +631,6 @@ class Verifier:
 
         derivatives = sorted(derivatives, key=order)
         p, dist, ss = derivatives[0]
-        trusted, why, attesters = self.twin_trust(p["twin_id"], p["owner"])
         differs = ss.summary if ss is not None else "no second-stage signature was recorded to confirm it"
         reasons = [
             f"resembles publication {p['id']} (use {p['use_number']} of license {p['license_id']}, "
@@ -641,19 +647,7 @@ class Verifier:
             "verdict": DERIVATIVE,
             "match": "perceptual",
             "distance": dist,
-            "twin_id": p["twin_id"],
-            "license_id": p["license_id"],
-            "model": p["owner"],
-            "model_name": self.trust.name_of(p["owner"]),
-            "brand": p["licensee"],
-            "brand_name": self.trust.name_of(p["licensee"]),
-            "tx": p["tx"],
-            "block": p["block"],
-            "block_time": p["block_time"],
-            "recorded_at": vocab.format_time(p["block_time"]),
-            "trusted": trusted,
-            "trust": why,
-            "attesters": attesters,
+            **self._publication_fields(p),
             "resembles_publication": p["id"],
             **_disclosed_at_publication(p),
             "second_stage": _second_stage_json(ss),
