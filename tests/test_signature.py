@@ -1,4 +1,4 @@
-"""The second-stage signature: 32 bytes as specified, copies confirm, derivatives and pHash forgeries
+"""The second-stage signature: 40 bytes as specified, copies confirm, derivatives and pHash forgeries
 do not (real photographs; derivatives made with a seeded RNG)."""
 
 import io
@@ -36,11 +36,13 @@ def reference_signature(im: Image.Image) -> bytes:
 
     g8, g16 = grid(8), grid(16)[..., 0]
     lo, hi = g8[..., 0].min(), g8[..., 0].max()
-    bits = ""
+    bits = format(w % 16384, "014b") + format(h % 16384, "014b")
     for i in range(8):
         for j in range(8):
-            level = 0 if hi == lo else min(7, int(np.floor(round(8 * (g8[i, j, 0] - lo) / (hi - lo), 3))))
-            bits += format(level, "03b")
+            border = i in (0, 7) or j in (0, 7)
+            n = 8 if border else 16  # border cells: 8 levels in 3 bits; inner cells: 16 in 4 bits
+            level = 0 if hi == lo else min(n - 1, int(np.floor(round(n * (g8[i, j, 0] - lo) / (hi - lo), 3))))
+            bits += format(level, "03b" if border else "04b")
     neutral = all(abs(round(v, 3)) <= 2 for v in g8[..., 1:].flatten())
     bits += "1" if neutral else "0"
     for k in range(63):
@@ -54,15 +56,16 @@ def reference_signature(im: Image.Image) -> bytes:
             ch = 1 if even else 2
             diff = g8[i, j, ch] - g8[pi, pj, ch]
         bits += "1" if round(diff, 3) >= 0 else "0"
-    assert len(bits) == 256
-    return int(bits, 2).to_bytes(32, "big")
+    assert len(bits) == 320
+    return int(bits, 2).to_bytes(40, "big")
 
 
 @pytest.mark.parametrize("name", ["astronaut", "camera"])
 def test_signature_follows_the_written_spec(photos, name):
     im = Image.open(photos[name])
     sig = signature.signature_of(im)
-    assert len(sig) == signature.SIGNATURE_BYTES == 32
+    assert len(sig) == signature.SIGNATURE_BYTES == 40
+    assert signature.recorded_size(sig) == im.size
     assert sig == reference_signature(im) == signature.signature_of(Image.open(photos[name]))
     assert signature.decode(sig)[2] == (name == "camera")  # camera is greyscale: the neutral layout
 
@@ -159,7 +162,7 @@ def test_a_phash_forgery_does_not_confirm(photos):
 
 def test_bad_signatures_are_refused(photos):
     probe = signature.prepare(Image.open(photos["coffee"]))
-    with pytest.raises(ValueError, match="32 bytes"):
+    with pytest.raises(ValueError, match="40 bytes"):
         signature.confirm(probe, b"\0" * 31)
 
 
@@ -212,3 +215,57 @@ def test_uneven_crops_v2_missed_confirm(photos, name, crop):
     r = signature.confirm(signature.prepare(q), signature.signature_of(Image.open(photos[name])))
     assert r.confirmed, r.summary
     assert "cropped" in r.alignment
+
+
+def _bench_photo(name: str, d) -> str:
+    """A photo as scripts/bench_recall.py publishes it: scikit-image's full picture, or a quadrant, JPEG 92."""
+    from skimage import data
+
+    base, _, q = name.partition("-q")
+    im = Image.fromarray(getattr(data, base)()).convert("RGB")
+    if q:
+        w, h = im.size
+        x, y = [(0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2)][int(q)]
+        im = im.crop((x, y, x + w // 2, y + h // 2))
+    path = d / f"{name}.jpg"
+    im.save(path, "JPEG", quality=92)
+    return path
+
+
+# (photo, seed, donor, derivative): bench derivatives that signature v3 (32 bytes) confirmed as the same
+# picture; v4 sees them: a same-size query is compared on its exact cells (no crop explains a replaced
+# border away), inner cells have 16 levels, and a dark picture's colour tolerance follows its own colours.
+V3_CONFIRMED = [
+    ("hubble_deep_field", 8, "cell", "recoloured-outfit-1"),
+    ("hubble_deep_field-q0", 28, "immunohistochemistry-q3", "recoloured-outfit-1"),
+    ("hubble_deep_field-q3", 31, "coffee-q2", "darkened-outfit-1"),
+    ("retina", 11, "colorwheel", "background-replaced-1"),
+    ("clock", 14, "astronaut-q1", "background-replaced-1"),
+    ("moon-q0", 48, "brick-q3", "background-replaced-2"),
+    ("astronaut-q3", 23, "hubble_deep_field-q2", "pasted-face-2"),
+    ("coffee-q0", 36, "grass-q3", "pasted-face-2"),
+]
+
+
+@pytest.mark.parametrize("name,seed,donor,variant", V3_CONFIRMED)
+def test_derivatives_v3_confirmed_do_not_confirm(tmp_path, name, seed, donor, variant):
+    path = _bench_photo(name, tmp_path)
+    sig = hashing.fingerprint(path).signature
+    assert signature.confirm(signature.prepare(_load(imaging.copy_variants(path)["jpeg-q75"])), sig).confirmed
+    blob = imaging.derivatives(path, donor=_bench_photo(donor, tmp_path), seed=seed)[variant]
+    r = signature.confirm(signature.prepare(_load(blob)), sig)
+    assert not r.confirmed and r.cells_differing > 0 and "at the recorded size" in r.alignment, r.summary
+
+
+def test_a_same_size_query_is_not_realigned(photos):
+    """At the recorded size the cells are the recorded cells: a border replaced within the crop search's
+    reach differs; the same picture cropped (another size) is still found by the search."""
+    im = Image.open(photos["coffee"]).convert("RGB")
+    sig = signature.signature_of(im)
+    framed = im.copy()
+    w, h = im.size
+    framed.paste((20, 90, 30), (0, 0, w, round(h * 0.03)))  # a green strip over the top 3 %
+    r = signature.confirm(signature.prepare(_jpeg(framed)), sig)
+    assert not r.confirmed and r.alignment == "at the recorded size" and "top" in " ".join(r.regions), r.summary
+    cut = signature.confirm(signature.prepare(_jpeg(im.crop((0, round(h * 0.03), w, h)))), sig)
+    assert cut.confirmed and "cropped top" in cut.alignment, cut.summary

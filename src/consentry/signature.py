@@ -64,11 +64,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SIGNATURE_BYTES = 32
+SIGNATURE_BYTES = 40
+SIZE_BITS = 14  # width and height, each modulo 2**14
 GRID = 8  # brightness cells per side
-MIN_SLOPE = 2.5  # tone fit: at least this many grey levels per recorded level
-LBITS = 3  # luma level bits per 8x8 cell
-LEVELS = 1 << LBITS
+LEVELS = 16  # brightness levels of an inner cell (4 bits); a border cell has 8 (3 bits, two of these wide)
+MIN_SLOPE = 1.25  # tone fit: at least this many grey levels per level (a range of 20 over the 16 levels)
+LEVEL_TOLERANCE = 1.0  # at the recorded size: levels (of 16) a cell may lie outside its interval
+FLAT_RANGE = 2.0  # at the recorded size: a query whose cell brightness spans less is never confirmed
 MICRO = 128
 MAX_SIDE = 0.10
 MAX_AXIS = 0.20
@@ -76,6 +78,8 @@ MIN_VISIBLE = 0.75  # a cell is compared only where the query shows at least thi
 PARTIAL_ALLOWANCE = 10.0  # extra grey levels per unit of a cell cropped away
 LUMA_THRESHOLD = 4.0  # grey levels outside the recorded level interval, after the tone fit
 CHROMA_THRESHOLD = 3.0  # Cb/Cr units by which a recorded colour comparison may be reversed (or neutral exceeded)
+CHROMA_REL = 1.5  # ... or less: this many times the query's median |colour comparison| (a dark, dull picture's
+CHROMA_MIN = 0.75  # comparisons are small, so are the edits that reverse them), but never under this
 ALLOWED_CELLS = 0  # every compared cell must be within tolerance
 CROP_PENALTY = 30.0  # score per unit of crop fraction: prefer the least crop that explains the query
 DIRECT_SHARE = 0.5  # the direct check (exact cell means, no realignment) allows this share of each tolerance
@@ -93,6 +97,10 @@ _PAR = (np.add.outer(np.arange(GRID), np.arange(GRID)) % 2).astype(bool)  # True
 _PI = np.array([[i if j < GRID - 1 else i + 1 for j in range(GRID)] for i in range(GRID)]).clip(0, GRID - 1)
 _PJ = np.array([[j + 1 if j < GRID - 1 else j for j in range(GRID)] for i in range(GRID)])
 _HAS = np.arange(GRID * GRID).reshape(GRID, GRID) < K_EXTRA
+_BORDER = np.ones((GRID, GRID), dtype=bool)
+_BORDER[1:-1, 1:-1] = False
+_WIDTH = np.where(_BORDER, 2, 1)  # a cell's level interval, in 16ths of the range
+_BITS = np.where(_BORDER, 3, 4).flatten()
 
 
 def _chroma_diff(cb, cr):
@@ -140,17 +148,23 @@ def _ycc(rgb: np.ndarray) -> np.ndarray:
 
 
 def levels_of(y: np.ndarray) -> np.ndarray:
+    """Per Grid(8) cell, the low edge of its level interval in 16ths of the range: inner cells
+    floor(16 x), border cells 2 floor(8 x), x = (Y - Ymin) / (Ymax - Ymin) rounded to 3 decimals."""
     lo, hi = y.min(), y.max()
-    return np.clip(np.floor(np.round(LEVELS * (y - lo) / max(hi - lo, 1e-9), 3)), 0, LEVELS - 1).astype(int)
+    x = (y - lo) / max(hi - lo, 1e-9)
+    inner = np.clip(np.floor(np.round(LEVELS * x, 3)), 0, LEVELS - 1)
+    border = 2 * np.clip(np.floor(np.round(LEVELS // 2 * x, 3)), 0, LEVELS // 2 - 1)
+    return np.where(_BORDER, border, inner).astype(int)
 
 
 def signature_of(im, means=None) -> bytes:
-    """The 32-byte signature; `means` = cell_means(im) when already computed."""
+    """The 40-byte signature; `means` = cell_means(im) when already computed."""
     m8, m16 = means if means is not None else cell_means(im)
     ycc = _ycc(m8)
-    value = 0
-    for q in levels_of(ycc[..., 0]).flatten():
-        value = (value << LBITS) | int(q)
+    mask = (1 << SIZE_BITS) - 1
+    value = ((im.size[0] & mask) << SIZE_BITS) | (im.size[1] & mask)
+    for q, bits in zip(levels_of(ycc[..., 0]).flatten(), _BITS):
+        value = (value << int(bits)) | (int(q) >> (4 - int(bits)))
     neutral = bool(np.abs(np.round(ycc[..., 1:], 3)).max() <= NEUTRAL)
     extra = _half_diff(_ycc(m16)[..., 0]) if neutral else _chroma_diff(ycc[..., 1], ycc[..., 2])
     value = (value << 1) | int(neutral)
@@ -160,7 +174,8 @@ def signature_of(im, means=None) -> bytes:
 
 
 def decode(sig: bytes):
-    """(8x8 brightness levels 0..7, 8x8 extra bits (-1 for the last cell), neutral)."""
+    """(8x8 level interval low edges in 16ths (border cells even), 8x8 extra bits (-1 for the last
+    cell), neutral)."""
     if len(sig) != SIGNATURE_BYTES:
         raise ValueError(f"a signature is {SIGNATURE_BYTES} bytes, not {len(sig)}")
     v = int.from_bytes(sig, "big")
@@ -168,8 +183,17 @@ def decode(sig: bytes):
     v >>= K_EXTRA
     neutral = bool(v & 1)
     v >>= 1
-    lv = np.array([(v >> (LBITS * (63 - k))) & (LEVELS - 1) for k in range(64)]).reshape(GRID, GRID)
-    return lv, eb, neutral
+    lv = []
+    for bits in _BITS[::-1]:
+        lv.append((v & ((1 << int(bits)) - 1)) << (4 - int(bits)))
+        v >>= int(bits)
+    return np.array(lv[::-1]).reshape(GRID, GRID), eb, neutral
+
+
+def recorded_size(sig: bytes) -> tuple[int, int]:
+    """(width, height) modulo 2**14 of the picture the signature was made from."""
+    v = int.from_bytes(sig, "big") >> (SIGNATURE_BYTES * 8 - 2 * SIZE_BITS)
+    return v >> SIZE_BITS, v & ((1 << SIZE_BITS) - 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,6 +205,7 @@ class Probe:
     size: tuple[int, int]
     exact: np.ndarray | None = None  # the query's own Y, Cb, Cr means on Grid(8), computed as the recorder does
     exact_y16: np.ndarray | None = None  # and its Y means on Grid(16)
+    ctol: float = CHROMA_THRESHOLD  # Cb/Cr units a colour comparison may be reversed by, for this query
 
 
 def prepare(im, means=None) -> Probe:
@@ -194,10 +219,13 @@ def prepare(im, means=None) -> Probe:
     tables = np.zeros((2, 3, MICRO + 1, MICRO + 1))
     tables[:, :, 1:, 1:] = planes.cumsum(-1).cumsum(-2)
     m8, m16 = means if means is not None else cell_means(rgb)
-    return Probe(tables, grey, rgb.size, _ycc(m8), _ycc(m16)[..., 0])
+    exact = _ycc(m8)
+    typical = float(np.median(np.abs(_chroma_diff(exact[..., 1], exact[..., 2]))[_HAS]))
+    ctol = float(np.clip(CHROMA_REL * typical, CHROMA_MIN, CHROMA_THRESHOLD))
+    return Probe(tables, grey, rgb.size, exact, _ycc(m16)[..., 0], ctol)
 
 
-def _extra_excess(eb, neutral, grey, cb, cr, y16):
+def _extra_excess(eb, neutral, grey, cb, cr, y16, ctol=CHROMA_THRESHOLD):
     """Per 8x8 cell, how far (Cb/Cr units, or grey levels) the query lies outside what the extra bits and
     the neutral flag say; divided by their thresholds."""
     out = 0.0
@@ -206,29 +234,35 @@ def _extra_excess(eb, neutral, grey, cb, cr, y16):
         out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / STRUCT_THRESHOLD
         if not grey:
             c = np.maximum(np.abs(cb), np.abs(cr)) - NEUTRAL
-            out = np.maximum(out, np.maximum(0, c) / CHROMA_THRESHOLD)
+            out = np.maximum(out, np.maximum(0, c) / ctol)
     elif not grey:
         d = _chroma_diff(cb, cr)
-        out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / CHROMA_THRESHOLD
+        out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / ctol
     return out
 
 
-def _direct(probe: Probe, rec) -> np.ndarray | None:
+def _direct(probe: Probe, rec, exact_size: bool = False, mirror: bool = False) -> np.ndarray | None:
     """The query as it is (no realignment), with its exact cell means, against the record: per 8x8
     cell the excess over tolerance (<= 1 within); None when it cannot be judged this way. Levels are
     range-normalised, so linear brightness/contrast changes need no fit; a flat query (range under
-    MIN_SLOPE grey levels per level) is never judged the same picture here."""
+    MIN_SLOPE grey levels per level) is never judged the same picture here. `exact_size`: the query has
+    the recorded width and height, so its cells are the recorded cells: a cell must also lie within
+    LEVEL_TOLERANCE levels of its interval, and only a range under FLAT_RANGE is too flat to judge."""
     if probe.exact is None:
         return None
     lv, eb, neutral = rec
-    y = probe.exact[..., 0]
+    e, y16 = (probe.exact[:, ::-1], probe.exact_y16[:, ::-1]) if mirror else (probe.exact, probe.exact_y16)
+    y = e[..., 0]
     lo, hi = float(y.min()), float(y.max())
-    if hi - lo < MIN_SLOPE * LEVELS:
+    if hi - lo < (FLAT_RANGE if exact_size else MIN_SLOPE * LEVELS):
         return None
-    unit = (hi - lo) / LEVELS  # grey levels per recorded level
+    unit = (hi - lo) / LEVELS  # grey levels per level
     x = LEVELS * (y - lo) / (hi - lo)
-    rel = np.maximum(0.0, np.maximum(lv - x, x - (lv + 1))) * unit / LUMA_THRESHOLD
-    ex = _extra_excess(eb, neutral, probe.grey, probe.exact[..., 1], probe.exact[..., 2], probe.exact_y16)
+    outside = np.maximum(0.0, np.maximum(lv - x, x - (lv + _WIDTH)))
+    rel = outside * unit / LUMA_THRESHOLD
+    if exact_size:
+        rel = np.maximum(rel, outside / LEVEL_TOLERANCE)
+    ex = _extra_excess(eb, neutral, probe.grey, e[..., 1], e[..., 2], y16, probe.ctol)
     return np.maximum(rel, ex)
 
 
@@ -276,7 +310,7 @@ def _luma_excess(y, vis, yq):
     """Robust fit y = a*u + b, u in the recorded level's interval [q, q+1); distance outside, grey levels."""
     mask = (vis >= MIN_VISIBLE).astype(np.float64)
     q = yq.astype(np.float64)
-    t = np.broadcast_to(q + 0.5, y.shape)
+    t = np.broadcast_to(q + _WIDTH / 2, y.shape)
     w = mask
     for _ in range(5):
         sw = np.maximum(w.sum((-1, -2), keepdims=True), 1e-9)
@@ -287,7 +321,7 @@ def _luma_excess(y, vis, yq):
         a = np.maximum(a, MIN_SLOPE)
         b = my - a * mt
         u = (y - b) / a
-        t = np.clip(u, q, q + 1)
+        t = np.clip(u, q, q + _WIDTH)
         res = np.abs(u - t) * a
         w = mask / np.maximum(1.0, res / 2.0)
     return res
@@ -306,7 +340,7 @@ def _raw(probe, mirror, py, px, rec):
     if neutral or not probe.grey:
         if neutral:
             y16, _ = _box_means(t[0], py, px, FINE)
-        ex = _extra_excess(eb, neutral, probe.grey, cb, cr, y16)
+        ex = _extra_excess(eb, neutral, probe.grey, cb, cr, y16, probe.ctol)
         if not neutral:
             ex = ex * (np.minimum(vis, vis[..., _PI, _PJ]) >= MIN_VISIBLE)
     return el, ex, vis
@@ -438,54 +472,56 @@ def _describe_alignment(mirror: int, crop) -> str:
     return ", ".join(parts) or "as recorded"
 
 
+def at_recorded_size(probe: Probe, recorded_signature: bytes) -> bool:
+    """Whether the query has the width and height (modulo 2**14) the signature records."""
+    mask = (1 << SIZE_BITS) - 1
+    return recorded_size(recorded_signature) == (probe.size[0] & mask, probe.size[1] & mask)
+
+
 def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) -> SecondStage:
     """`cropped=False`: the query is known to show the recorded picture's full extent (another recorded
-    fingerprint says so), so a crop may not explain away differing border cells."""
+    fingerprint says so), so a crop may not explain away differing border cells. A query at the
+    recorded size is compared on its exact cells (as is or mirrored): no crop or realignment is searched."""
     rec = decode(recorded_signature)
+    if at_recorded_size(probe, recorded_signature):
+        judged = [(float(d.max()), m, d) for m in (0, 1) if (d := _direct(probe, rec, True, bool(m))) is not None]
+        if not judged:
+            return _result(probe, np.full((GRID, GRID), np.nan), 0, (0.0,) * 4, "at the recorded size")
+        _, mirror, rel = min(judged, key=lambda j: j[0])
+        return _result(probe, rel, mirror, (0.0,) * 4, "at the recorded size")
     direct = _direct(probe, rec)
     if direct is not None and float(direct.max()) <= DIRECT_SHARE:  # the picture as recorded, no realignment
-        grey = "; greyscale copy, colour not compared" if probe.grey else ""
-        return SecondStage(
-            True,
-            float(direct.max()),
-            1.0,
-            ALLOWED_CELLS,
-            False,
-            (0.0, 0.0, 0.0, 0.0),
-            "as recorded",
-            not probe.grey,
-            GRID * GRID,
-            0,
-            1.0,
-            (),
-            direct,
-            f"same picture: all {GRID * GRID} cells within tolerance (as recorded{grey})",
-        )
+        return _result(probe, direct, 0, (0.0,) * 4)
     mirror, py, px = _search(probe, rec, cropped)
     el, ec, vis = _raw(probe, mirror, py[None], px[None], rec)
     el, vis = el[0, 0], vis[0, 0]
     ec = ec if np.ndim(ec) == 0 else ec[0, 0]
     if rec[2] and max(py.max(), px.max()) > 0.004:  # a neutral record, realigned: allow for the alignment
         ec = _struct_slack(probe, mirror, py, px, rec)
-    rel = _rel(el, ec, vis)
-    seen = vis >= MIN_VISIBLE
-    rel = np.where(seen, rel, np.nan)
+    rel = np.where(vis >= MIN_VISIBLE, _rel(el, ec, vis), np.nan)
+    return _result(probe, rel, mirror, (float(px[0]), float(py[0]), float(px[1]), float(py[1])))
+
+
+def _result(probe: Probe, rel: np.ndarray, mirror: int, crop, how: str = "") -> SecondStage:
+    """The verdict from per-cell excesses (NaN: not compared)."""
+    seen = ~np.isnan(rel)
     differing = np.nan_to_num(rel) > 1.0
     n_diff = int(differing.sum())
     n_seen = int(seen.sum())
     score = float(np.nanmax(rel)) if n_seen else float("inf")
-    crop = (float(px[0]), float(py[0]), float(px[1]), float(py[1]))
     weights = {}
     for i, j in zip(*np.nonzero(differing)):
         name = _region(i + 0.5, j + 0.5)
         weights[name] = weights.get(name, 0.0) + float(rel[i, j])
     regions = tuple(n for n, _ in sorted(weights.items(), key=lambda kv: -kv[1]))
-    alignment = _describe_alignment(mirror, crop)
+    alignment = (how + (", mirrored" if mirror else "")) if how else _describe_alignment(mirror, crop)
     confirmed = n_diff <= ALLOWED_CELLS and n_seen >= GRID * GRID // 2
     agreement = float((np.nan_to_num(rel, nan=2.0) <= 1.0).sum() / n_seen) if n_seen else 0.0
     grey = "; greyscale copy, colour not compared" if probe.grey else ""
     if confirmed:
         summary = f"same picture: all {n_seen} visible cells within tolerance ({alignment}{grey})"
+    elif n_seen == 0 and how:
+        summary = f"too flat to confirm: its brightness hardly varies ({alignment})"
     elif n_seen < GRID * GRID // 2:
         summary = f"too little of the recorded picture is visible to confirm it ({n_seen} of 64 cells; {alignment})"
     else:
@@ -497,7 +533,7 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
         1.0,
         ALLOWED_CELLS,
         bool(mirror),
-        crop,
+        tuple(crop),
         alignment,
         not probe.grey,
         n_seen,
