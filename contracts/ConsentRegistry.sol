@@ -8,13 +8,13 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// withdrawal, mandates, license terms and use counts, fee balances and offer nonces. Asset roots,
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
-    string private constant _VERSION = "2.2.0";
-    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 32.
-    uint256 public constant IMPRINT_BYTES = 56;
+    string private constant _VERSION = "2.3.0";
+    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 40.
+    uint256 public constant IMPRINT_BYTES = 62;
     /// @notice The longest a license may last: ten years (3,653 days, leap days included).
     uint256 public constant MAX_LICENSE_SECONDS = 3653 days;
-    // keccak256("Published(bytes32,bytes24,bytes32)")
-    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes24,bytes32)");
+    // keccak256("Published(bytes32,bytes32,bytes32)")
+    bytes32 private constant _PUBLISHED_TOPIC = keccak256("Published(bytes32,bytes32,bytes32)");
 
     // keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
     bytes32 private constant _DOMAIN_TYPEHASH = 0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f;
@@ -304,16 +304,15 @@ contract ConsentRegistry is IConsentRegistry {
         }
         _eventCount += uint64(n + 1);
         emit PublicationsRecorded(licenseId, channel, territory, transforms, disclosures, l.uses + 1, uint32(n));
-        // emit Published(contentHashes[i], imprint[0:24], imprint[24:56]) for each image, in the
-        // scratch space (no per-event memory growth)
+        // emit Published(contentHashes[i], imprint[0:32], imprint[32:62] zero-padded) for each image:
+        // copied from calldata into the scratch space (no per-event memory growth)
         bytes32 topic0 = _PUBLISHED_TOPIC;
         assembly ("memory-safe") {
             let hashes := contentHashes.offset
             let prints := imprints.offset
             for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let p := add(prints, mul(i, 56))
-                mstore(0, and(calldataload(p), not(0xffffffffffffffff)))
-                mstore(32, calldataload(add(p, 24)))
+                mstore(32, 0)
+                calldatacopy(0, add(prints, mul(i, 62)), 62)
                 log2(0, 64, topic0, calldataload(add(hashes, shl(5, i))))
             }
         }

@@ -13,11 +13,12 @@ pragma solidity ^0.8.24;
 ///    "EU" (124) covers the EU member states, "WW" (594) covers every territory.
 ///  - a license's territories: up to 5 codes of 10 bits each, code k at bits [10k, 10k+10),
 ///    0 marks an empty place.
-///  - imprint of a published image (56 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
+///  - imprint of a published image (62 bytes, IMPRINT_BYTES): the first 16 bytes of its canonical
 ///    pixel sha256, the 64-bit perceptual hash of its central region (the middle 80 % of each side,
-///    which a crop of up to 10 % a side still shows whole; big-endian), then its 32-byte second-stage
-///    signature (see README "Two-stage matching"). {Published} carries the first 24 bytes as
-///    `imprint` and the last 32 as `signature`.
+///    which a crop of up to 10 % a side still shows whole; big-endian), then its 38-byte second-stage
+///    signature (see README "Two-stage matching"). {Published} carries bytes [0:32) as `imprint`
+///    (pixel prefix, pHash, the signature's first 8 bytes) and [32:62) as `signature`, followed by
+///    two zero bytes; a client rebuilds the 38-byte signature as imprint[24:32] ‖ signature[0:30].
 ///  - every event the registry emits is counted: `counts().events` at a block equals the number of
 ///    logs the registry emitted up to that block, so an indexer can prove it saw every log.
 ///  - times are unix seconds; a license is valid at t when validFrom <= t < validUntil and its
@@ -172,8 +173,9 @@ interface IConsentRegistry {
     /// @notice One published image, with the image file's sha256 as an indexed topic: any client finds
     /// it with eth_getLogs(address = registry, topics = [Published.selector, contentHash]). It follows
     /// the {PublicationsRecorded} event of its batch in the same transaction. `imprint` is the pixel
-    /// hash prefix (16 bytes) and the central pHash (8); `signature` the 32-byte second-stage signature.
-    event Published(bytes32 indexed contentHash, bytes24 imprint, bytes32 signature);
+    /// hash prefix (16 bytes), the central pHash (8) and the first 8 bytes of the 38-byte second-stage
+    /// signature; `signature` its last 30 bytes, zero-padded (the signature is imprint[24:32] ‖ signature[0:30]).
+    event Published(bytes32 indexed contentHash, bytes32 imprint, bytes32 signature);
     /// @notice `attester` vouches that twin `twinId`'s owner `owner` is the person its assets depict;
     /// `statementHash` commits to the attester's statement (keccak256 of its text, or zero).
     event TwinAttested(uint256 indexed twinId, address indexed attester, address owner, bytes32 statementHash);
@@ -360,7 +362,7 @@ interface IConsentRegistry {
     /// @param transforms bitmask of the AI transformations applied
     /// @param disclosures bitmask of the disclosures the images carry (see {PublicationsRecorded})
     /// @param contentHashes sha256 of each image file
-    /// @param imprints the images' imprints (56 bytes each: pixel-hash prefix, central perceptual hash,
+    /// @param imprints the images' imprints (62 bytes each: pixel-hash prefix, central perceptual hash,
     /// second-stage signature), concatenated
     function publish(
         uint256 licenseId,

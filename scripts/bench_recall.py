@@ -12,7 +12,8 @@ recorded signature; the best confirmed candidate wins.
 - copies (re-encodes, resizes, tone changes, greyscale, mirror, caption, metadata stripped, crops even
   and uneven) should be *confirmed* as their original;
 - derivatives (outfit recoloured or darkened, a face/photo patch pasted, background replaced, made by
-  `imaging.derivatives` with a seeded RNG) and pHash forgeries of other photos must never be confirmed;
+  `imaging.derivatives` with a seeded RNG; each also resized to 80 %, so it is not at the recorded size)
+  and pHash forgeries of other photos must never be confirmed;
   a derivative is *recognised* when its original is a candidate that does not confirm;
 - a photo left out of the index must produce neither a candidate nor a confirmation.
 """
@@ -88,6 +89,8 @@ def category(kind: str, vname: str) -> str:
         if vname.startswith("crop-5%"):
             return "crop 5% uneven"
         return "copy"
+    if vname.endswith("-resized"):  # the derivative also resized: no longer at the recorded size
+        return re.sub(r"-\d+$", "", vname.removesuffix("-resized")) + " resized 80%"
     return re.sub(r"-\d+$", "", vname)
 
 
@@ -100,6 +103,13 @@ def donor_for(names: list[str], n: str) -> str:
         if m.split("-q")[0] != base:
             return m
     raise AssertionError
+
+
+def _resized(blob: bytes, f: float) -> bytes:
+    im = Image.open(io.BytesIO(blob)).convert("RGB")
+    buf = io.BytesIO()
+    im.resize((round(im.width * f), round(im.height * f)), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
 
 
 def main() -> int:
@@ -150,7 +160,9 @@ def main() -> int:
         path = tmp / f"{n}.jpg"
         donor = tmp / f"{donor_for(names, n)}.jpg"
         queries = [("copy", v, b) for v, b in imaging.copy_variants(path).items()]
-        queries += [("derivative", v, b) for v, b in imaging.derivatives(path, donor=donor, seed=k).items()]
+        derived = imaging.derivatives(path, donor=donor, seed=k)
+        queries += [("derivative", v, b) for v, b in derived.items()]
+        queries += [("derivative", f"{v}-resized", _resized(b, 0.8)) for v, b in derived.items()]
         forged = imaging.forge_central_phash(Image.open(donor), centrals[n])
         buf = io.BytesIO()
         forged.save(buf, "JPEG", quality=90)
@@ -219,7 +231,8 @@ def main() -> int:
         for c, s in stats.items()
         if c not in copies
     }
-    all_d = [s for c, s in stats.items() if c not in copies and c != "forged-phash"]
+    all_d = [s for c, s in stats.items() if c not in copies and c != "forged-phash" and "resized" not in c]
+    resized_d = [s for c, s in stats.items() if "resized" in c]
     ms = lambda xs: round(1e3 * statistics.median(xs), 2) if xs else None  # noqa: E731
     p95 = lambda xs: round(1e3 * float(np.percentile(xs, 95)), 2) if xs else None  # noqa: E731
     result = {
@@ -234,6 +247,13 @@ def main() -> int:
             "confirmed": sum(s["any_confirmed"] for s in all_d),
             "recognised_as_derivative_of_right_record": frac(
                 sum(s["derivative_of_right"] for s in all_d), sum(s["n"] for s in all_d)
+            ),
+        },
+        "derivatives_resized_total": {
+            "n": sum(s["n"] for s in resized_d),
+            "confirmed": sum(s["any_confirmed"] for s in resized_d),
+            "recognised_as_derivative_of_right_record": frac(
+                sum(s["derivative_of_right"] for s in resized_d), sum(s["n"] for s in resized_d)
             ),
         },
         "never_registered": {"n": len(names), "with_candidate": never_candidate, "confirmed": never_confirmed},
@@ -251,7 +271,9 @@ def main() -> int:
     if as_json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
-        print(f"{len(names)} real photographs, pHash threshold {threshold} bits, then the 32-byte signature")
+        print(
+            f"{len(names)} real photographs, pHash threshold {threshold} bits, then the {signature.SIGNATURE_BYTES}-byte signature"
+        )
         for c, v in copies.items():
             print(f"  {c:24} confirmed {v['confirmed']:7.2%}  (candidate {v['candidate_found']:.2%}, n={v['n']})")
         for c, v in derivs.items():

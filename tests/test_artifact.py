@@ -47,7 +47,7 @@ def test_the_test_usdc_artifact_is_openzeppelins_erc20_with_mint_and_permit():
 
 
 def test_the_client_speaks_the_registry_version_it_deploys():
-    """rpc.COMPATIBLE_REGISTRY moves with the contract's version (a 2.0 registry's 56-byte imprints and
+    """rpc.COMPATIBLE_REGISTRY moves with the contract's version (a 2.2 registry's 56-byte imprints and
     Published events are refused in one line, not mis-decoded)."""
     import re
 
@@ -56,8 +56,8 @@ def test_the_client_speaks_the_registry_version_it_deploys():
     source = (ROOT / "contracts" / "ConsentRegistry.sol").read_text()
     (version,) = re.findall(r'_VERSION = "([0-9.]+)"', source)
     assert version.startswith(rpc.COMPATIBLE_REGISTRY)
-    encoded = "0x" + (32).to_bytes(32, "big").hex() + (5).to_bytes(32, "big").hex() + b"2.0.0".hex().ljust(64, "0")
-    assert rpc._abi_string(encoded) == "2.0.0" and not "2.0.0".startswith(rpc.COMPATIBLE_REGISTRY)
+    encoded = "0x" + (32).to_bytes(32, "big").hex() + (5).to_bytes(32, "big").hex() + b"2.2.0".hex().ljust(64, "0")
+    assert rpc._abi_string(encoded) == "2.2.0" and not "2.2.0".startswith(rpc.COMPATIBLE_REGISTRY)
     assert rpc._abi_string("0x" + "00" * 64) is None
 
 

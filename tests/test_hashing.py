@@ -46,10 +46,11 @@ def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
 
 def test_imprint_packs_pixel_prefix_central_phash_and_signature(photos):
     fp = hashing.fingerprint(photos["rocket"])
-    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 56
+    assert len(fp.imprint) == hashing.IMPRINT_BYTES == 62 and len(fp.signature) == 38
     assert fp.imprint[16:24] == fp.central_phash.to_bytes(8, "big") and fp.central_phash != fp.phash
+    assert fp.imprint[24:] == fp.signature
     assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.central_phash, fp.signature)
-    for short in (fp.imprint[:24], fp.imprint[:55], fp.imprint + b"\0"):
+    for short in (fp.imprint[:24], fp.imprint[:56], fp.imprint[:61], fp.imprint + b"\0"):
         with pytest.raises(ValueError):
             hashing.split_imprint(short)
 

@@ -291,8 +291,8 @@ def test_the_profile_file_is_toml_readable_by_the_standard_library(tmp_path, mon
 
 
 def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, monkeypatch):
-    """A 2.0 registry records 56-byte imprints under another Published event: this client would mis-record
-    and mis-read it, so it refuses it before any work (the code answers version() = "2.0.0")."""
+    """A 2.2 registry records 56-byte imprints under another Published event: this client would mis-record
+    and mis-read it, so it refuses it before any work (the code answers version() = "2.2.0")."""
     from consentry import rpc
 
     def word(b: bytes) -> str:
@@ -305,7 +305,7 @@ def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, mon
         + "7f"
         + (5).to_bytes(32, "big").hex()
         + "602052"
-        + word(b"2.0.0")
+        + word(b"2.2.0")
         + "604052"
         + "60606000f3"
     )
@@ -314,7 +314,7 @@ def test_a_registry_of_another_version_is_refused_in_one_line(cli, tmp_path, mon
         old = "0x" + "42" * 20
         rpc.request(url, "anvil_setCode", [old, "0x" + runtime])
         out = cli.json("--network", url, "--registry", old, "license", "show", "1", code=1)
-    assert out["error_code"] == "registry_version" and "'2.0.0'" in out["error"] and "2.2.x" in out["error"]
+    assert out["error_code"] == "registry_version" and "'2.2.0'" in out["error"] and "2.3.x" in out["error"]
 
 
 def test_a_light_keystore_signing_on_a_public_chain_is_warned_about(cli, tmp_path, photos, monkeypatch, local_node, session_home):

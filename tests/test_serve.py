@@ -292,7 +292,7 @@ def test_requests_without_an_image_are_refused_plainly(server):
 def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     c = server["client"]
     algs = c.get("/services/supportedAlgorithms").json()
-    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1", "org.consentry.central-phash-signature.4"}
+    assert {a["alg"] for a in algs["fingerprints"]} >= {"org.consentry.file-sha256.1", "org.consentry.central-phash-signature.5"}
     by_content = c.post("/matches/byContent", content=world["look"].read_bytes(), headers={"content-type": "image/jpeg"}).json()
     assert len(by_content["matches"]) == 1, by_content
     (m,) = by_content["matches"]
@@ -306,8 +306,15 @@ def test_c2pa_soft_binding_resolution_by_content_and_by_binding(world, server):
     ]
     assert altered and altered[0]["manifestId"] == m["manifestId"] and altered[0]["similarityScore"] < 50
     ph = base64.b64encode(bytes.fromhex(world["recorded_phash"].removeprefix("0x"))).decode()
-    near = c.post("/matches/byBinding", json={"alg": "org.consentry.central-phash-signature.4", "value": ph}).json()
+    near = c.post("/matches/byBinding", json={"alg": "org.consentry.central-phash-signature.5", "value": ph}).json()
     assert near["matches"][0]["manifestId"] == m["manifestId"] and near["matches"][0]["similarityScore"] < 50
+    # the pHash may carry the 38-byte signature after it; 2.2's 32-byte signature is refused, not misread
+    phash = bytes.fromhex(world["recorded_phash"].removeprefix("0x"))
+    for extra, status in ((38, 200), (32, 400)):
+        value_with_sig = base64.b64encode(phash + bytes(range(1, extra + 1))).decode()
+        r = c.post("/matches/byBinding", json={"alg": "org.consentry.central-phash-signature.5", "value": value_with_sig})
+        assert r.status_code == status, r.text
+    assert r.json()["error_code"] == "usage" and "38-byte signature" in r.json()["error"]
     record = c.get("/manifests/" + m["manifestId"]).json()
     assert record["kind"] == "publication" and record["license"]["license_id"] == world["lic"]
     unknown = c.post("/matches/byContent", content=world["unknown"].read_bytes(), headers={"content-type": "image/jpeg"}).json()

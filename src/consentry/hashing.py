@@ -1,5 +1,5 @@
 """Image fingerprints: the file's sha256, a canonical pixel sha256, two 64-bit perceptual hashes (of the
-whole picture, for twin assets; of its central region, recorded for publications) and a 32-byte
+whole picture, for twin assets; of its central region, recorded for publications) and a 38-byte
 second-stage signature (`signature.py`).
 
 - content hash: sha256 of the file's bytes (survives nothing, proves the exact file);
@@ -29,7 +29,7 @@ from .errors import FileProblem
 from . import signature as _signature
 
 PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
-IMPRINT_BYTES = 56
+IMPRINT_BYTES = 16 + 8 + _signature.SIGNATURE_BYTES  # 62: pixel-hash prefix, central pHash, signature (38)
 CENTRAL_MARGIN = 0.1  # the central region leaves this fraction of each side out
 NO_SIGNATURE = bytes(_signature.SIGNATURE_BYTES)
 HASH_SIZE = 8
@@ -45,26 +45,28 @@ class Fingerprint:
     phash: int  # unsigned 64-bit
     width: int
     height: int
-    signature: bytes = NO_SIGNATURE  # 32, `signature.signature_of`
+    signature: bytes = NO_SIGNATURE  # 40, `signature.signature_of`
     central_phash: int = 0  # unsigned 64-bit, `central_phash_of`
 
     @property
     def imprint(self) -> bytes:
-        """The 56 bytes recorded on chain: pixel-hash prefix (16), central pHash (8), signature (32)."""
+        """The 62 bytes recorded on chain: pixel-hash prefix (16), central pHash (8), signature (38)."""
         return imprint(self.pixel_hash, self.central_phash, self.signature)
 
 
 def imprint(pixel_hash: bytes, central_phash: int, signature: bytes = NO_SIGNATURE) -> bytes:
+    """pixel_hash[0:16] ‖ central pHash (8, big-endian) ‖ signature (38): the 62-byte imprint. The
+    registry's `Published` event carries bytes [0:32) as `imprint` and [32:64) as `signature`."""
     if len(signature) != _signature.SIGNATURE_BYTES:
         raise ValueError(f"a signature is {_signature.SIGNATURE_BYTES} bytes, not {len(signature)}")
     return pixel_hash[:16] + central_phash.to_bytes(8, "big") + signature
 
 
 def split_imprint(data: bytes) -> tuple[bytes, int, bytes]:
-    """(pixel-hash prefix (16), central pHash, signature (32)) of a 56-byte imprint."""
+    """(pixel-hash prefix (16), central pHash, signature (38)) of a 62-byte imprint."""
     if len(data) != IMPRINT_BYTES:
         raise ValueError(f"an imprint is {IMPRINT_BYTES} bytes, not {len(data)}")
-    return data[:16], int.from_bytes(data[16:24], "big"), data[24:56]
+    return data[:16], int.from_bytes(data[16:24], "big"), data[24:IMPRINT_BYTES]
 
 
 @lru_cache(maxsize=1)

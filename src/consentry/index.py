@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import config
+from . import signature as _signature
 from .errors import ChainError, FileProblem, IndexError_
 
 # ---------------------------------------------------------------- schema and migrations
@@ -386,6 +387,9 @@ class _Batch:
     logs: int = 0  # logs of the registry seen (decoded or not): compared with counts().events
 
 
+SIGNATURE_TAIL = _signature.SIGNATURE_BYTES - 8  # the signature's bytes in the Published event's second word
+
+
 def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
     """Append decoded rows for the logs (in chain order); returns the number of events decoded.
     A log from another address is refused outright (the RPC is lying); a log of the registry that
@@ -425,19 +429,20 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
         try:
             if shape is None:
                 raise _Undecodable("not an event of the registry's ABI")
-            if (
-                shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130 and data_hex[50:66] == "0" * 16
-            ):  # the bulk of all logs: checked and split directly
+            if shape.name == "Published" and len(topics) == 2 and len(data_hex) == 130:
+                # the bulk of all logs: checked and split directly (two bytes32 words)
                 try:
                     a = {
                         "contentHash": bytes.fromhex(topics[1][2:]),
-                        "imprint": bytes.fromhex(data_hex[2:50]),
+                        "imprint": bytes.fromhex(data_hex[2:66]),
                         "signature": bytes.fromhex(data_hex[66:130]),
                     }
                 except ValueError:
                     raise _Undecodable("malformed topic or data hex") from None
                 if len(a["contentHash"]) != 32:
                     raise _Undecodable("Published with a malformed content hash topic")
+                if a["signature"][SIGNATURE_TAIL:].strip(b"\0"):
+                    raise _Undecodable("Published with non-zero padding after the signature")
             else:
                 a = decode_log(log, shape)
         except _Undecodable as e:
@@ -450,6 +455,8 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
             if header is None or header["tx"] != tx:
                 batch.problems.append((block, tx, li, "Published without its PublicationsRecorded header"))
                 continue
+            # imprint: pixel prefix (16) ‖ central pHash (8) ‖ the signature's first 8 bytes; the
+            # rest of the signature opens the event's `signature` word (zero-padded)
             imp = a["imprint"]
             rows["publications"].append(
                 (
@@ -465,7 +472,7 @@ def _decode(logs: list[dict], batch: _Batch, registry: str) -> int:
                     ts,
                     tx,
                     li,
-                    a["signature"],
+                    imp[24:32] + a["signature"][:SIGNATURE_TAIL],
                     header["disclosures"],
                 )
             )

@@ -78,7 +78,7 @@ def check_registry(ep: Endpoint, registry: str, chain_id: int) -> None:
         )
 
 
-COMPATIBLE_REGISTRY = "2.2."  # the registry versions this client reads and writes (contracts/ConsentRegistry.sol)
+COMPATIBLE_REGISTRY = "2.3."  # the registry versions this client reads and writes (contracts/ConsentRegistry.sol)
 
 
 def _abi_string(out: str) -> str | None:

@@ -46,7 +46,7 @@ SCHEMA_VERSION = 1
 # the registry's soft-binding algorithms (C2PA alg names; not on the C2PA list, which needs its TWG)
 ALG_FILE = "org.consentry.file-sha256.1"
 ALG_PIXELS = "org.consentry.pixel-sha256.1"
-ALG_PHASH = "org.consentry.central-phash-signature.4"
+ALG_PHASH = "org.consentry.central-phash-signature.5"  # .5: the 38-byte signature (registry 2.3)
 ALGORITHMS = (ALG_FILE, ALG_PIXELS, ALG_PHASH)
 SAME_PICTURE = 50  # similarityScore >= this: the same picture (file, pixels, or confirmed); below: resembles only
 
@@ -570,8 +570,13 @@ class Service:
                 self._pub_match(db, meta, lid, use, 100, "exact-file" if alg == ALG_FILE else "same-pixels") for lid, use in rows
             ]
         elif alg == ALG_PHASH:
-            if len(raw) not in (8, 40):
-                raise UsageError(f"{alg} values are the 8-byte pHash, optionally followed by the 32-byte signature")
+            from .signature import SIGNATURE_BYTES
+
+            if len(raw) not in (8, 8 + SIGNATURE_BYTES):
+                raise UsageError(
+                    f"{alg} values are the 8-byte pHash, optionally followed by the {SIGNATURE_BYTES}-byte signature,"
+                    f" not {len(raw)} bytes"
+                )
             found = self.matcher(db).search(int.from_bytes(raw[:8], "big"), 8)
             for pid, d in found[:max_results]:
                 use = self._use_of(db, pid)
@@ -1035,7 +1040,7 @@ def openapi_document() -> dict:
             "in": "query",
             "required": True,
             "schema": {"type": "string", "format": "byte"},
-            "description": "base64: 32-byte file sha256, 32-byte pixel sha256, or 8-byte pHash (+ 32-byte signature)",
+            "description": "base64: 32-byte file sha256, 32-byte pixel sha256, or 8-byte pHash (+ 38-byte signature)",
         },
         {"name": "maxResults", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
     ]

@@ -2,10 +2,10 @@
 
 The 64-bit pHash finds candidates; it cannot authorise. A recoloured or darkened outfit, a pasted face
 or a replaced background move it by 0-12 bits, and smooth low-frequency shading gives any photo a
-chosen pHash. This 32-byte signature, recorded beside the pHash (imprint = pixel_hash[:16] + pHash +
-signature), is checked against every candidate by `confirm`.
+chosen pHash. This 38-byte signature, recorded beside the pHash (imprint = pixel_hash[:16] + pHash +
+signature, 62 bytes: two log words), is checked against every candidate by `confirm`.
 
-SIGNATURE v3 (32 bytes), from the image as published (Pillow decode, no EXIF rotation, convert("RGB")):
+SIGNATURE v4 (38 bytes), from the image as published (Pillow decode, no EXIF rotation, convert("RGB")):
   Grid(n): cell (i, j), row i from the top, column j from the left, covers pixel rows
     floor(i*H/n) .. floor((i+1)*H/n)-1 and columns floor(j*W/n) .. floor((j+1)*W/n)-1 (images under
     16 px a side: that side first enlarged to 16 by nearest neighbour). R, G, B = the cell's mean values.
@@ -13,10 +13,13 @@ SIGNATURE v3 (32 bytes), from the image as published (Pillow decode, no EXIF rot
     Grid(8)'s cell (i, j) is Grid(16)'s cells (2i..2i+1, 2j..2j+1) exactly (the same pixel boundaries).
     round(v) = v rounded to 3 decimals, so that float noise cannot flip a flat image's bits.
     Bits are numbered from the most significant bit of byte 0.
-  Bits 0-191 (bytes 0-23), brightness: Y on Grid(8); Ymin, Ymax over its 64 cells; per cell, row-major,
-    3 bits MSB first: level = floor(round(8 (Y - Ymin) / (Ymax - Ymin), 3)) capped at 7 (0 if equal).
-  Bit 192, neutral: 1 iff every Grid(8) cell has |round(Cb)| <= 2 and |round(Cr)| <= 2 (a greyscale picture).
-  Bits 193-255, one extra bit for each Grid(8) cell k = 8i + j, k = 0..62, in that order (cell 63 has none),
+  Bits 0-11, size: W mod 61 (6 bits), then H mod 61 (6 bits).
+  Bits 12-239, brightness: Y on Grid(8); Ymin, Ymax over its 64 cells; x = (Y - Ymin) / (Ymax - Ymin)
+    (0 if equal); per cell, row-major, MSB first: an inner cell (1 <= i, j <= 6) 4 bits,
+    min(15, floor(round(16 x))); a border cell (row or column 0 or 7) 3 bits, min(7, floor(round(8 x))).
+    (36 x 4 + 28 x 3 = 228 bits: border cells are where crops cut, so finer levels there say little.)
+  Bit 240, neutral: 1 iff every Grid(8) cell has |round(Cb)| <= 2 and |round(Cr)| <= 2 (a greyscale picture).
+  Bits 241-303, one extra bit for each Grid(8) cell k = 8i + j, k = 0..62, in that order (cell 63 has none),
     bit = 1 iff round(D) >= 0, where, with "even" meaning i + j even:
     - neutral = 0 (colour): D = C(i, j) - C(partner), C = Cb for even cells and Cr for odd ones, partner =
       (i, j+1), or (i+1, j) in the last column: how the colour changes from this cell to the next;
@@ -24,38 +27,45 @@ SIGNATURE v3 (32 bytes), from the image as published (Pillow decode, no EXIF rot
       - Y(2i, 2j+1) - Y(2i+1, 2j+1)) / 2; odd cells: D = (top half - bottom half) = (Y(2i, 2j) + Y(2i, 2j+1)
       - Y(2i+1, 2j) - Y(2i+1, 2j+1)) / 2: the cell's own structure, which its mean cannot show.
 
-CHECK (`prepare` once per query, `confirm` per candidate): the query is reduced to a 128x128 Y/Cb/Cr
-grid (summed-area tables, as is and mirrored). Over mirror x crop hypotheses (up to 10 % off any side,
-20 % per axis; a 5 % grid, then coordinate descent to 0.3 %) the cells are recomputed from the query;
-cells the query shows under 75 % of are not compared. Brightness: a robust linear tone fit (query Y =
-a * level + b, a >= MIN_SLOPE grey levels per level, so a flat or low-contrast query cannot fit any
-layout), then each cell's distance outside its recorded level's interval. Extra bits: how far the
-query's D lies on the wrong side of 0 (colour: Cb/Cr units, not compared for a greyscale query; grey:
-grey levels, less SHIFT_FACTOR x what moving the alignment by SHIFT_SLACK changes in D); a neutral
-record also requires a colour query's cells to stay within NEUTRAL of grey. Confirmed iff *every*
-compared cell is within LUMA_THRESHOLD (brightness), CHROMA_THRESHOLD (colour) and STRUCT_THRESHOLD
-(grey structure), plus PARTIAL_ALLOWANCE x the fraction of a partly cropped cell that is missing, and
-at least half the 64 cells are compared. Anything else is a derivative of the record, and `diff` says
-where. A query shown as recorded (no realignment) is first checked on its exact cell means.
+CHECK (`prepare` once per query, `confirm` per candidate). Levels below are in 16ths of the range; a
+border cell's interval is two of them wide.
+  At the recorded size (the query's W and H equal the recorded ones mod 61): the query's own cells
+  are the recorded cells, so no alignment is searched. Each cell's exact mean, range-normalised like the
+  record (a linear tone change needs no fit), must lie within LEVEL_TOLERANCE levels and LUMA_THRESHOLD
+  grey levels of its interval, as is or mirrored; a query whose cells span under FLAT_RANGE grey levels
+  is never confirmed.
+  At another size: the query is reduced to a 128x128 Y/Cb/Cr grid (summed-area tables, as is and
+  mirrored). Over mirror x crop hypotheses (up to 10 % off any side, 20 % per axis; a 5 % grid, then
+  coordinate descent to 0.3 %) the cells are recomputed from the query; cells the query shows under 75 %
+  of are not compared. Brightness: a robust linear tone fit (query Y = a * level + b, a >= MIN_SLOPE grey
+  levels per level, so a flat or low-contrast query cannot fit any layout), then each cell's distance
+  outside its interval, within LUMA_THRESHOLD (plus PARTIAL_ALLOWANCE x the fraction of a partly cropped
+  cell that is missing). A query shown as recorded is first checked on its exact cell means.
+  Extra bits, both cases: how far the query's D lies on the wrong side of 0 (colour: Cb/Cr units, within
+  CHROMA_REL x the query's median |D|, clipped to [CHROMA_MIN, CHROMA_THRESHOLD]; not compared for a
+  greyscale query; grey: grey levels within STRUCT_THRESHOLD, less SHIFT_FACTOR x what moving the
+  alignment by SHIFT_SLACK changes in D); a neutral record also requires a colour query's cells to stay
+  within NEUTRAL of grey. Confirmed iff *every* compared cell is within tolerance and at least half the 64
+  cells are compared. Anything else is a derivative of the record, and `diff` says where.
 
-WHY (measured with scripts/bench_recall.py, 56 photos, 448 seeded derivatives): v2 spent the last 64
-bits on 2-bit Cb/Cr codes of a 4x4 grid. Its cells (6 % of the frame) dilute a recoloured outfit or a
-pasted face, and its codes saturate at |C| > 8, so 30 derivatives still confirmed: recolours of grey
-pictures and pasted patches of a similar mean brightness. v3 spends them where edits show: the colour
-*gradient* on Grid(8) (a local comparison, balanced for any overall tint), or, for greyscale pictures,
-whose colour bits said nothing, the structure inside each cell. 16 derivatives still confirm (v2: 30),
-crops improve (uneven 5 %: 98 %, v2 91 %), copies lose about 1 point (captions).
+WHY (measured with scripts/bench_recall.py, 56 photos, 448 seeded derivatives): v3 (32 bytes) let 16
+derivatives confirm: recolours of the near-black Hubble field (its colour comparisons are tiny, the
+3-unit tolerance swallowed them), background borders the crop search explained as 2-4 % crops, patches
+of the same tone inside a 3-bit level. The imprint's first log word had 8 unused bytes, so 6 more bytes
+cost only calldata (a batch stays under 4,000 gas an image): the size (a same-size query needs no crop search, so a replaced border shows), a
+4th level bit for the 36 inner cells, and a colour tolerance scaled to the picture's own colours. v4: 1
+derivative confirms; copies fall from 97 % to 94 % (captions and tone changes with clipped highlights
+now read as derivatives: the safe side).
 
-LIMITS (honest): 3 bits of brightness per 8x8 cell (a step of 1/8 of the image's range), one colour
-comparison per cell. An edit that stays within a cell's level interval and does not reverse its
-comparison passes: a near-black region recoloured (hue rotation of near-black stays near-black: all 7
-remaining recolours are of the Hubble deep field), a patch of the same tone and colour gradient, a
-background replaced along the edges that the crop search explains as a 2-4 % crop (6 remain).
-Captions over a contrasty bottom row, clipped highlights and crops that cut a strong edge can fail to
-confirm (reported as derivatives). The 8x8 layout is what the pHash's low band imprints, so a forger who
-shades another photo to the target's pHash also moves toward its levels; the tight tolerance, the
-extra bits and MIN_SLOPE stopped all 56 bench forgeries, but a forger who knows the algorithm can aim
-at both. For stronger guarantees verify the exact pixel hash, or C2PA manifests.
+LIMITS (honest): 8x8 cells, 16 levels inside, 8 on the border, one colour comparison per cell. An edit
+that keeps every cell in its interval and reverses no comparison passes: a near-black region recoloured;
+a derivative that is also resized loses the same-size check, and a replaced border within the crop
+search's reach (10 % a side) then reads as a crop. Captions over a contrasty bottom row, clipped
+highlights and crops that cut a strong edge fail to confirm (reported as derivatives). The 8x8 layout is
+what the pHash's low band imprints, so a forger who shades another photo to the target's pHash also
+moves toward its levels; the tight tolerance, the extra bits and MIN_SLOPE stopped all 56 bench
+forgeries, but a forger who knows the algorithm can aim at both. For stronger guarantees verify the
+exact pixel hash, or C2PA manifests.
 """
 
 from __future__ import annotations
@@ -64,8 +74,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SIGNATURE_BYTES = 40
-SIZE_BITS = 14  # width and height, each modulo 2**14
+SIGNATURE_BYTES = 38
+SIZE_BITS = 6  # width and height, each modulo SIZE_MODULUS in 6 bits
+SIZE_MODULUS = 61  # a prime: halving a 512- or 1024-px picture changes its residue (modulo 64 would not)
 GRID = 8  # brightness cells per side
 LEVELS = 16  # brightness levels of an inner cell (4 bits); a border cell has 8 (3 bits, two of these wide)
 MIN_SLOPE = 1.25  # tone fit: at least this many grey levels per level (a range of 20 over the 16 levels)
@@ -158,11 +169,10 @@ def levels_of(y: np.ndarray) -> np.ndarray:
 
 
 def signature_of(im, means=None) -> bytes:
-    """The 40-byte signature; `means` = cell_means(im) when already computed."""
+    """The 38-byte signature; `means` = cell_means(im) when already computed."""
     m8, m16 = means if means is not None else cell_means(im)
     ycc = _ycc(m8)
-    mask = (1 << SIZE_BITS) - 1
-    value = ((im.size[0] & mask) << SIZE_BITS) | (im.size[1] & mask)
+    value = ((im.size[0] % SIZE_MODULUS) << SIZE_BITS) | (im.size[1] % SIZE_MODULUS)
     for q, bits in zip(levels_of(ycc[..., 0]).flatten(), _BITS):
         value = (value << int(bits)) | (int(q) >> (4 - int(bits)))
     neutral = bool(np.abs(np.round(ycc[..., 1:], 3)).max() <= NEUTRAL)
@@ -191,7 +201,7 @@ def decode(sig: bytes):
 
 
 def recorded_size(sig: bytes) -> tuple[int, int]:
-    """(width, height) modulo 2**14 of the picture the signature was made from."""
+    """(width, height) modulo 61 of the picture the signature was made from."""
     v = int.from_bytes(sig, "big") >> (SIGNATURE_BYTES * 8 - 2 * SIZE_BITS)
     return v >> SIZE_BITS, v & ((1 << SIZE_BITS) - 1)
 
@@ -473,9 +483,9 @@ def _describe_alignment(mirror: int, crop) -> str:
 
 
 def at_recorded_size(probe: Probe, recorded_signature: bytes) -> bool:
-    """Whether the query has the width and height (modulo 2**14) the signature records."""
-    mask = (1 << SIZE_BITS) - 1
-    return recorded_size(recorded_signature) == (probe.size[0] & mask, probe.size[1] & mask)
+    """Whether the query has the width and height (modulo 61) the signature records: a resized copy
+    rarely does (about 1 in 3,700), and one that does is only judged more strictly."""
+    return recorded_size(recorded_signature) == (probe.size[0] % SIZE_MODULUS, probe.size[1] % SIZE_MODULUS)
 
 
 def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) -> SecondStage:

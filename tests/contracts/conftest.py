@@ -13,7 +13,7 @@ from consentry import vocab  # noqa: E402
 DAY = 86400
 FEE = 10**15  # 0.001 ether
 USDC = 10**6  # one Test USD Coin, in units (6 decimals)
-IMPRINT_BYTES = 56  # pixel-hash prefix 16, central pHash 8, second-stage signature 32
+IMPRINT_BYTES = 62  # pixel-hash prefix 16, central pHash 8, second-stage signature 38
 NATIVE = "0x" + "00" * 20  # a fee's currency: the chain's native coin
 ALTERATIONS = 0xE0  # age, body, face: an agent grants them only with the model's own consent
 # a license's flags
@@ -261,11 +261,13 @@ def license_id(registry, model, terms):
 
 
 def imprint(i: int) -> bytes:
-    """Image i's imprint: pixel-hash prefix (16 bytes), central pHash (8), second-stage signature (32); no
-    zero bytes in the pHash, so a log that dropped or masked the wrong bytes shows."""
+    """Image i's imprint: pixel-hash prefix (16 bytes), central pHash (8), second-stage signature (38); no
+    zero bytes in the pHash or the signature's first 8 bytes (the end of the event's first word, which 2.2
+    zero-padded), so a log that dropped or masked the wrong bytes shows."""
     pixel = hashlib.sha256(b"pixels %d" % i).digest()[:16]
     central = (0xA5A5A5A5A5A5A5A5 ^ i).to_bytes(8, "big")
-    signature = hashlib.sha256(b"signature %d" % i).digest()
+    signature = hashlib.sha512(b"signature %d" % i).digest()[:38]
+    signature = bytes(b | 0x80 for b in signature[:8]) + signature[8:]
     return pixel + central + signature
 
 

@@ -10,7 +10,7 @@ from consentry import vocab
 
 SOCIAL, PRINT = vocab.CHANNELS.index("social"), vocab.CHANNELS.index("print")
 OUTFIT = vocab.transform_mask(["outfit"])
-PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes24,bytes32)").hex()
+PUBLISHED_TOPIC = "0x" + keccak(text="Published(bytes32,bytes32,bytes32)").hex()
 
 
 def publish(registry, brand, lic, n=1, *, channel=SOCIAL, where="FR", transforms=OUTFIT, value=None, start=0, disclosures=0):
@@ -36,7 +36,7 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
         registry.PublicationsRecorded(
             licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT, disclosures=0, firstUse=1, count=3
         ),
-        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:24], signature=imprint(i)[24:]) for i in range(3)],
+        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:32], signature=imprint(i)[32:]) for i in range(3)],
     ]
     w3 = chain.provider.web3
     logs = w3.eth.get_logs(
@@ -48,12 +48,15 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
 
 
 def test_published_logs_carry_the_content_hash_as_topic_and_the_imprint_as_two_words(registry, brand, license_id):
-    """topic0 = keccak256("Published(bytes32,bytes24,bytes32)"), topic1 = content hash; data word 1 = the
-    first 24 bytes of the imprint, left-aligned and zero-padded; word 2 = its last 32 bytes."""
+    """topic0 = keccak256("Published(bytes32,bytes32,bytes32)"), topic1 = content hash; data word 1 = the
+    imprint's bytes [0:32) (pixel prefix, central pHash, the signature's first 8 bytes), word 2 = its bytes
+    [32:62) and two zero bytes; a client rebuilds the 38-byte signature as word1[24:32] + word2[0:30]."""
     tx = publish(registry, brand, license_id, 2, start=5)
     for i, log in zip((5, 6), tx.logs[1:]):
         assert [bytes(t) for t in log["topics"]] == [bytes.fromhex(PUBLISHED_TOPIC[2:]), content(i)]
-        assert bytes(log["data"]) == imprint(i)[:24] + b"\x00" * 8 + imprint(i)[24:]
+        data = bytes(log["data"])
+        assert data[:32] == imprint(i)[:32] and data[32:] == imprint(i)[32:62] + bytes(2) and len(data) == 64
+        assert data[24:62] == imprint(i)[24:]  # the whole 38-byte signature
     assert len(tx.logs) == 3
 
 
@@ -67,8 +70,8 @@ def test_a_content_hash_alone_no_longer_matches_the_first_topic(registry, brand,
     assert "0x" + log["topics"][0].hex().removeprefix("0x") == PUBLISHED_TOPIC
 
 
-def test_imprints_are_56_bytes(registry):
-    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 56
+def test_imprints_are_62_bytes(registry):
+    assert registry.IMPRINT_BYTES() == IMPRINT_BYTES == len(imprint(0)) == 62
 
 
 def test_uses_count_across_batches(registry, brand, license_id):
@@ -246,12 +249,12 @@ def test_a_free_license_takes_no_value(registry, model, brand, twin, chain):
 def test_malformed_batches_are_refused(registry, brand, license_id):
     with ape.reverts(registry.InvalidBatch, contentHashes=0, imprintBytes=0):
         registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [], b"", sender=brand)
-    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=56):
+    with ape.reverts(registry.InvalidBatch, contentHashes=2, imprintBytes=62):
         registry.publish(
             license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0), content(1)], imprint(0), value=2 * FEE, sender=brand
         )
-    # the 24-byte first word alone, a 64-byte stride, and one byte off either way
-    for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:8], imprint(0)[:55], imprint(0) + b"\x00"):
+    # 2.2's 24 bytes of word 1 alone, one imprint and a stray 8, 2.2's 56-byte imprint, one byte off either way
+    for prints in (imprint(0)[:24], imprint(0) + imprint(1)[:8], imprint(0)[:56], imprint(0)[:61], imprint(0) + bytes(2)):
         with ape.reverts(registry.InvalidBatch, contentHashes=1, imprintBytes=len(prints)):
             registry.publish(license_id, SOCIAL, code("FR"), OUTFIT, 0, [content(0)], prints, value=FEE, sender=brand)
     assert registry.getLicense(license_id).uses == 0

@@ -522,7 +522,7 @@ class Registry(RuleBasedStateMachine):
         token = lic["currency"] != 0
         value = 0 if token else fee  # a token fee is pulled with the allowance, never sent as value
         hashes = [(1000 * lid + lic["uses"] + i).to_bytes(32, "big") for i in range(n)]
-        args = (lid, channel, code(where), transforms, n % 8, hashes, b"\x05" * 56 * n)
+        args = (lid, channel, code(where), transforms, n % 8, hashes, b"\x05" * 62 * n)
         if not ok:
             if lic["suspended"] and sender == lic["licensee"]:
                 event("publish refused: suspended")

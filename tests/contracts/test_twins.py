@@ -86,4 +86,4 @@ def test_only_the_owner_withdraws(registry, other, twin):
 
 
 def test_version_is_exposed(registry):
-    assert registry.version() == "2.2.0"
+    assert registry.version() == "2.3.0"
