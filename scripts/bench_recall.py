@@ -272,7 +272,8 @@ def main() -> int:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
         print(
-            f"{len(names)} real photographs, pHash threshold {threshold} bits, then the {signature.SIGNATURE_BYTES}-byte signature"
+            f"{len(names)} real photographs, pHash threshold {threshold} bits,"
+            f" then the {signature.SIGNATURE_BYTES}-byte signature"
         )
         for c, v in copies.items():
             print(f"  {c:24} confirmed {v['confirmed']:7.2%}  (candidate {v['candidate_found']:.2%}, n={v['n']})")

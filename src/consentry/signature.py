@@ -51,10 +51,11 @@ border cell's interval is two of them wide.
 WHY (measured with scripts/bench_recall.py, 56 photos, 448 seeded derivatives): v3 (32 bytes) let 16
 derivatives confirm: recolours of the near-black Hubble field (its colour comparisons are tiny, the
 3-unit tolerance swallowed them), background borders the crop search explained as 2-4 % crops, patches
-of the same tone inside a 3-bit level. The imprint's first log word had 8 unused bytes, so 6 more bytes
-cost only calldata (a batch stays under 4,000 gas an image): the size (a same-size query needs no crop search, so a replaced border shows), a
-4th level bit for the 36 inner cells, and a colour tolerance scaled to the picture's own colours. v4: 1
-derivative confirms; copies fall from 97 % to 94 % (captions and tone changes with clipped highlights
+of the same tone inside a 3-bit level. The imprint's first log word had 8 unused bytes, so 6 more
+bytes cost only calldata (a batch stays under 4,000 gas an image): the size (a same-size query needs no
+crop search, so a replaced border shows), a 4th level bit for the 36 inner cells, and a colour
+tolerance scaled to the picture's own colours. v4: 1 derivative confirms; copies fall from 97 % to 94 %
+(captions and tone changes with clipped highlights
 now read as derivatives: the safe side).
 
 LIMITS (honest): 8x8 cells, 16 levels inside, 8 on the border, one colour comparison per cell. An edit
