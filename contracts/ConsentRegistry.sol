@@ -9,7 +9,7 @@ import {IConsentRegistry} from "./IConsentRegistry.sol";
 /// metadata, terms documents and image hashes live in events or behind hashes.
 contract ConsentRegistry is IConsentRegistry {
     string private constant _VERSION = "2.3.0";
-    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 40.
+    /// @notice Bytes per image in {publish}'s `imprints`: pixel-hash prefix 16, central pHash 8, signature 38.
     uint256 public constant IMPRINT_BYTES = 62;
     /// @notice The longest a license may last: ten years (3,653 days, leap days included).
     uint256 public constant MAX_LICENSE_SECONDS = 3653 days;

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from consentry import hashing, imaging, merkle
+from consentry import hashing, imaging, index, merkle
 from consentry.errors import FileProblem
 
 
@@ -47,6 +47,7 @@ def test_pixel_hash_changes_when_pixels_change(photos, tmp_path):
 def test_imprint_packs_pixel_prefix_central_phash_and_signature(photos):
     fp = hashing.fingerprint(photos["rocket"])
     assert len(fp.imprint) == hashing.IMPRINT_BYTES == 62 and len(fp.signature) == 38
+    assert index.SIGNATURE_TAIL == len(fp.signature) - 8  # the index splits the Published event's words by it
     assert fp.imprint[16:24] == fp.central_phash.to_bytes(8, "big") and fp.central_phash != fp.phash
     assert fp.imprint[24:] == fp.signature
     assert hashing.split_imprint(fp.imprint) == (fp.pixel_hash[:16], fp.central_phash, fp.signature)

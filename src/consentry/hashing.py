@@ -45,7 +45,7 @@ class Fingerprint:
     phash: int  # unsigned 64-bit
     width: int
     height: int
-    signature: bytes = NO_SIGNATURE  # 40, `signature.signature_of`
+    signature: bytes = NO_SIGNATURE  # 38, `signature.signature_of`
     central_phash: int = 0  # unsigned 64-bit, `central_phash_of`
 
     @property
@@ -56,7 +56,7 @@ class Fingerprint:
 
 def imprint(pixel_hash: bytes, central_phash: int, signature: bytes = NO_SIGNATURE) -> bytes:
     """pixel_hash[0:16] ‖ central pHash (8, big-endian) ‖ signature (38): the 62-byte imprint. The
-    registry's `Published` event carries bytes [0:32) as `imprint` and [32:64) as `signature`."""
+    registry's `Published` event carries bytes [0:32) as `imprint` and [32:62), zero-padded, as `signature`."""
     if len(signature) != _signature.SIGNATURE_BYTES:
         raise ValueError(f"a signature is {_signature.SIGNATURE_BYTES} bytes, not {len(signature)}")
     return pixel_hash[:16] + central_phash.to_bytes(8, "big") + signature

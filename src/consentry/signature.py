@@ -55,8 +55,7 @@ of the same tone inside a 3-bit level. The imprint's first log word had 8 unused
 bytes cost only calldata (a batch stays under 4,000 gas an image): the size (a same-size query needs no
 crop search, so a replaced border shows), a 4th level bit for the 36 inner cells, and a colour
 tolerance scaled to the picture's own colours. v4: 1 derivative confirms; copies fall from 97 % to 94 %
-(captions and tone changes with clipped highlights
-now read as derivatives: the safe side).
+(captions and tone changes with clipped highlights now read as derivatives: the safe side).
 
 LIMITS (honest): 8x8 cells, 16 levels inside, 8 on the border, one colour comparison per cell. An edit
 that keeps every cell in its interval and reverses no comparison passes: a near-black region recoloured;

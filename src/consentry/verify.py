@@ -2,7 +2,7 @@
 
 An image is looked up by file hash, pixel hash and perceptual hash (as-is, mirrored,
 crop-compensated). A perceptual candidate is only a candidate: it becomes a match when the second
-stage (`signature.confirm`, against the 32-byte signature recorded on chain) says it is the same
+stage (`signature.confirm`, against the 38-byte signature recorded on chain) says it is the same
 picture; otherwise the image is a `derivative` of that record. Every matching record is judged:
 
   authorised             a record under a trusted twin, with a license valid at the time asked

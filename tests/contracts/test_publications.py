@@ -36,7 +36,10 @@ def test_a_publication_is_recorded_and_findable_by_content_hash(registry, brand,
         registry.PublicationsRecorded(
             licenseId=license_id, channel=SOCIAL, territory=code("FR"), transforms=OUTFIT, disclosures=0, firstUse=1, count=3
         ),
-        *[registry.Published(contentHash=content(i), imprint=imprint(i)[:32], signature=imprint(i)[32:] + bytes(2)) for i in range(3)],
+        *[
+            registry.Published(contentHash=content(i), imprint=imprint(i)[:32], signature=imprint(i)[32:] + bytes(2))
+            for i in range(3)
+        ],
     ]
     w3 = chain.provider.web3
     logs = w3.eth.get_logs(
