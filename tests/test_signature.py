@@ -269,3 +269,31 @@ def test_a_same_size_query_is_not_realigned(photos):
     assert not r.confirmed and r.alignment == "at the recorded size" and "top" in " ".join(r.regions), r.summary
     cut = signature.confirm(signature.prepare(_jpeg(im.crop((0, round(h * 0.03), w, h)))), sig)
     assert cut.confirmed and "cropped top" in cut.alignment, cut.summary
+
+
+def _framed(im: Image.Image, box, fill) -> Image.Image:
+    from PIL import ImageDraw
+
+    out = im.convert("RGB").copy()
+    ImageDraw.Draw(out).rectangle(box, fill=fill)
+    return out
+
+
+def test_a_caption_is_left_out_but_hides_nothing(photos):
+    """A caption's strokes (near-white edged with near-black, in one thin band) are left out of the cell
+    means at the recorded size; everything else in those cells is still compared. So a captioned copy
+    confirms, and names the band, while a pasted face under a caption, or a solid bar, does not."""
+    im = Image.open(photos["immunohistochemistry"]).convert("RGB")
+    sig = signature.signature_of(im)
+    captioned = signature.prepare(_jpeg(imaging.add_caption(im)))
+    assert captioned.overlay is not None and captioned.overlay[0] > 0.8 * im.height
+    r = signature.confirm(captioned, sig)
+    assert r.confirmed and "caption-like overlay" in r.alignment, r.summary
+    assert r.overlay is not None and 0.8 < r.overlay[0] < r.overlay[1] < 1.0
+    face = imaging.paste_patch(im, Image.open(photos["rocket"]), 0.05, np.random.default_rng(3))
+    assert not signature.confirm(signature.prepare(_jpeg(imaging.add_caption(face))), sig).confirmed
+    w, h = im.size
+    bar = signature.prepare(_jpeg(_framed(im, (0, int(h * 0.86), w, int(h * 0.92)), (255, 255, 255))))
+    assert not signature.confirm(bar, sig).confirmed
+    plain = signature.prepare(_jpeg(im))
+    assert plain.overlay is None and plain.exact_uncovered is None

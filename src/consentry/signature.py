@@ -33,7 +33,11 @@ border cell's interval is two of them wide.
   are the recorded cells, so no alignment is searched. Each cell's exact mean, range-normalised like the
   record (a linear tone change needs no fit), must lie within LEVEL_TOLERANCE levels and LUMA_THRESHOLD
   grey levels of its interval, as is or mirrored; a query whose cells span under FLAT_RANGE grey levels
-  is never confirmed.
+  is never confirmed. A caption: when the query shows one thin horizontal band (at most OVERLAY_MAX of
+  the height) of near-white pixels edged with near-black ones (or the reverse), those edge pixels and
+  their 2-px neighbourhood are left out of the cell means and the check is also tried on what remains
+  (`_overlay`); a cell covered beyond OVERLAY_COVERED is not compared. Only the strokes are left out, so
+  a caption cannot hide a changed picture under it.
   At another size: the query is reduced to a 128x128 Y/Cb/Cr grid (summed-area tables, as is and
   mirrored). Over mirror x crop hypotheses (up to 10 % off any side, 20 % per axis; a 5 % grid, then
   coordinate descent to 0.3 %) the cells are recomputed from the query; cells the query shows under 75 %
@@ -216,6 +220,9 @@ class Probe:
     exact: np.ndarray | None = None  # the query's own Y, Cb, Cr means on Grid(8), computed as the recorder does
     exact_y16: np.ndarray | None = None  # and its Y means on Grid(16)
     ctol: float = CHROMA_THRESHOLD  # Cb/Cr units a colour comparison may be reversed by, for this query
+    overlay: tuple[int, int] | None = None  # pixel rows [y0, y1) of a caption-like overlay, if one is seen
+    exact_uncovered: np.ndarray | None = None  # `exact` without the overlay's pixels (NaN: a cell mostly covered)
+    exact_y16_uncovered: np.ndarray | None = None
 
 
 def prepare(im, means=None) -> Probe:
@@ -232,7 +239,80 @@ def prepare(im, means=None) -> Probe:
     exact = _ycc(m8)
     typical = float(np.median(np.abs(_chroma_diff(exact[..., 1], exact[..., 2]))[_HAS]))
     ctol = float(np.clip(CHROMA_REL * typical, CHROMA_MIN, CHROMA_THRESHOLD))
-    return Probe(tables, grey, rgb.size, exact, _ycc(m16)[..., 0], ctol)
+    found = _overlay(rgb, m16)
+    if found is None:
+        return Probe(tables, grey, rgb.size, exact, _ycc(m16)[..., 0], ctol)
+    rows, u8, u16 = found
+    return Probe(tables, grey, rgb.size, exact, _ycc(m16)[..., 0], ctol, rows, _ycc(u8), _ycc(u16)[..., 0])
+
+
+OVERLAY_WHITE, OVERLAY_DARK = 215, 70  # caption strokes: near-white or near-black pixels (luma) ...
+OVERLAY_ROW = 0.03  # ... touching the other kind within 2 px on at least this share of a row ...
+OVERLAY_MAX = 0.08  # ... in one band at most this share of the height, with hardly any such rows elsewhere
+OVERLAY_COVERED = 0.6  # a cell whose pixels the overlay covers beyond this share is not compared
+
+
+def _near(b: np.ndarray, reach: int = 2) -> np.ndarray:
+    """`b` grown by `reach` pixels along rows and columns."""
+    out = b.copy()
+    for s in range(1, reach + 1):
+        out[:, s:] |= b[:, :-s]
+        out[:, :-s] |= b[:, s:]
+        out[s:] |= b[:-s]
+        out[:-s] |= b[s:]
+    return out
+
+
+def _overlay(rgb, m16):
+    """A caption-like overlay: a thin horizontal band of near-white strokes edged with near-black (or the
+    reverse), found on the query alone. Returns (band rows, Grid(8) and Grid(16) RGB means of the query
+    without the band's near-white and near-black pixels and their 2-px neighbourhood), or None. Only those
+    pixels are left out: the rest of each cell is still compared, so an overlay cannot hide a changed
+    picture, only cover it with caption-like strokes."""
+    if rgb.width < FINE or rgb.height < FINE:
+        return None
+    arr = np.asarray(rgb)
+    h, w = arr.shape[:2]
+    y = np.asarray(rgb.convert("L"))  # Pillow's luma: R*299/1000 + G*587/1000 + B*114/1000
+    white, dark = y >= OVERLAY_WHITE, y <= OVERLAY_DARK
+    edge = (white & _near(dark)) | (dark & _near(white))
+    on = edge.mean(1) >= OVERLAY_ROW
+    if not on.any():
+        return None
+    idx = np.flatnonzero(on)
+    gap = max(2, h // 200)
+    runs, start = [], idx[0]
+    for a, b in zip(idx[:-1], idx[1:]):
+        if b - a > gap:
+            runs.append((start, a + 1))
+            start = b
+    runs.append((start, idx[-1] + 1))
+    y0, y1 = max(runs, key=lambda r: on[r[0] : r[1]].sum())
+    if y1 - y0 < 3 or y1 - y0 > OVERLAY_MAX * h or on.sum() - on[y0:y1].sum() > 0.01 * h:
+        return None
+    pad = max(2, (y1 - y0) // 3)
+    r0, r1 = max(0, y0 - pad), min(h, y1 + pad)
+    covered = np.zeros((h, w), dtype=bool)
+    covered[r0:r1] = _near(edge[r0:r1])
+    rows = (np.arange(FINE + 1) * h) // FINE
+    cols = (np.arange(FINE + 1) * w) // FINE
+    ri, ci = np.nonzero(covered)
+    cell = (np.searchsorted(rows, ri, "right") - 1) * FINE + (np.searchsorted(cols, ci, "right") - 1)
+    n = np.bincount(cell, minlength=FINE * FINE).reshape(FINE, FINE)
+    sums = np.stack([np.bincount(cell, arr[ri, ci, k], FINE * FINE) for k in range(3)], -1).reshape(FINE, FINE, 3)
+    counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
+
+    def uncovered(total, cnt, cov, s):
+        left = cnt - cov
+        out = (total * cnt[..., None] - s) / np.maximum(left, 1)[..., None]
+        out[cov > OVERLAY_COVERED * cnt] = np.nan
+        return out
+
+    c8 = counts.reshape(GRID, 2, GRID, 2).sum(axis=(1, 3))
+    n8 = n.reshape(GRID, 2, GRID, 2).sum(axis=(1, 3))
+    s8 = sums.reshape(GRID, 2, GRID, 2, 3).sum(axis=(1, 3))
+    m8 = (m16 * counts[..., None]).reshape(GRID, 2, GRID, 2, 3).sum(axis=(1, 3)) / c8[..., None]
+    return (int(y0), int(y1)), uncovered(m8, c8, n8, s8), uncovered(m16, counts, n, sums)
 
 
 def _extra_excess(eb, neutral, grey, cb, cr, y16, ctol=CHROMA_THRESHOLD):
@@ -251,19 +331,22 @@ def _extra_excess(eb, neutral, grey, cb, cr, y16, ctol=CHROMA_THRESHOLD):
     return out
 
 
-def _direct(probe: Probe, rec, exact_size: bool = False, mirror: bool = False) -> np.ndarray | None:
+def _direct(probe: Probe, rec, exact_size: bool = False, mirror: bool = False, uncovered: bool = False) -> np.ndarray | None:
     """The query as it is (no realignment), with its exact cell means, against the record: per 8x8
     cell the excess over tolerance (<= 1 within); None when it cannot be judged this way. Levels are
     range-normalised, so linear brightness/contrast changes need no fit; a flat query (range under
     MIN_SLOPE grey levels per level) is never judged the same picture here. `exact_size`: the query has
     the recorded width and height, so its cells are the recorded cells: a cell must also lie within
-    LEVEL_TOLERANCE levels of its interval, and only a range under FLAT_RANGE is too flat to judge."""
-    if probe.exact is None:
+    LEVEL_TOLERANCE levels of its interval, and only a range under FLAT_RANGE is too flat to judge.
+    `uncovered`: the means without a caption-like overlay's pixels (NaN cells are not compared)."""
+    e, y16 = (probe.exact_uncovered, probe.exact_y16_uncovered) if uncovered else (probe.exact, probe.exact_y16)
+    if e is None:
         return None
     lv, eb, neutral = rec
-    e, y16 = (probe.exact[:, ::-1], probe.exact_y16[:, ::-1]) if mirror else (probe.exact, probe.exact_y16)
+    if mirror:
+        e, y16 = e[:, ::-1], y16[:, ::-1]
     y = e[..., 0]
-    lo, hi = float(y.min()), float(y.max())
+    lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
     if hi - lo < (FLAT_RANGE if exact_size else MIN_SLOPE * LEVELS):
         return None
     unit = (hi - lo) / LEVELS  # grey levels per level
@@ -472,6 +555,7 @@ class SecondStage:
     regions: tuple[str, ...]  # where the differing cells are, most different first: "centre", "upper left" …
     diff: np.ndarray = field(repr=False)
     summary: str = ""
+    overlay: tuple[float, float] | None = None  # a caption band left out: its rows as fractions of the height
 
 
 def _describe_alignment(mirror: int, crop) -> str:
@@ -494,11 +578,20 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
     recorded size is compared on its exact cells (as is or mirrored): no crop or realignment is searched."""
     rec = decode(recorded_signature)
     if at_recorded_size(probe, recorded_signature):
-        judged = [(float(d.max()), m, d) for m in (0, 1) if (d := _direct(probe, rec, True, bool(m))) is not None]
+        judged = [
+            (float(np.nanmax(d)), m, u, d)
+            for u in (False, True)
+            for m in (0, 1)
+            if (d := _direct(probe, rec, True, bool(m), u)) is not None and not np.isnan(d).all()
+        ]
         if not judged:
             return _result(probe, np.full((GRID, GRID), np.nan), 0, (0.0,) * 4, "at the recorded size")
-        _, mirror, rel = min(judged, key=lambda j: j[0])
-        return _result(probe, rel, mirror, (0.0,) * 4, "at the recorded size")
+        _, mirror, uncovered, rel = min(judged, key=lambda j: (j[0] > 1.0, j[2], j[0]))
+        if not uncovered:
+            return _result(probe, rel, mirror, (0.0,) * 4, "at the recorded size")
+        y0, y1 = probe.overlay
+        how = f"at the recorded size, a caption-like overlay (rows {y0}-{y1}) left out"
+        return _result(probe, rel, mirror, (0.0,) * 4, how, (y0 / probe.size[1], y1 / probe.size[1]))
     direct = _direct(probe, rec)
     if direct is not None and float(direct.max()) <= DIRECT_SHARE:  # the picture as recorded, no realignment
         return _result(probe, direct, 0, (0.0,) * 4)
@@ -512,7 +605,7 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
     return _result(probe, rel, mirror, (float(px[0]), float(py[0]), float(px[1]), float(py[1])))
 
 
-def _result(probe: Probe, rel: np.ndarray, mirror: int, crop, how: str = "") -> SecondStage:
+def _result(probe: Probe, rel: np.ndarray, mirror: int, crop, how: str = "", overlay=None) -> SecondStage:
     """The verdict from per-cell excesses (NaN: not compared)."""
     seen = ~np.isnan(rel)
     differing = np.nan_to_num(rel) > 1.0
@@ -552,6 +645,7 @@ def _result(probe: Probe, rel: np.ndarray, mirror: int, crop, how: str = "") -> 
         regions,
         rel,
         summary,
+        overlay,
     )
 
 
@@ -603,6 +697,8 @@ def explain_png(query_im, result: SecondStage, out_path) -> None:
                 if v > 1.0:
                     dh.text((x0 + 2, y0 + 1), f"{v:.0f}", fill=(255, 255, 255))
                     dl.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 0, 0), width=3)
+    if result.overlay is not None:  # the caption band left out, in blue
+        dl.rectangle((0, result.overlay[0] * h, w - 1, result.overlay[1] * h), outline=(40, 120, 255), width=2)
     font = ImageFont.load_default(size=14)
     caption = ("CONFIRMED: " if result.confirmed else "DERIVATIVE: ") + result.summary
     lines, line = [], ""

@@ -318,7 +318,7 @@ def _second_stage_json(ss) -> dict | None:
     if ss is None:
         return None
     out = {"confirmed": bool(ss.confirmed), "summary": ss.summary}
-    for k in ("score", "distance", "threshold", "alignment", "cells_differing", "regions"):
+    for k in ("score", "distance", "threshold", "alignment", "cells_differing", "regions", "overlay"):
         v = getattr(ss, k, None)
         if v is not None:
             out[k] = list(v) if isinstance(v, tuple) else (float(v) if isinstance(v, np.floating) else v)
