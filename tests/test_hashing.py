@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from consentry import hashing, imaging, index, merkle
+from consentry import hashing, imaging, index, merkle, signature
 from consentry.errors import FileProblem
 
 
@@ -105,3 +105,30 @@ def test_every_leaf_proves_against_the_root_and_nothing_else_does(n):
     assert all(merkle.verify(leaf, p, root) for leaf, p in zip(leaves, proofs))
     assert not merkle.verify(os.urandom(32), proofs[0], root)
     assert not merkle.verify(leaves[0], proofs[0], os.urandom(32))
+
+
+@pytest.mark.parametrize("size", [(2, 5000), (5000, 2), (1, 21)])
+def test_a_strip_is_refused_before_decoding(tmp_path, size):
+    """Red team: a 140 KB PNG of 1 x 48,000,000 pixels (under the server's pixel cap) took 44 s and 7.5 GB
+    to fingerprint. Sides over 20:1 are refused from the header."""
+    path = tmp_path / "strip.png"
+    Image.new("RGB", size, (10, 200, 30)).save(path)
+    for f in (hashing.fingerprint, hashing.query):
+        with pytest.raises(FileProblem, match="a strip rather than a picture"):
+            f(path)
+    banner = tmp_path / "banner.png"
+    Image.new("RGB", (400, 20), (10, 200, 30)).save(banner)  # 20:1 is still a picture
+    assert hashing.fingerprint(banner).width == 400
+
+
+def test_cell_means_of_a_thin_picture_do_not_materialise_its_enlargement():
+    """A side under 16 px is read as enlarged by nearest neighbour (the spec), computed on the source pixels."""
+    rng = np.random.default_rng(0)
+    for shape in [(1, 1), (3, 7), (15, 200), (200, 15), (17, 33)]:
+        a = rng.integers(0, 256, size=(*shape, 3), dtype=np.uint8)
+        im = Image.fromarray(a)
+        big = np.asarray(im.resize((max(16, im.width), max(16, im.height)), Image.Resampling.NEAREST), dtype=np.float64)
+        h, w = big.shape[:2]
+        rows, cols = (np.arange(17) * h) // 16, (np.arange(17) * w) // 16
+        want = [[big[rows[i] : rows[i + 1], cols[j] : cols[j + 1]].reshape(-1, 3).mean(0) for j in range(16)] for i in range(16)]
+        assert np.allclose(signature.cell_means(im)[1], np.array(want)), shape

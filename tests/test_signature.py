@@ -164,6 +164,20 @@ def test_bad_signatures_are_refused(photos):
     probe = signature.prepare(Image.open(photos["coffee"]))
     with pytest.raises(ValueError, match="38 bytes"):
         signature.confirm(probe, b"\0" * 31)
+    with pytest.raises(ValueError, match="38 bytes"):
+        signature.recorded_size(b"")
+
+
+def test_a_flat_record_confirms_nothing():
+    """Red team: a flat record (or a crafted all-zero / all-one signature) has no layout, so any flat query,
+    uniform noise included, fitted it. Nothing is confirmed against a record of one brightness level, nor
+    against levels that do not span the range (the darkest cell is level 0 and the brightest 14 or 15 in
+    every signature of a picture that is not flat)."""
+    noise = Image.fromarray(np.random.default_rng(1).integers(0, 256, (512, 512, 3), dtype=np.uint8))
+    for record in (signature.signature_of(Image.new("RGB", (64, 64), (128, 128, 128))), b"\0" * 38, b"\xff" * 38):
+        for query in (noise, Image.new("RGB", (64, 64), (128, 128, 128))):
+            r = signature.confirm(signature.prepare(query), record)
+            assert not r.confirmed and ("flat picture" in r.summary or "no signature" in r.summary), r.summary
 
 
 def _jpeg(im: Image.Image, quality: int = 85) -> Image.Image:

@@ -31,6 +31,7 @@ from . import signature as _signature
 PIXEL_HASH_HEADER = b"consentry-pixels-v1\x00RGBA"
 IMPRINT_BYTES = 16 + 8 + _signature.SIGNATURE_BYTES  # 62: pixel-hash prefix, central pHash, signature (38)
 CENTRAL_MARGIN = 0.1  # the central region leaves this fraction of each side out
+MAX_ASPECT = 20  # longer side / shorter side: a thinner 'image' costs seconds and gigabytes to hash, and is no picture
 NO_SIGNATURE = bytes(_signature.SIGNATURE_BYTES)
 HASH_SIZE = 8
 IMG_SIZE = 32
@@ -163,6 +164,12 @@ def _open(path: Path, data: bytes):
             raise FileProblem(
                 f"{path} has {im.n_frames} frames (an animation or a multi-page file): Consentry "
                 "fingerprints single-frame images; extract the frames and check each"
+            )
+        w, h = im.size
+        if max(w, h) > MAX_ASPECT * max(1, min(w, h)):  # from the header, before decoding
+            raise FileProblem(
+                f"{path} is {w:,} x {h:,} pixels, a strip rather than a picture (sides over {MAX_ASPECT}:1): "
+                "crop it to the picture first"
             )
         im.load()
         return im

@@ -136,23 +136,34 @@ _RGB2YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -
 FINE = 2 * GRID
 
 
+def _cell_ranges(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid(16)'s source pixel ranges [start, end) along a side of n pixels: floor(k*n/16) .. floor((k+1)*n/16),
+    or, for a side under 16 px (enlarged to 16 by nearest neighbour), the one source pixel Pillow's NEAREST
+    picks for enlarged pixel k: the same means, without materialising the enlargement."""
+    if n >= FINE:
+        edges = (np.arange(FINE + 1) * n) // FINE
+        return edges[:-1], edges[1:]
+    from PIL import Image
+
+    ramp = Image.fromarray(np.arange(n, dtype=np.int32)[None, :], "I")
+    src = np.asarray(ramp.resize((FINE, 1), Image.Resampling.NEAREST))[0].astype(np.int64)
+    return src, src + 1
+
+
 def cell_means(im) -> tuple[np.ndarray, np.ndarray]:
     """(RGB means on Grid(8), RGB means on Grid(16)) from one pass over the pixels: Grid(8)'s cell
     boundaries floor(i*H/8) are Grid(16)'s floor(2i*H/16), so its sums are 2x2 blocks of Grid(16)'s."""
     rgb = im if im.mode == "RGB" else im.convert("RGB")
-    if rgb.width < FINE or rgb.height < FINE:
-        from PIL import Image
-
-        rgb = rgb.resize((max(FINE, rgb.width), max(FINE, rgb.height)), Image.Resampling.NEAREST)
     arr = np.asarray(rgb)
     h, w = arr.shape[:2]
-    rows = (np.arange(FINE + 1) * h) // FINE
-    cols = (np.arange(FINE + 1) * w) // FINE
+    r0, r1 = _cell_ranges(h)
+    c0, c1 = _cell_ranges(w)
     s = np.empty((FINE, FINE, 3), dtype=np.int64)
     for i in range(FINE):  # exact integer sums, a row band at a time (no full-size int64 copy)
-        band = arr[rows[i] : rows[i + 1]].sum(axis=0, dtype=np.uint64)
-        s[i] = np.add.reduceat(band, cols[:-1], axis=0)
-    counts = np.diff(rows)[:, None] * np.diff(cols)[None, :]
+        band = arr[r0[i] : r1[i]].sum(axis=0, dtype=np.uint64)
+        csum = np.concatenate([np.zeros((1, 3), dtype=np.uint64), np.cumsum(band, axis=0, dtype=np.uint64)])
+        s[i] = (csum[c1] - csum[c0]).astype(np.int64)
+    counts = (r1 - r0)[:, None] * (c1 - c0)[None, :]
     s8 = s.reshape(GRID, 2, GRID, 2, 3).sum(axis=(1, 3))
     c8 = counts.reshape(GRID, 2, GRID, 2).sum(axis=(1, 3))
     return s8 / c8[..., None], s / counts[..., None]
@@ -206,6 +217,8 @@ def decode(sig: bytes):
 
 def recorded_size(sig: bytes) -> tuple[int, int]:
     """(width, height) modulo 61 of the picture the signature was made from."""
+    if len(sig) != SIGNATURE_BYTES:
+        raise ValueError(f"a signature is {SIGNATURE_BYTES} bytes, not {len(sig)}")
     v = int.from_bytes(sig, "big") >> (SIGNATURE_BYTES * 8 - 2 * SIZE_BITS)
     return v >> SIZE_BITS, v & ((1 << SIZE_BITS) - 1)
 
@@ -577,6 +590,13 @@ def confirm(probe: Probe, recorded_signature: bytes, *, cropped: bool = True) ->
     fingerprint says so), so a crop may not explain away differing border cells. A query at the
     recorded size is compared on its exact cells (as is or mirrored): no crop or realignment is searched."""
     rec = decode(recorded_signature)
+    lv = rec[0]
+    if lv.min() == lv.max():  # a flat record (one brightness level): no layout that a copy must keep
+        nothing = np.full((GRID, GRID), np.nan)
+        return _result(probe, nothing, 0, (0.0,) * 4, "the record is of a flat picture: nothing to compare")
+    if lv.min() != 0 or lv.max() < LEVELS - 2:  # levels span the range: the darkest cell is 0, the brightest 14-15
+        nothing = np.full((GRID, GRID), np.nan)
+        return _result(probe, nothing, 0, (0.0,) * 4, "the record is no signature this version makes")
     if at_recorded_size(probe, recorded_signature):
         judged = [
             (float(np.nanmax(d)), m, u, d)
@@ -623,6 +643,8 @@ def _result(probe: Probe, rel: np.ndarray, mirror: int, crop, how: str = "", ove
     grey = "; greyscale copy, colour not compared" if probe.grey else ""
     if confirmed:
         summary = f"same picture: all {n_seen} visible cells within tolerance ({alignment}{grey})"
+    elif n_seen == 0 and how.startswith("the record"):
+        summary = f"not confirmable: {how}"
     elif n_seen == 0 and how:
         summary = f"too flat to confirm: its brightness hardly varies ({alignment})"
     elif n_seen < GRID * GRID // 2:
