@@ -53,7 +53,8 @@ def build_index(path: Path, n: int, real_fp) -> None:
             ["0x" + "11" * 20, "0x" + "22" * 32, "0x" + "33" * 32],
         )
         db.execute(
-            "INSERT INTO licenses VALUES (1, 1, ?, ?, 1, 1, 594, 1700000000, 4000000000, 0, '0', ?, 2, 1700000000, '0x02')",
+            "INSERT INTO licenses VALUES (1, 1, ?, ?, 1, 1, 594, 1700000000, 4000000000, 0, '0', ?, 2, 1700000000,"
+            " '0x02', NULL, 0)",  # ... currency (native), flags
             ["0x" + "44" * 20, "0x" + "11" * 20, "0x" + "55" * 32],
         )
     rng = np.random.default_rng(1)

@@ -311,3 +311,31 @@ def test_a_caption_is_left_out_but_hides_nothing(photos):
     assert not signature.confirm(bar, sig).confirmed
     plain = signature.prepare(_jpeg(im))
     assert plain.overlay is None and plain.exact_uncovered is None
+
+
+def _gamma(im: Image.Image, g: float) -> Image.Image:
+    lut = [round(255 * (v / 255) ** g) for v in range(256)]
+    return im.convert("RGB").point(lut * 3)
+
+
+@pytest.mark.parametrize("g", [0.8, 1.25])
+def test_a_gamma_copy_confirms_at_the_recorded_size(photos, g):
+    """Red team: gamma 0.8/1.25 copies failed the same-size check (it only normalised linearly). The curves
+    are fitted to cell means, not pixels, so a strong curve over a textured picture can still fail (23 of
+    32 gamma 0.7-1.4 copies of eight photos confirm)."""
+    im = Image.open(photos["coffee"]).convert("RGB")
+    r = signature.confirm(signature.prepare(_jpeg(_gamma(im, g))), signature.signature_of(im))
+    assert r.confirmed and "at the recorded size" in r.alignment, r.summary
+
+
+def test_a_tinted_copy_of_a_greyscale_picture_confirms_a_local_recolour_does_not(photos):
+    """Red team: a warm-tinted copy of a greyscale record failed 54 of 64 cells (it had to stay grey); a
+    greyscale record now asks for one tint, which a recoloured region breaks."""
+    im = Image.open(photos["camera"]).convert("RGB")
+    sig = signature.signature_of(im)
+    r, g, b = im.split()
+    warm = Image.merge("RGB", (r.point(lambda v: min(255, round(v * 1.08))), g, b.point(lambda v: round(v * 0.9))))
+    assert signature.confirm(signature.prepare(_jpeg(warm)), sig).confirmed
+    rng = np.random.default_rng(5)
+    recoloured = imaging.recolour(im, imaging.torso_mask(im.size, rng), 120)
+    assert not signature.confirm(signature.prepare(_jpeg(recoloured)), sig).confirmed

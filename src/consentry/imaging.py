@@ -255,6 +255,64 @@ def derivatives(path: str | Path, donor=None, seed: int = 0, each: int = 2) -> d
     return out
 
 
+def recolour_keeping_brightness(im: Image.Image, mask: Image.Image, degrees: float) -> Image.Image:
+    """Rotate the colour (Cb, Cr) by `degrees` inside `mask`, brightness (Y) kept: an editor's "Color" blend
+    or a Lab hue shift. Only the cells' colours move, and coherently, so their comparisons mostly keep
+    their signs."""
+    from .signature import _RGB2YCC
+
+    rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
+    ycc = rgb @ _RGB2YCC.T
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    cb, cr = ycc[..., 1].copy(), ycc[..., 2].copy()
+    ycc[..., 1], ycc[..., 2] = c * cb - s * cr, s * cb + c * cr
+    m = (np.asarray(mask, dtype=np.float64) / 255)[..., None]
+    out = (m * ycc + (1 - m) * (rgb @ _RGB2YCC.T)) @ np.linalg.inv(_RGB2YCC).T
+    return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
+
+
+def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur (separable, edges reflected) of a float plane."""
+    r = max(1, int(3 * sigma + 0.5))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    out = np.pad(plane, r, mode="symmetric")
+    out = np.apply_along_axis(lambda v: np.convolve(v, k, "valid"), 0, out)
+    return np.apply_along_axis(lambda v: np.convolve(v, k, "valid"), 1, out)
+
+
+def paste_blended(im: Image.Image, donor: Image.Image, area: float, rng, sigma: float = 0.01) -> Image.Image:
+    """`paste_patch`, then the retoucher's frequency separation: inside the patch, the picture's own
+    low frequencies (a Gaussian blur of `sigma` x the shorter side) replace the donor's, so the patch takes
+    the original's tone and colour layout while its detail, the new face, comes from the donor."""
+    rgb = im.convert("RGB")
+    pasted = paste_patch(rgb, donor, area, rng)
+    o, d = np.asarray(rgb, dtype=np.float64), np.asarray(pasted, dtype=np.float64)
+    changed = (np.abs(o - d).max(-1) > 0).astype(np.float64)
+    m = _blur(changed, 2)[..., None]
+    px = sigma * min(rgb.size)
+    low = np.stack([_blur(o[..., k] - d[..., k], px) for k in range(3)], -1)
+    return Image.fromarray(np.clip(np.round(d + m * low), 0, 255).astype(np.uint8))
+
+
+def retouched(path: str | Path, donor, seed: int = 0, each: int = 2) -> dict[str, bytes]:
+    """name -> JPEG bytes of a derivative a retoucher makes to pass a check on coarse means: the outfit's
+    colour rotated 20-60 degrees with its brightness kept, and a face/photo patch of 4-8 % pasted with
+    frequency separation (blur 1 % of the shorter side). Found by the red team; kept in the recall bench.
+    A recolour that moves under 2 % of the pixels by more than 12 levels (a grey picture) is left out."""
+    rgb = Image.open(path).convert("RGB")
+    d = donor if isinstance(donor, Image.Image) else Image.open(donor)
+    rng = np.random.default_rng(seed + 1000)
+    out = {}
+    for k in range(1, each + 1):
+        recoloured = recolour_keeping_brightness(rgb, torso_mask(rgb.size, rng), rng.uniform(20, 60))
+        change = np.abs(np.asarray(recoloured, dtype=np.int16) - np.asarray(rgb, dtype=np.int16)).max(-1)
+        if (change > 12).mean() >= 0.02:  # a grey picture's colour cannot rotate: no derivative to count
+            out[f"recoloured-brightness-kept-{k}"] = _jpeg(recoloured, 85)
+        out[f"pasted-blended-{k}"] = _jpeg(paste_blended(rgb, d, rng.uniform(0.04, 0.08), rng), 85)
+    return out
+
+
 def forge_phash(source_im: Image.Image, target_phash: int, max_rounds: int = 30) -> Image.Image:
     """Add smooth low-frequency grey shading (a sum of the pHash's own 8x8 low DCT cosines, drawn at
     full resolution) to `source_im` until its pHash equals `target_phash` (or as close as clipping

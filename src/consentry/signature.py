@@ -32,8 +32,9 @@ border cell's interval is two of them wide.
   At the recorded size (the query's W and H equal the recorded ones mod 61): the query's own cells
   are the recorded cells, so no alignment is searched. Each cell's exact mean, range-normalised like the
   record (a linear tone change needs no fit), must lie within LEVEL_TOLERANCE levels and LUMA_THRESHOLD
-  grey levels of its interval, as is or mirrored; a query whose cells span under FLAT_RANGE grey levels
-  is never confirmed. A caption: when the query shows one thin horizontal band (at most OVERLAY_MAX of
+  grey levels of its interval, as is or mirrored, under the best of the tone curves x -> x^g, g in GAMMAS
+  (only g = 1 for a query spanning under GAMMA_RANGE grey levels); a query whose cells span under
+  FLAT_RANGE grey levels is never confirmed. A caption: when the query shows one thin horizontal band (at most OVERLAY_MAX of
   the height) of near-white pixels edged with near-black ones (or the reverse), those edge pixels and
   their 2-px neighbourhood are left out of the cell means and the check is also tried on what remains
   (`_overlay`); a cell covered beyond OVERLAY_COVERED is not compared. Only the strokes are left out, so
@@ -49,8 +50,9 @@ border cell's interval is two of them wide.
   CHROMA_REL x the query's median |D|, clipped to [CHROMA_MIN, CHROMA_THRESHOLD]; not compared for a
   greyscale query; grey: grey levels within STRUCT_THRESHOLD, less SHIFT_FACTOR x what moving the
   alignment by SHIFT_SLACK changes in D); a neutral record also requires a colour query's cells to stay
-  within NEUTRAL of grey. Confirmed iff *every* compared cell is within tolerance and at least half the 64
-  cells are compared. Anything else is a derivative of the record, and `diff` says where.
+  within NEUTRAL of the query's tint, a straight line in brightness per channel (a sepia or warm copy
+  keeps it, a recolour does not). Confirmed iff *every* compared cell is within tolerance and at least
+  half the 64 cells are compared. Anything else is a derivative of the record, and `diff` says where.
 
 WHY (measured with scripts/bench_recall.py, 56 photos, 448 seeded derivatives): v3 (32 bytes) let 16
 derivatives confirm: recolours of the near-black Hubble field (its colour comparisons are tiny, the
@@ -86,6 +88,8 @@ LEVELS = 16  # brightness levels of an inner cell (4 bits); a border cell has 8 
 MIN_SLOPE = 1.25  # tone fit: at least this many grey levels per level (a range of 20 over the 16 levels)
 LEVEL_TOLERANCE = 1.0  # at the recorded size: levels (of 16) a cell may lie outside its interval
 FLAT_RANGE = 2.0  # at the recorded size: a query whose cell brightness spans less is never confirmed
+GAMMAS = (1.0, 0.8, 0.9, 1.1, 1.25)  # at the recorded size: tone curves x -> x^g a copy may have been given ...
+GAMMA_RANGE = 64.0  # ... when its cells span at least this many grey levels (a dim picture's levels are too fine)
 MICRO = 128
 MAX_SIDE = 0.10
 MAX_AXIS = 0.20
@@ -328,6 +332,27 @@ def _overlay(rgb, m16):
     return (int(y0), int(y1)), uncovered(m8, c8, n8, s8), uncovered(m16, counts, n, sums)
 
 
+def _tint_excess(cb, cr, y16, ctol):
+    """A greyscale record's colour query: per cell, how far its colour strays from the picture's tint
+    (beyond NEUTRAL), in tolerances. The tint is fitted as a straight line in brightness per channel: a
+    tinted copy (sepia, a warm white balance: R x 1.08, B x 0.9 gives a grey pixel colour in proportion to
+    its brightness) keeps every cell on it; a recoloured outfit does not."""
+    y = (y16[..., 0::2, 0::2] + y16[..., 1::2, 0::2] + y16[..., 0::2, 1::2] + y16[..., 1::2, 1::2]) / 4
+    y = np.broadcast_to(y, np.shape(cb))
+    ok = ~(np.isnan(y) | np.isnan(cb) | np.isnan(cr))
+    dev = np.zeros(np.shape(cb))
+    for c in (cb, cr):
+        c = np.broadcast_to(c, y.shape)
+        w = ok.astype(np.float64)
+        n = np.maximum(w.sum((-1, -2), keepdims=True), 1)
+        yz, cz = np.where(ok, y, 0), np.where(ok, c, 0)
+        my, mc = (yz * w).sum((-1, -2), keepdims=True) / n, (cz * w).sum((-1, -2), keepdims=True) / n
+        var = (w * (yz - my) ** 2).sum((-1, -2), keepdims=True)
+        slope = (w * (yz - my) * (cz - mc)).sum((-1, -2), keepdims=True) / np.maximum(var, 1e-9)
+        dev = np.maximum(dev, np.abs(c - (mc + slope * (y - my))))
+    return np.where(ok, np.maximum(0, dev - NEUTRAL) / ctol, np.nan)
+
+
 def _extra_excess(eb, neutral, grey, cb, cr, y16, ctol=CHROMA_THRESHOLD):
     """Per 8x8 cell, how far (Cb/Cr units, or grey levels) the query lies outside what the extra bits and
     the neutral flag say; divided by their thresholds."""
@@ -336,8 +361,7 @@ def _extra_excess(eb, neutral, grey, cb, cr, y16, ctol=CHROMA_THRESHOLD):
         d = _half_diff(y16)
         out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / STRUCT_THRESHOLD
         if not grey:
-            c = np.maximum(np.abs(cb), np.abs(cr)) - NEUTRAL
-            out = np.maximum(out, np.maximum(0, c) / ctol)
+            out = np.maximum(out, _tint_excess(cb, cr, y16, ctol))
     elif not grey:
         d = _chroma_diff(cb, cr)
         out = np.where(_HAS, np.where(eb == 1, np.maximum(0, -d), np.maximum(0, d)), 0) / ctol
@@ -364,10 +388,17 @@ def _direct(probe: Probe, rec, exact_size: bool = False, mirror: bool = False, u
         return None
     unit = (hi - lo) / LEVELS  # grey levels per level
     x = LEVELS * (y - lo) / (hi - lo)
-    outside = np.maximum(0.0, np.maximum(lv - x, x - (lv + _WIDTH)))
-    rel = outside * unit / LUMA_THRESHOLD
-    if exact_size:
-        rel = np.maximum(rel, outside / LEVEL_TOLERANCE)
+    if not exact_size:
+        outside = np.maximum(0.0, np.maximum(lv - x, x - (lv + _WIDTH)))
+        rel = outside * unit / LUMA_THRESHOLD
+    else:  # the best of a few gamma curves (x -> x^g on the recorded range): a copy's tone may bend
+        rel = None
+        for g in GAMMAS if hi - lo >= GAMMA_RANGE else (1.0,):
+            lo_g, hi_g = LEVELS * (lv / LEVELS) ** g, LEVELS * ((lv + _WIDTH) / LEVELS) ** g
+            outside = np.maximum(0.0, np.maximum(lo_g - x, x - hi_g))
+            r = np.maximum(outside * unit / LUMA_THRESHOLD, outside / LEVEL_TOLERANCE)
+            if rel is None or np.nanmax(r) < np.nanmax(rel):
+                rel = r
     ex = _extra_excess(eb, neutral, probe.grey, e[..., 1], e[..., 2], y16, probe.ctol)
     return np.maximum(rel, ex)
 
@@ -515,8 +546,7 @@ def _struct_slack(probe, mirror, py, px, rec):
     if not probe.grey:
         cb, _ = _box_means(t[1], py[None], px[None], GRID)
         cr, _ = _box_means(t[2], py[None], px[None], GRID)
-        c = np.maximum(np.abs(cb[0, 0]), np.abs(cr[0, 0])) - NEUTRAL
-        out = np.maximum(out, np.maximum(0, c) / CHROMA_THRESHOLD)
+        out = np.maximum(out, _tint_excess(cb[0, 0], cr[0, 0], y16[0, 0], probe.ctol))
     return out
 
 
