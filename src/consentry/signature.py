@@ -610,8 +610,9 @@ def _describe_alignment(mirror: int, crop) -> str:
 
 
 def at_recorded_size(probe: Probe, recorded_signature: bytes) -> bool:
-    """Whether the query has the width and height (modulo 61) the signature records: a resized copy
-    rarely does (about 1 in 3,700), and one that does is only judged more strictly."""
+    """Whether the query has the width and height (modulo 61) the signature records. A resized copy rarely
+    does (about 1 in 3,700), a crop along one side only in 1 of 61 (a multiple of 61 px cut off); either
+    is then judged as a same-size picture, more strictly: a missed copy, never a false confirmation."""
     return recorded_size(recorded_signature) == (probe.size[0] % SIZE_MODULUS, probe.size[1] % SIZE_MODULUS)
 
 
