@@ -231,3 +231,20 @@ def test_sync_check_catches_a_substituted_fee_token(cli, chain_env, tmp_path):
         cli.json("--network", proxy.url, "--registry", registry, "--index", idx, "sync")
     bad = cli.json("--network", url, "--registry", registry, "--index", idx, "sync", "--check", code=1)
     assert "fee token" in bad["error"]
+
+
+def test_a_published_log_with_bytes_after_the_signature_is_skipped_and_reported(cli, chain_env, tmp_path):
+    """The Published event's second word is the signature's last 30 bytes and two zero bytes: an endpoint
+    that fills those two bytes has changed the log, and its imprint is not indexed as the registry's."""
+    url, registry, ch, model, brand, lic = chain_env
+    publications.publish(ch, brand, lic, [fake_fp(1), fake_fp(2)], "social", "FR", [])
+    published = _topic("Published")
+
+    def pad(params, logs):
+        return [{**x, "data": x["data"][:-4] + "beef"} if x["topics"][0] == published else x for x in logs]
+
+    with RpcProxy(url) as proxy:
+        proxy.rewrite["eth_getLogs"] = pad
+        out = sync(cli, proxy.url, registry, tmp_path / "i.db")
+    assert out["counts"]["publications"] == 0
+    assert len(out["problems"]) == 2 and all("padding" in str(p) for p in out["problems"]), out["problems"]

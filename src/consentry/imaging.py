@@ -259,40 +259,30 @@ def recolour_keeping_brightness(im: Image.Image, mask: Image.Image, degrees: flo
     """Rotate the colour (Cb, Cr) by `degrees` inside `mask`, brightness (Y) kept: an editor's "Color" blend
     or a Lab hue shift. Only the cells' colours move, and coherently, so their comparisons mostly keep
     their signs."""
-    from .signature import _RGB2YCC
+    from .signature import _RGB2YCC, _ycc
 
-    rgb = np.asarray(im.convert("RGB"), dtype=np.float64)
-    ycc = rgb @ _RGB2YCC.T
+    ycc = _ycc(np.asarray(im.convert("RGB"), dtype=np.float64))
     c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
-    cb, cr = ycc[..., 1].copy(), ycc[..., 2].copy()
-    ycc[..., 1], ycc[..., 2] = c * cb - s * cr, s * cb + c * cr
+    turned = ycc.copy()
+    turned[..., 1], turned[..., 2] = c * ycc[..., 1] - s * ycc[..., 2], s * ycc[..., 1] + c * ycc[..., 2]
     m = (np.asarray(mask, dtype=np.float64) / 255)[..., None]
-    out = (m * ycc + (1 - m) * (rgb @ _RGB2YCC.T)) @ np.linalg.inv(_RGB2YCC).T
+    out = (m * turned + (1 - m) * ycc) @ np.linalg.inv(_RGB2YCC).T
     return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
-
-
-def _blur(plane: np.ndarray, sigma: float) -> np.ndarray:
-    """A Gaussian blur (separable, edges reflected) of a float plane."""
-    r = max(1, int(3 * sigma + 0.5))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    out = np.pad(plane, r, mode="symmetric")
-    out = np.apply_along_axis(lambda v: np.convolve(v, k, "valid"), 0, out)
-    return np.apply_along_axis(lambda v: np.convolve(v, k, "valid"), 1, out)
 
 
 def paste_blended(im: Image.Image, donor: Image.Image, area: float, rng, sigma: float = 0.01) -> Image.Image:
     """`paste_patch`, then the retoucher's frequency separation: inside the patch, the picture's own
     low frequencies (a Gaussian blur of `sigma` x the shorter side) replace the donor's, so the patch takes
     the original's tone and colour layout while its detail, the new face, comes from the donor."""
+    from PIL import ImageFilter
+
     rgb = im.convert("RGB")
     pasted = paste_patch(rgb, donor, area, rng)
-    o, d = np.asarray(rgb, dtype=np.float64), np.asarray(pasted, dtype=np.float64)
-    changed = (np.abs(o - d).max(-1) > 0).astype(np.float64)
-    m = _blur(changed, 2)[..., None]
-    px = sigma * min(rgb.size)
-    low = np.stack([_blur(o[..., k] - d[..., k], px) for k in range(3)], -1)
-    return Image.fromarray(np.clip(np.round(d + m * low), 0, 255).astype(np.uint8))
+    changed = (np.asarray(rgb) != np.asarray(pasted)).any(-1)
+    m = np.asarray(Image.fromarray(changed.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(2)))[..., None] / 255
+    blur = ImageFilter.GaussianBlur(sigma * min(rgb.size))  # a blur is linear: blur(o - d) = blur(o) - blur(d)
+    low = np.asarray(rgb.filter(blur), dtype=np.float64) - np.asarray(pasted.filter(blur), dtype=np.float64)
+    return Image.fromarray(np.clip(np.round(np.asarray(pasted, dtype=np.float64) + m * low), 0, 255).astype(np.uint8))
 
 
 def retouched(path: str | Path, donor, seed: int = 0, each: int = 2) -> dict[str, bytes]:
