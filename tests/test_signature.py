@@ -340,21 +340,6 @@ def test_a_nearly_flat_copy_is_not_confirmed_at_the_recorded_size(photos, span):
     assert not r.confirmed and "too flat" in r.summary, r.summary
 
 
-def _gamma(im: Image.Image, g: float) -> Image.Image:
-    lut = [round(255 * (v / 255) ** g) for v in range(256)]
-    return im.convert("RGB").point(lut * 3)
-
-
-@pytest.mark.parametrize("g", [0.8, 1.25])
-def test_a_gamma_copy_confirms_at_the_recorded_size(photos, g):
-    """Red team: gamma 0.8/1.25 copies failed the same-size check (it only normalised linearly). The curves
-    are fitted to cell means, not pixels, so a strong curve over a textured picture can still fail (23 of
-    32 gamma 0.7-1.4 copies of eight photos confirm)."""
-    im = Image.open(photos["coffee"]).convert("RGB")
-    r = signature.confirm(signature.prepare(_jpeg(_gamma(im, g))), signature.signature_of(im))
-    assert r.confirmed and "at the recorded size" in r.alignment, r.summary
-
-
 @pytest.mark.parametrize("how", ["as is", "resized", "cropped"])
 def test_a_tinted_copy_of_a_greyscale_picture_confirms_a_local_recolour_does_not(photos, how):
     """Red team: a warm-tinted copy of a greyscale record failed 54 of 64 cells (it had to stay grey); a

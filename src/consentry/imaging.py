@@ -288,7 +288,8 @@ def paste_blended(im: Image.Image, donor: Image.Image, area: float, rng, sigma: 
 def retouched(path: str | Path, donor, seed: int = 0, each: int = 2) -> dict[str, bytes]:
     """name -> JPEG bytes of a derivative a retoucher makes to pass a check on coarse means: the outfit's
     colour rotated 20-60 degrees with its brightness kept, and a face/photo patch of 4-8 % pasted with
-    frequency separation (blur 1 % of the shorter side). Found by the red team; kept in the recall bench.
+    frequency separation (blur 1 % of the shorter side), and a whole other photo given the picture's
+    layout the same way. Found by the red team; kept in the recall bench.
     A recolour that moves under 2 % of the pixels by more than 12 levels (a grey picture) is left out."""
     rgb = Image.open(path).convert("RGB")
     d = donor if isinstance(donor, Image.Image) else Image.open(donor)
@@ -300,7 +301,23 @@ def retouched(path: str | Path, donor, seed: int = 0, each: int = 2) -> dict[str
         if (change > 12).mean() >= 0.02:  # a grey picture's colour cannot rotate: no derivative to count
             out[f"recoloured-brightness-kept-{k}"] = _jpeg(recoloured, 85)
         out[f"pasted-blended-{k}"] = _jpeg(paste_blended(rgb, d, rng.uniform(0.04, 0.08), rng), 85)
+    out["other-photo-blended"] = _jpeg(blend_layout(rgb, d), 85)
     return out
+
+
+def blend_layout(im: Image.Image, donor: Image.Image, sigma: float = 0.01, span: float = 16.0) -> Image.Image:
+    """Another photo carrying `im`'s layout: the donor's detail (itself less a blur of `sigma` x the shorter
+    side) over `im`'s blurred picture squeezed to `span` grey levels around mid-grey: to the eye the donor
+    over faint blocks, to cell means `im`'s layout. Frequency separation used as a forgery (red team)."""
+    from PIL import ImageFilter
+
+    rgb = im.convert("RGB")
+    d = donor.convert("RGB").resize(rgb.size, Image.Resampling.LANCZOS)
+    blur = ImageFilter.GaussianBlur(sigma * min(rgb.size))
+    low = np.asarray(rgb.filter(blur), dtype=np.float64)
+    low = 128 + (low - low.mean()) * span / max(1.0, float(np.ptp(low.mean(-1))))
+    out = np.asarray(d, dtype=np.float64) - np.asarray(d.filter(blur), dtype=np.float64) + low
+    return Image.fromarray(np.clip(np.round(out), 0, 255).astype(np.uint8))
 
 
 def forge_phash(source_im: Image.Image, target_phash: int, max_rounds: int = 30) -> Image.Image:
